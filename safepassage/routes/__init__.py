@@ -1,0 +1,1 @@
+"""Routing: walk network, student origins, risk-aware paths and corridors."""

@@ -1,0 +1,550 @@
+"""File readers and table plumbing behind :class:`~safepassage.routes.network.WalkNetwork`."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import logging
+import os
+import shutil
+import tempfile
+import xml.etree.ElementTree as ET
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from ..crs import local_metric_crs
+from ..errors import CRSError, DataError
+
+if TYPE_CHECKING:
+    from .network import WalkNetwork
+
+logger = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+# highway values that are not for walking (osmnx's walk filter, plus a few more)
+NOT_WALKABLE = {
+    "abandoned", "bus_guideway", "construction", "cycleway", "motorway", "motorway_link",
+    "no", "planned", "platform", "proposed", "raceway", "razed", "trunk", "trunk_link",
+    "busway", "bridleway",
+}  # fmt: skip
+NAME_COLUMNS = ("name", "street_nam", "street_name", "streetname", "full_name", "st_name")
+CLASS_COLUMNS = ("highway", "class", "road_class", "street_class", "fclass", "type")
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(
+            f"{path}: file not found; check the path (shared data is read from "
+            "SAFEPASSAGE_DATA, default ../shared/data/chicago)"
+        )
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a file")
+
+
+def _read_text(path: Path) -> bytes:
+    """File contents, decompressing ``.gz`` and ``.bz2``; corrupt archives become DataError."""
+    _require_file(path)
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        if path.suffix == ".bz2":
+            with bz2.open(path, "rb") as fh:
+                return fh.read()
+        return path.read_bytes()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(
+            f"{path}: cannot be decompressed ({exc}); the file is corrupt or truncated, "
+            "download it again"
+        ) from exc
+
+
+def read_graphml(path: Path) -> nx.MultiDiGraph:
+    """Read an osmnx GraphML file (plain or gzip)."""
+    import osmnx as ox
+
+    raw = _read_text(path)
+    try:
+        graph = ox.load_graphml(graphml_str=raw.decode("utf-8"))
+    except (ET.ParseError, UnicodeDecodeError, nx.NetworkXError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"{path}: not a readable osmnx GraphML file ({type(exc).__name__}: {exc}); "
+            "the file is corrupt or truncated, or was not written by osmnx.save_graphml"
+        ) from exc
+    if graph.number_of_edges() == 0:
+        raise DataError(f"{path}: holds no streets (0 edges); check the area it was made for")
+    return graph
+
+
+def _way_is_walkable(tags: dict[str, str]) -> bool:
+    highway = tags.get("highway")
+    if highway is None or highway in NOT_WALKABLE or tags.get("area") == "yes":
+        return False
+    foot = tags.get("foot", "")
+    if foot == "no":
+        return False
+    if foot in {"yes", "designated", "permissive"}:
+        return True
+    return tags.get("access") not in {"private", "no"} and tags.get("service") != "private"
+
+
+def filter_osm_xml(raw: bytes, source: Path) -> tuple[bytes, int]:
+    """Drop ways that are not walkable from OSM XML; return the XML and ways kept."""
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise DataError(
+            f"{source}: not readable OSM XML ({exc}); the file is corrupt or truncated"
+        ) from exc
+    if root.tag != "osm":
+        raise DataError(f"{source}: root element is <{root.tag}>, expected <osm>")
+    kept = 0
+    for way in list(root.findall("way")):
+        tags = {t.get("k", ""): t.get("v", "") for t in way.findall("tag")}
+        if _way_is_walkable(tags):
+            kept += 1
+        else:
+            root.remove(way)
+    for relation in list(root.findall("relation")):
+        root.remove(relation)
+    return ET.tostring(root, encoding="utf-8"), kept
+
+
+def read_osm_xml(path: Path) -> nx.MultiDiGraph:
+    """Read OSM XML (plain or bz2/gz) into an unsimplified-then-simplified walk graph."""
+    import osmnx as ox
+
+    xml, kept = filter_osm_xml(_read_text(path), path)
+    if kept == 0:
+        raise DataError(f"{path}: holds no walkable ways (no highway usable on foot)")
+    with tempfile.TemporaryDirectory(prefix="safepassage-osm-") as tmp:
+        filtered = Path(tmp) / "walk.osm"
+        filtered.write_bytes(xml)
+        try:
+            graph = ox.graph_from_xml(filtered, bidirectional=True, simplify=True, retain_all=True)
+        except (ValueError, KeyError) as exc:
+            raise DataError(f"{path}: osmnx could not build a graph ({exc})") from exc
+    # the XML's other nodes (shops, signals off the ways) come in as isolated nodes
+    graph.remove_nodes_from(list(nx.isolates(graph)))
+    if graph.number_of_edges() == 0:
+        raise DataError(f"{path}: holds no walkable streets")
+    return graph
+
+
+def _first(value: Any) -> Any:
+    """osmnx keeps lists where simplification merged ways; keep the first entry."""
+    if isinstance(value, list | tuple):
+        return value[0] if value else ""
+    return value
+
+
+def graph_tables(graph: nx.MultiDiGraph, *, source: str) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Node and edge tables of an osmnx-style graph, projected to a metric CRS."""
+    crs_value = graph.graph.get("crs")
+    if crs_value is None:
+        raise CRSError(f"{source}: the graph has no 'crs' attribute; set graph.graph['crs']")
+    if graph.number_of_nodes() == 0 or graph.number_of_edges() == 0:
+        raise DataError(f"{source}: holds no walkable streets (empty graph)")
+    crs = pyproj.CRS.from_user_input(crs_value)
+    node_ids = list(graph.nodes)
+    attrs = [graph.nodes[n] for n in node_ids]
+    try:
+        x = np.array([a["x"] for a in attrs], dtype=np.float64)
+        y = np.array([a["y"] for a in attrs], dtype=np.float64)
+    except KeyError as exc:
+        raise DataError(f"{source}: nodes lack 'x'/'y' coordinates") from exc
+    nodes = pd.DataFrame(
+        {
+            "osmid": [str(n) for n in node_ids],
+            "x": x,
+            "y": y,
+            "street_count": [int(a.get("street_count", 0) or 0) for a in attrs],
+        }
+    )
+    index = {n: i for i, n in enumerate(node_ids)}
+    rows = []
+    geoms = []
+    for u, v, key, data in graph.edges(keys=True, data=True):
+        rows.append(
+            (
+                index[u],
+                index[v],
+                key,
+                str(_first(data.get("osmid", ""))),
+                str(_first(data.get("highway", "")) or ""),
+                str(_first(data.get("name", "")) or ""),
+                data.get("length", np.nan),
+            )
+        )
+        geoms.append(data.get("geometry"))
+    edges = pd.DataFrame(rows, columns=["u", "v", "key", "osmid", "highway", "name", "length"])
+    missing = np.array([g is None for g in geoms])
+    if missing.any():
+        ends = np.stack(
+            [x[edges["u"][missing]], y[edges["u"][missing]],
+             x[edges["v"][missing]], y[edges["v"][missing]]], axis=1,
+        )  # fmt: skip
+        straight = shapely.linestrings(ends.reshape(-1, 2, 2))
+        geom_arr = np.array(geoms, dtype=object)
+        geom_arr[missing] = straight
+        geoms = list(geom_arr)
+    geometry = gpd.GeoSeries(geoms, crs=crs)
+    if crs.is_geographic:
+        metric = local_metric_crs(float(np.median(x)), float(np.median(y)))
+        _check_lonlat(x, y, source)
+        points = gpd.GeoSeries(shapely.points(x, y), crs=crs).to_crs(metric)
+        nodes["x"], nodes["y"] = points.x.to_numpy(), points.y.to_numpy()
+        geometry = geometry.to_crs(metric)
+        crs = metric
+    if edges["length"].isna().any():
+        edges["length"] = edges["length"].fillna(pd.Series(geometry.length.to_numpy()))
+    edges["length"] = edges["length"].astype(np.float64)
+    edges = gpd.GeoDataFrame(edges, geometry=geometry.values, crs=crs)
+    return nodes, edges, crs
+
+
+def _check_lonlat(x: NDArray[np.float64], y: NDArray[np.float64], source: str) -> None:
+    if np.any(np.abs(y) > 90) or np.any(np.abs(x) > 180):
+        hint = " (latitude and longitude look swapped)" if np.all(np.abs(x) <= 90) else ""
+        raise CRSError(f"{source}: coordinates are not valid longitude/latitude{hint}")
+
+
+def tables_to_graph(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: Any) -> nx.MultiDiGraph:
+    """An osmnx-style MultiDiGraph with node ids = node table rows."""
+    graph = nx.MultiDiGraph(crs=crs)
+    graph.add_nodes_from(
+        (i, {"x": x, "y": y, "osmid": o, "street_count": s})
+        for i, (o, x, y, s) in enumerate(
+            nodes[["osmid", "x", "y", "street_count"]].itertuples(index=False)
+        )
+    )
+    records = edges.drop(columns=["u", "v", "key"]).to_dict("records")
+    graph.add_edges_from(
+        (int(u), int(v), int(k), {**rec, "edge_id": i})
+        for i, (u, v, k, rec) in enumerate(
+            zip(edges["u"], edges["v"], edges["key"], records, strict=True)
+        )
+    )
+    return graph
+
+
+# --------------------------------------------------------------- centerlines
+def _pick_column(
+    columns: Sequence[str], wanted: str | None, candidates: Sequence[str]
+) -> str | None:
+    if wanted is not None:
+        if wanted not in columns:
+            raise DataError(f"column {wanted!r} not found; columns: {list(columns)}")
+        return wanted
+    lower = {c.lower(): c for c in columns}
+    return next((lower[c] for c in candidates if c in lower), None)
+
+
+def _read_lines(lines: str | Path | gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
+    if isinstance(lines, gpd.GeoDataFrame):
+        return lines, "line layer"
+    path = Path(lines)
+    _require_file(path)
+    target = f"/vsigzip/{path}" if path.suffix == ".gz" else str(path)
+    try:
+        return gpd.read_file(target), str(path)
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise DataError(f"{path}: cannot be read as a line layer ({exc})") from exc
+
+
+def centerline_tables(
+    lines: str | Path | gpd.GeoDataFrame, *, name_column: str | None, class_column: str | None
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, Any, str]:
+    """Node and edge tables of a line layer, noded at every crossing, both directions."""
+    gdf, source = _read_lines(lines)
+    if gdf.crs is None:
+        raise CRSError(f"{source}: the line layer has no CRS; set one (e.g. EPSG:4326)")
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    gdf = gdf[gdf.geom_type.isin(["LineString", "MultiLineString"])]
+    if gdf.empty:
+        raise DataError(f"{source}: holds no line geometries (no streets)")
+    if not pyproj.CRS.from_user_input(gdf.crs).is_projected or any(
+        a.unit_name not in ("metre", "meter") for a in pyproj.CRS(gdf.crs).axis_info
+    ):
+        centre = gdf.to_crs(4326).union_all().centroid
+        gdf = gdf.to_crs(local_metric_crs(centre.x, centre.y))
+    crs = gdf.crs
+    gdf = gdf.explode(index_parts=False).reset_index(drop=True)
+    name_col = _pick_column(list(gdf.columns), name_column, NAME_COLUMNS)
+    class_col = _pick_column(list(gdf.columns), class_column, CLASS_COLUMNS)
+    # union_all nodes the lines wherever they cross or touch
+    pieces = shapely.get_parts(shapely.union_all(gdf.geometry.values))
+    pieces = pieces[shapely.get_type_id(pieces) == 1]
+    pieces = pieces[shapely.length(pieces) > 0]
+    # attributes: the source line nearest each piece's midpoint
+    mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
+    _, nearest = shapely.STRtree(gdf.geometry.values).query_nearest(mids, all_matches=False)
+    starts = shapely.get_coordinates(shapely.get_point(pieces, 0))
+    ends = shapely.get_coordinates(shapely.get_point(pieces, -1))
+    rounded = np.round(np.vstack([starts, ends]), 2)
+    unique_xy, inverse = np.unique(rounded, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    u, v = inverse[: len(pieces)], inverse[len(pieces) :]
+    names = gdf[name_col].astype(str).to_numpy()[nearest] if name_col else np.full(len(pieces), "")
+    classes = (
+        gdf[class_col].astype(str).to_numpy()[nearest]
+        if class_col
+        else np.full(len(pieces), "residential")
+    )
+    forward = pd.DataFrame({"u": u, "v": v, "name": names, "highway": classes})
+    forward["length"] = shapely.length(pieces)
+    forward["osmid"] = [str(i) for i in nearest]
+    backward = forward.assign(u=v, v=u)
+    edges = gpd.GeoDataFrame(
+        pd.concat([forward, backward], ignore_index=True),
+        geometry=np.concatenate([pieces, shapely.reverse(pieces)]),
+        crs=crs,
+    )
+    degree = np.bincount(np.concatenate([u, v]), minlength=len(unique_xy))
+    nodes = pd.DataFrame(
+        {
+            "osmid": np.arange(len(unique_xy)).astype(str),
+            "x": unique_xy[:, 0],
+            "y": unique_xy[:, 1],
+            "street_count": degree,
+        }
+    )
+    return nodes, edges, crs, source
+
+
+# ------------------------------------------------------------------ stitching
+def concat_tables(nets: Sequence[WalkNetwork], crs: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stack node and edge tables of several networks, reprojecting to ``crs``."""
+    node_parts, edge_parts, offset = [], [], 0
+    for net in nets:
+        nodes = pd.DataFrame(net.nodes.drop(columns="geometry"))
+        edges = net.edges
+        if not net.crs.equals(crs):
+            pts = net.nodes.geometry.to_crs(crs)
+            nodes["x"], nodes["y"] = pts.x.to_numpy(), pts.y.to_numpy()
+            edges = edges.to_crs(crs)
+        edges = gpd.GeoDataFrame(edges.copy(), crs=crs)
+        edges["u"] += offset
+        edges["v"] += offset
+        node_parts.append(nodes)
+        edge_parts.append(edges)
+        offset += len(nodes)
+    nodes_all = pd.concat(node_parts, ignore_index=True)
+    edges_all = gpd.GeoDataFrame(pd.concat(edge_parts, ignore_index=True), crs=crs)
+    return nodes_all, edges_all
+
+
+def merge_coincident(
+    nodes: pd.DataFrame, edges: gpd.GeoDataFrame, *, tolerance_m: float
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, int]:
+    """Merge nodes sharing a source id or lying within ``tolerance_m``; count merged groups."""
+    n = len(nodes)
+    xy = nodes[["x", "y"]].to_numpy()
+    pairs = cKDTree(xy).query_pairs(tolerance_m, output_type="ndarray")
+    osmid = nodes["osmid"].astype(str)
+    named = osmid[osmid != ""]
+    dup = named[named.duplicated(keep=False)]
+    if len(dup):
+        first = dup.groupby(dup).transform(lambda s: s.index[0])
+        same_id = np.column_stack([dup.index.to_numpy(), first.to_numpy()])
+        pairs = np.vstack([pairs.reshape(-1, 2), same_id])
+    if len(pairs) == 0:
+        return nodes, edges, 0
+    link = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    n_groups, label = connected_components(link, directed=False)
+    # keep the first node of each group, renumbered in original order
+    _, keep_first = np.unique(label, return_index=True)
+    keep_first.sort()
+    new_of_label = np.empty(n_groups, dtype=np.int64)
+    new_of_label[label[keep_first]] = np.arange(n_groups)
+    new_id = new_of_label[label]
+    old_u = edges["u"].to_numpy()
+    old_v = edges["v"].to_numpy()
+    edges = edges.assign(u=new_id[old_u], v=new_id[old_v])
+    # drop only edges that merging shrank to a loop; real loops (cul-de-sacs) stay
+    edges = edges[(edges["u"] != edges["v"]) | (old_u == old_v)]
+    groups = np.bincount(label)
+    return nodes.iloc[keep_first].reset_index(drop=True), edges, int((groups > 1).sum())
+
+
+def _undirected_degree(edges: pd.DataFrame, n: int) -> NDArray[np.int64]:
+    u = edges["u"].to_numpy()
+    v = edges["v"].to_numpy()
+    pairs = np.unique(np.column_stack([np.minimum(u, v), np.maximum(u, v)]), axis=0)
+    return np.bincount(pairs.ravel(), minlength=n)
+
+
+def seam_connectors(
+    nodes: pd.DataFrame, edges: gpd.GeoDataFrame, tolerance_m: float, cut_tolerance_m: float
+) -> gpd.GeoDataFrame:
+    """Two-way connector edges that rejoin pieces of a network cut at area boundaries.
+
+    1. Each dead end is joined to the nearest node of another piece within
+       ``tolerance_m``.
+    2. Each cut node (its ``street_count`` exceeds its degree: streets were cut
+       off there) is joined to the nearest cut node of another piece within
+       ``cut_tolerance_m``: the two ends of a street segment lost at the cut.
+    3. Pieces that still do not touch are joined by their closest pair of
+       nodes within ``cut_tolerance_m`` (Kruskal over pieces: one connector
+       per pair of pieces at most).
+    """
+    n = len(nodes)
+    if max(tolerance_m, cut_tolerance_m) <= 0 or n < 2:
+        return _connector_edges(np.empty((0, 2), dtype=np.int64), nodes, edges.crs)
+    u = edges["u"].to_numpy()
+    v = edges["v"].to_numpy()
+    adjacency = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+    n_pieces, piece = connected_components(adjacency, directed=True, connection="weak")
+    if n_pieces < 2:
+        return _connector_edges(np.empty((0, 2), dtype=np.int64), nodes, edges.crs)
+    degree = _undirected_degree(edges, n)
+    xy = nodes[["x", "y"]].to_numpy()
+    tree = cKDTree(xy)
+    dead_ends = np.flatnonzero(degree == 1)
+    a, b, _ = _nearest_other_piece(tree, xy, dead_ends, piece, tolerance_m)
+    seams = [np.column_stack([a, b])]
+    cut = np.flatnonzero(nodes["street_count"].to_numpy() > degree)
+    if cut.size > 1:
+        ca, cb, _ = _nearest_other_piece(cKDTree(xy[cut]), xy[cut], np.arange(cut.size),
+                                         piece[cut], cut_tolerance_m)  # fmt: skip
+        seams.append(np.column_stack([cut[ca], cut[cb]]))
+        a, b = np.concatenate([a, cut[ca]]), np.concatenate([b, cut[cb]])
+    # pieces still apart: closest node pairs, joined Kruskal-style
+    first = coo_matrix((np.ones(len(a)), (piece[a], piece[b])), shape=(n_pieces, n_pieces))
+    _, group = connected_components(first, directed=False)
+    a2, b2, d2 = _nearest_other_piece(tree, xy, np.arange(n), group[piece], cut_tolerance_m)
+    parent = list(range(int(group.max()) + 1))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    extra = []
+    for k in np.argsort(d2, kind="stable"):
+        ga, gb = find(int(group[piece[a2[k]]])), find(int(group[piece[b2[k]]]))
+        if ga != gb:
+            parent[ga] = gb
+            extra.append((a2[k], b2[k]))
+    if extra:
+        seams.append(np.array(extra, dtype=np.int64))
+    pairs = np.vstack(seams)
+    pairs = np.unique(np.column_stack([pairs.min(axis=1), pairs.max(axis=1)]), axis=0)
+    return _connector_edges(pairs, nodes, edges.crs)
+
+
+def _nearest_other_piece(
+    tree: cKDTree,
+    xy: NDArray[np.float64],
+    from_nodes: NDArray[np.int64],
+    piece: NDArray[np.int64],
+    tolerance_m: float,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """For each node, the nearest node of a different piece within the tolerance."""
+    if from_nodes.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, np.empty(0)
+    k = min(16, len(xy))
+    dist, idx = tree.query(xy[from_nodes], k=k, distance_upper_bound=tolerance_m)
+    dist = dist.reshape(len(from_nodes), k)
+    idx = idx.reshape(len(from_nodes), k)
+    valid = np.isfinite(dist)
+    other = np.where(valid, idx, 0)
+    valid &= piece[other] != piece[from_nodes][:, None]
+    has = valid.any(axis=1)
+    best = np.argmax(valid, axis=1)[has]
+    rows = np.flatnonzero(has)
+    return from_nodes[has], idx[rows, best], dist[rows, best]
+
+
+def _connector_edges(pairs: NDArray[np.int64], nodes: pd.DataFrame, crs: Any) -> gpd.GeoDataFrame:
+    xy = nodes[["x", "y"]].to_numpy()
+    p, q = pairs[:, 0], pairs[:, 1]
+    lines = shapely.linestrings(np.stack([xy[p], xy[q]], axis=1)) if len(pairs) else np.array([])
+    length = shapely.length(lines) if len(pairs) else np.array([])
+    both = pd.DataFrame(
+        {
+            "u": np.concatenate([p, q]).astype(np.int64),
+            "v": np.concatenate([q, p]).astype(np.int64),
+            "key": 0,
+            "osmid": "",
+            "highway": "connector",
+            "name": "",
+            "length": np.concatenate([length, length]).astype(np.float64),
+        }
+    )
+    geometry: Any = np.concatenate([lines, shapely.reverse(lines)]) if len(pairs) else []
+    return gpd.GeoDataFrame(both, geometry=geometry, crs=crs)
+
+
+# --------------------------------------------------------------------- cache
+def save_network(net: WalkNetwork, path: Path) -> Path:
+    """Write nodes/edges GeoParquet, CSR npz and meta.json into ``path`` atomically."""
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{path}: exists and is a file; choose a folder path for the cache")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        net.nodes.to_parquet(tmp / "nodes.parquet")
+        net.edges.to_parquet(tmp / "edges.parquet")
+        np.savez(tmp / "csr.npz", *net._csr_full)
+        meta = {
+            "format": CACHE_FORMAT,
+            "crs": net.crs.to_wkt(),
+            "source": net.source,
+            "seams_joined": net.seams_joined,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        if path.exists():
+            backup = path.with_name(f".{path.name}.old")
+            shutil.rmtree(backup, ignore_errors=True)
+            os.replace(path, backup)
+            os.replace(tmp, path)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_network(
+    path: Path,
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, Any, dict[str, Any], tuple[NDArray[np.int64], ...]]:
+    """Read a cache folder written by :func:`save_network`."""
+    if not path.is_dir():
+        raise DataError(f"{path}: no network cache folder here; write one with WalkNetwork.save")
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        if meta.get("format") != CACHE_FORMAT:
+            raise DataError(
+                f"{path}: cache format {meta.get('format')} is not {CACHE_FORMAT}; rebuild it"
+            )
+        nodes = pd.DataFrame(pd.read_parquet(path / "nodes.parquet", columns=[
+            "osmid", "x", "y", "street_count"]))  # fmt: skip
+        edges = gpd.read_parquet(path / "edges.parquet")
+        with np.load(path / "csr.npz") as arrays:
+            csr = tuple(arrays[f"arr_{i}"] for i in range(4))
+    except DataError:
+        raise
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        raise DataError(
+            f"{path}: the network cache is incomplete or corrupt ({exc}); rebuild it"
+        ) from exc
+    return nodes, edges, pyproj.CRS.from_wkt(meta["crs"]), meta, csr

@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny hand-made networks and the shared Chicago data (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from safepassage.config import default_data_root
+from safepassage.routes.network import WalkNetwork
+
+CHICAGO_EPSG = 26916
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = default_data_root(Path(__file__).parent)
+    if not (root / "osm").is_dir():
+        pytest.skip(f"shared Chicago data not found at {root} (set SAFEPASSAGE_DATA)")
+    return root
+
+
+def grid_lines(n: int = 5, spacing_m: float = 100.0) -> gpd.GeoDataFrame:
+    """An n x n street grid: n horizontal and n vertical streets, in EPSG:26916."""
+    x0, y0 = 440_000.0, 4_630_000.0
+    span = (n - 1) * spacing_m
+    lines, names = [], []
+    for i in range(n):
+        off = i * spacing_m
+        lines.append(shapely.LineString([(x0, y0 + off), (x0 + span, y0 + off)]))
+        names.append(f"E-W {i}")
+        lines.append(shapely.LineString([(x0 + off, y0), (x0 + off, y0 + span)]))
+        names.append(f"N-S {i}")
+    return gpd.GeoDataFrame({"name": names}, geometry=lines, crs=CHICAGO_EPSG)
+
+
+@pytest.fixture(scope="session")
+def grid() -> WalkNetwork:
+    """5 x 5 grid, 100 m blocks: 25 nodes, 40 street segments, 80 directed edges."""
+    return WalkNetwork.from_centerlines(grid_lines())
+
+
+@pytest.fixture(scope="session")
+def englewood(data_root: Path) -> WalkNetwork:
+    return WalkNetwork.from_graphml(data_root / "osm" / "chicago_walk_2019_englewood.graphml.gz")
+
+
+@pytest.fixture(scope="session")
+def west_englewood(data_root: Path) -> WalkNetwork:
+    return WalkNetwork.from_graphml(
+        data_root / "osm" / "chicago_walk_2019_west_englewood.graphml.gz"
+    )

@@ -37,10 +37,23 @@ logger = logging.getLogger(__name__)
 CACHE_FORMAT = 1
 # highway values that are not for walking (osmnx's walk filter, plus a few more)
 NOT_WALKABLE = {
-    "abandoned", "bus_guideway", "construction", "cycleway", "motorway", "motorway_link",
-    "no", "planned", "platform", "proposed", "raceway", "razed", "trunk", "trunk_link",
-    "busway", "bridleway",
-}  # fmt: skip
+    "abandoned",
+    "bus_guideway",
+    "construction",
+    "cycleway",
+    "motorway",
+    "motorway_link",
+    "no",
+    "planned",
+    "platform",
+    "proposed",
+    "raceway",
+    "razed",
+    "trunk",
+    "trunk_link",
+    "busway",
+    "bridleway",
+}
 NAME_COLUMNS = ("name", "street_nam", "street_name", "streetname", "full_name", "st_name")
 CLASS_COLUMNS = ("highway", "class", "road_class", "street_class", "fclass", "type")
 
@@ -195,9 +208,14 @@ def graph_tables(graph: nx.MultiDiGraph, *, source: str) -> tuple[pd.DataFrame, 
     missing = np.array([g is None for g in geoms])
     if missing.any():
         ends = np.stack(
-            [x[edges["u"][missing]], y[edges["u"][missing]],
-             x[edges["v"][missing]], y[edges["v"][missing]]], axis=1,
-        )  # fmt: skip
+            [
+                x[edges["u"][missing]],
+                y[edges["u"][missing]],
+                x[edges["v"][missing]],
+                y[edges["v"][missing]],
+            ],
+            axis=1,
+        )
         straight = shapely.linestrings(ends.reshape(-1, 2, 2))
         geom_arr = np.array(geoms, dtype=object)
         geom_arr[missing] = straight
@@ -419,8 +437,9 @@ def seam_connectors(
     seams = [np.column_stack([a, b])]
     cut = np.flatnonzero(nodes["street_count"].to_numpy() > degree)
     if cut.size > 1:
-        ca, cb, _ = _nearest_other_piece(cKDTree(xy[cut]), xy[cut], np.arange(cut.size),
-                                         piece[cut], cut_tolerance_m)  # fmt: skip
+        ca, cb, _ = _nearest_other_piece(
+            cKDTree(xy[cut]), xy[cut], np.arange(cut.size), piece[cut], cut_tolerance_m
+        )
         seams.append(np.column_stack([cut[ca], cut[cb]]))
         a, b = np.concatenate([a, cut[ca]]), np.concatenate([b, cut[cb]])
     # pieces still apart: closest node pairs, joined Kruskal-style
@@ -536,8 +555,9 @@ def load_network(
             raise DataError(
                 f"{path}: cache format {meta.get('format')} is not {CACHE_FORMAT}; rebuild it"
             )
-        nodes = pd.DataFrame(pd.read_parquet(path / "nodes.parquet", columns=[
-            "osmid", "x", "y", "street_count"]))  # fmt: skip
+        nodes = pd.DataFrame(
+            pd.read_parquet(path / "nodes.parquet", columns=["osmid", "x", "y", "street_count"])
+        )
         edges = gpd.read_parquet(path / "edges.parquet")
         with np.load(path / "csr.npz") as arrays:
             csr = tuple(arrays[f"arr_{i}"] for i in range(4))

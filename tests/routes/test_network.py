@@ -315,8 +315,9 @@ def test_cache_folder_must_exist(tmp_path: Path) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(pair=st.tuples(st.integers(0, 1396), st.integers(0, 1396)))
-def test_path_lengths_equal_networkx(englewood_graph: tuple[WalkNetwork, nx.DiGraph],
-                                     pair: tuple[int, int]) -> None:  # fmt: skip
+def test_path_lengths_equal_networkx(
+    englewood_graph: tuple[WalkNetwork, nx.DiGraph], pair: tuple[int, int]
+) -> None:
     net, graph = englewood_graph
     a, b = pair
     ours = net.shortest_paths([a], targets=[b]).distances[0, 0]

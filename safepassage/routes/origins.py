@@ -1,0 +1,380 @@
+"""Where students walk from: population to aggregated origins per school.
+
+Pipeline of this module:
+
+1. :func:`block_population` joins census block counts to block polygons.
+2. :func:`node_population` spreads each polygon's population along the
+   residential street length inside it and puts it on network nodes.
+3. :func:`allocate_students` turns node population into students of each
+   school: a *capacity-constrained gravity* (Huff) model.  Families choose
+   among the schools of the right grade band within walking distance, nearer
+   schools and larger schools being likelier (weight ``capacity * exp(-d / s)``),
+   and balancing factors cut a school's draw to its enrollment.  Gravity
+   rather than "nearest school" because Chicago families choose schools; the
+   capacity constraint because no school can draw more students than it enrolls.
+4. :func:`aggregate_origins` sums students per school over square cells,
+   merges cells holding fewer than ``min_students`` into their nearest
+   neighbour and drops what stays below it: origins are aggregates, never
+   students.  Input points never leave this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from ..errors import DataError, MissingColumnError
+from .network import WalkNetwork
+
+__all__ = [
+    "DEFAULT_BAND_SHARE",
+    "DEFAULT_RADIUS_M",
+    "RESIDENTIAL_CLASSES",
+    "OriginSet",
+    "aggregate_origins",
+    "allocate_students",
+    "block_population",
+    "estimate_origins",
+    "node_population",
+    "school_bands",
+]
+
+logger = logging.getLogger(__name__)
+
+RESIDENTIAL_CLASSES = frozenset(
+    {"residential", "living_street", "unclassified", "tertiary", "secondary", "primary"}
+)
+# Walk radius by grade band, metres of network distance.
+DEFAULT_RADIUS_M: Mapping[str, float] = {"elementary": 2400.0, "high": 3200.0}
+# Share of the census population that are public-school students of each band
+# (Chicago 2010: ages 5-13 about 11%, 14-17 about 5%); enrollment caps correct it.
+DEFAULT_BAND_SHARE: Mapping[str, float] = {"elementary": 0.11, "high": 0.05}
+
+
+@dataclass(frozen=True)
+class OriginSet:
+    """Aggregated student origins and the per-school problems met.
+
+    Attributes
+    ----------
+    origins
+        GeoDataFrame: ``origin_id``, ``school_id``, ``students`` (int, at
+        least ``min_students``), ``node``, geometry (the node's point).
+    demand
+        DataFrame of the unaggregated allocation: ``school_id``, ``node``,
+        ``students`` (float). Stays in memory; never exported.
+    problems
+        DataFrame ``school_id``, ``problem``: schools that could not be served.
+    """
+
+    origins: gpd.GeoDataFrame
+    demand: pd.DataFrame = field(repr=False)
+    problems: pd.DataFrame
+
+
+def block_population(
+    blocks: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    *,
+    block_column: str = "tract_bloc",
+    code_column: str = "CENSUS BLOCK",
+    count_column: str = "TOTAL POPULATION",
+) -> gpd.GeoDataFrame:
+    """Join census block population counts to block polygons.
+
+    The City of Chicago file codes a block as tract (6 digits) + block
+    (4 digits) with leading zeros dropped: codes are zero-padded to 10.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``blocks`` with a ``population`` column (0 where the code is absent).
+    """
+    for table, column, name in (
+        (blocks, block_column, "blocks"),
+        (population, code_column, "population table"),
+        (population, count_column, "population table"),
+    ):
+        if column not in table.columns:
+            raise MissingColumnError([column], found=table.columns, source=name)
+    codes = population[code_column].astype(str).str.strip().str.zfill(10)
+    counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
+    lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
+    keys = blocks[block_column].astype(str).str.strip().str.zfill(10)
+    return blocks.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
+
+
+def node_population(
+    network: WalkNetwork,
+    polygons: gpd.GeoDataFrame,
+    *,
+    population_column: str = "population",
+    residential_classes: frozenset[str] = RESIDENTIAL_CLASSES,
+) -> NDArray[np.float64]:
+    """Spread each polygon's population along its residential streets onto nodes.
+
+    Each undirected residential segment whose midpoint lies in a polygon gets
+    the polygon's population in proportion to its length, split evenly
+    between its two end nodes.  A populated polygon with no such segment puts
+    its population on the node nearest its representative point.
+
+    Returns
+    -------
+    numpy.ndarray
+        Population per node (aligned with ``network.nodes``).
+    """
+    if population_column not in polygons.columns:
+        raise MissingColumnError([population_column], found=polygons.columns, source="polygons")
+    if polygons.crs is None:
+        raise DataError("population polygons have no CRS; set one (EPSG:4326 for lon/lat)")
+    polys = polygons.to_crs(network.crs).reset_index(drop=True)
+    edges = network.edges
+    forward = edges[(edges["u"] < edges["v"]) & edges["highway"].isin(residential_classes)]
+    mids = shapely.line_interpolate_point(forward.geometry.values, 0.5, normalized=True)
+    edge_pos, poly_idx = shapely.STRtree(polys.geometry.values).query(mids, predicate="within")
+    pop = np.zeros(len(network.nodes))
+    length = forward["length"].to_numpy()[edge_pos]
+    total = np.bincount(poly_idx, weights=length, minlength=len(polys))
+    counts = polys[population_column].to_numpy(dtype=np.float64)
+    share = counts[poly_idx] * length / np.where(total[poly_idx] > 0, total[poly_idx], 1.0)
+    np.add.at(pop, forward["u"].to_numpy()[edge_pos], share / 2)
+    np.add.at(pop, forward["v"].to_numpy()[edge_pos], share / 2)
+    orphan = np.flatnonzero((total == 0) & (counts > 0))
+    if orphan.size:
+        points = polys.geometry.iloc[orphan].representative_point()
+        xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+        _, nearest = network._node_tree.query(xy)
+        np.add.at(pop, nearest, counts[orphan])
+    return pop
+
+
+def school_bands(schools: pd.DataFrame) -> pd.Series:
+    """Grade band per school: ``elementary``, ``high`` or ``both``.
+
+    Uses ``grade_band`` when present, else ``grades`` text (K-8 -> elementary,
+    9-12 -> high, both when a school spans them).
+    """
+    if "grade_band" in schools.columns:
+        return schools["grade_band"].fillna("elementary").astype(str)
+    if "grades" not in schools.columns:
+        return pd.Series("elementary", index=schools.index)
+
+    def band(text: object) -> str:
+        tokens = {t.strip().upper() for t in str(text).replace("-", ",").split(",")}
+        high = bool(tokens & {"9", "10", "11", "12"})
+        low = bool(tokens & {"PK", "K", "1", "2", "3", "4", "5", "6", "7", "8"})
+        return "both" if high and low else "high" if high else "elementary"
+
+    return schools["grades"].map(band)
+
+
+def allocate_students(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    population: NDArray[np.float64],
+    *,
+    radius_m: Mapping[str, float] = DEFAULT_RADIUS_M,
+    band_share: Mapping[str, float] = DEFAULT_BAND_SHARE,
+    distance_scale_m: float = 800.0,
+    iterations: int = 30,
+) -> pd.DataFrame:
+    """Students of each school at each node (capacity-constrained gravity model).
+
+    Parameters
+    ----------
+    schools
+        Needs ``school_id``, ``node`` (snapped node, -1 when unsnapped),
+        ``enrollment`` (capacity; missing -> no cap) and a grade band (see
+        :func:`school_bands`).
+    population
+        Population per node (:func:`node_population`).
+    radius_m
+        Walk radius by band, network metres.
+    band_share
+        Share of the population that are students of each band.
+    distance_scale_m
+        Decay scale ``s`` of the weight ``capacity * exp(-d / s)``.
+
+    Returns
+    -------
+    DataFrame
+        ``school_id``, ``node``, ``distance_m``, ``students`` (float).
+    """
+    for band, radius in radius_m.items():
+        if radius <= 0:
+            raise DataError(f"walk radius for {band} must be > 0 m, got {radius}")
+    bands = school_bands(schools)
+    parts = []
+    for band in ("elementary", "high"):
+        chosen = schools[(bands == band) | (bands == "both")]
+        chosen = chosen[chosen["node"] >= 0]
+        if chosen.empty:
+            continue
+        demand = population * float(band_share.get(band, 0.0))
+        parts.append(
+            _gravity(
+                network,
+                chosen,
+                demand,
+                float(radius_m.get(band, 2400.0)),
+                distance_scale_m,
+                iterations,
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["school_id", "node", "distance_m", "students"])
+    table = pd.concat(parts, ignore_index=True)
+    return table.groupby(["school_id", "node"], as_index=False).agg(
+        distance_m=("distance_m", "min"), students=("students", "sum")
+    )
+
+
+def _gravity(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    demand: NDArray[np.float64],
+    radius_m: float,
+    scale_m: float,
+    iterations: int,
+) -> pd.DataFrame:
+    nodes = schools["node"].to_numpy(dtype=np.int64)
+    paths = network.shortest_paths(nodes, limit_m=radius_m, reverse=True)
+    school_idx, node_idx = np.nonzero(np.isfinite(paths.distances) & (demand > 0)[None, :])
+    dist = paths.distances[school_idx, node_idx]
+    capacity = pd.to_numeric(schools.get("enrollment"), errors="coerce")
+    cap = (
+        np.full(len(schools), np.inf)
+        if capacity is None
+        else np.nan_to_num(capacity.to_numpy(dtype=np.float64), nan=np.inf)
+    )
+    attract = np.where(np.isfinite(cap), np.maximum(cap, 1.0), 500.0)
+    balance = np.ones(len(schools))
+    for _ in range(iterations):
+        weight = balance[school_idx] * attract[school_idx] * np.exp(-dist / scale_m)
+        total = np.bincount(node_idx, weights=weight, minlength=len(demand))
+        students = demand[node_idx] * weight / total[node_idx]
+        drawn = np.bincount(school_idx, weights=students, minlength=len(schools))
+        over = drawn > cap * 1.001
+        if not over.any():
+            break
+        balance[over] *= cap[over] / drawn[over]
+    # students beyond a full school's capacity stay unallocated (they go elsewhere)
+    scale = np.where(drawn > cap, cap / np.maximum(drawn, 1e-9), 1.0)
+    students = students * scale[school_idx]
+    return pd.DataFrame(
+        {
+            "school_id": schools["school_id"].astype(str).to_numpy()[school_idx],
+            "node": node_idx.astype(np.int64),
+            "distance_m": dist,
+            "students": students,
+        }
+    )
+
+
+def aggregate_origins(
+    network: WalkNetwork,
+    demand: pd.DataFrame,
+    *,
+    cell_m: float = 250.0,
+    min_students: int = 10,
+) -> gpd.GeoDataFrame:
+    """Sum students per school over square cells; merge or drop cells below ``min_students``.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``origin_id`` (``<school_id>-<n>``), ``school_id``, ``students``
+        (int >= ``min_students``), ``node`` (the cell's busiest node),
+        geometry (that node's point).
+    """
+    if cell_m <= 0:
+        raise DataError(f"cell_m must be > 0, got {cell_m}")
+    if min_students < 1:
+        raise DataError(f"min_students must be >= 1, got {min_students}")
+    xy = network.nodes[["x", "y"]].to_numpy()
+    rows = []
+    for school_id, part in demand.groupby("school_id", sort=True):
+        rows.extend(_school_cells(str(school_id), part, xy, cell_m, min_students))
+    table = pd.DataFrame(rows, columns=["origin_id", "school_id", "students", "node"])
+    table["students"] = table["students"].astype(np.int64)
+    table["node"] = table["node"].astype(np.int64)
+    geometry = shapely.points(xy[table["node"].to_numpy()]) if len(table) else []
+    return gpd.GeoDataFrame(table, geometry=geometry, crs=network.crs)
+
+
+def _school_cells(
+    school_id: str, part: pd.DataFrame, xy: NDArray[np.float64], cell_m: float, min_students: int
+) -> list[tuple[str, str, int, int]]:
+    nodes = part["node"].to_numpy()
+    students = part["students"].to_numpy(dtype=np.float64)
+    cells = np.floor(xy[nodes] / cell_m).astype(np.int64)
+    keys, inverse = np.unique(cells, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    total = np.bincount(inverse, weights=students)
+    # busiest node of each cell represents it
+    order = np.lexsort((-students, inverse))
+    first = order[np.r_[True, inverse[order][1:] != inverse[order][:-1]]]
+    rep = np.empty(len(keys), dtype=np.int64)
+    rep[inverse[first]] = nodes[first]
+    centre = (keys + 0.5) * cell_m
+    alive = total > 0
+    # merge the smallest cell below the minimum into its nearest live cell, repeatedly
+    while True:
+        small = np.flatnonzero(alive & (total < min_students))
+        if small.size == 0 or alive.sum() <= 1:
+            break
+        i = small[np.argmin(total[small])]
+        others = np.flatnonzero(alive)
+        others = others[others != i]
+        j = others[np.argmin(np.hypot(*(centre[others] - centre[i]).T))]
+        total[j] += total[i]
+        alive[i] = False
+    keep = np.flatnonzero(alive & (np.round(total) >= min_students))
+    keep = keep[np.argsort(-total[keep], kind="stable")]
+    return [
+        (f"{school_id}-{n + 1}", school_id, round(total[k]), int(rep[k]))
+        for n, k in enumerate(keep)
+    ]
+
+
+def estimate_origins(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    polygons: gpd.GeoDataFrame,
+    *,
+    radius_m: Mapping[str, float] = DEFAULT_RADIUS_M,
+    band_share: Mapping[str, float] = DEFAULT_BAND_SHARE,
+    cell_m: float = 250.0,
+    min_students: int = 10,
+) -> OriginSet:
+    """Population polygons to aggregated origins per school (steps 2-4 of the module).
+
+    ``schools`` needs ``school_id`` and ``node`` (from snapping); schools with
+    node -1 or without any origin in range are listed in ``problems``.
+    """
+    population = node_population(network, polygons)
+    demand = allocate_students(
+        network, schools, population, radius_m=radius_m, band_share=band_share
+    )
+    origins = aggregate_origins(network, demand, cell_m=cell_m, min_students=min_students)
+    problems = []
+    served = set(origins["school_id"])
+    for school_id, node in schools[["school_id", "node"]].itertuples(index=False):
+        if node < 0:
+            problems.append((str(school_id), "does not snap to a walkable street"))
+        elif str(school_id) not in served:
+            problems.append(
+                (
+                    str(school_id),
+                    f"no origin of at least {min_students} students within its walk radius",
+                )
+            )
+    logger.info("%d origins for %d schools", len(origins), len(served))
+    return OriginSet(origins, demand, pd.DataFrame(problems, columns=["school_id", "problem"]))

@@ -1,0 +1,237 @@
+"""Risk-aware routes from each origin to its school, and edge flows.
+
+For every school and window the route of each origin minimises
+
+    cost(e) = length(e) * class_factor(highway(e)) * (1 + lambda * risk_norm(e))
+
+under a detour cap: the route may be at most ``detour_cap`` times the
+origin's shortest walking length.  One Dijkstra per school and lambda runs on
+the reversed network (every origin's route at once).  Origins whose route at
+``lambda`` breaks the cap take the route at ``lambda / 2``, then with class
+factors only, then the plain shortest path, which always satisfies the cap.
+
+``risk_norm`` is the edge's risk divided by the mean risk of the edges with
+any risk, so ``lambda = 1`` doubles the cost of a street of average risk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from ..errors import DataError
+from .network import WalkNetwork
+
+__all__ = ["DEFAULT_CLASS_FACTORS", "RouteSet", "class_factors", "route_students"]
+
+logger = logging.getLogger(__name__)
+
+# Calibrated on the official SY1617 routes (bench/routes.py): alleys and
+# service roads carry 41% of walkable length but 0.7% of official route
+# length, arterials 14% and 48%.  Factors > 1 make a class costlier.
+DEFAULT_CLASS_FACTORS: Mapping[str, float] = {
+    "primary": 0.8,
+    "secondary": 0.8,
+    "tertiary": 0.85,
+    "residential": 1.0,
+    "living_street": 1.0,
+    "unclassified": 1.0,
+    "connector": 1.0,
+    "footway": 1.3,
+    "pedestrian": 1.1,
+    "path": 1.5,
+    "steps": 2.0,
+    "track": 3.0,
+    "service": 4.0,
+    "alley": 4.0,
+}
+
+RiskFunction = Callable[[str], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class RouteSet:
+    """Routes of every origin to its school per window, with edge flows.
+
+    Attributes
+    ----------
+    routes
+        GeoDataFrame: ``origin_id``, ``school_id``, ``window``, ``students``,
+        ``length_m``, ``shortest_m``, ``risk`` (length-weighted mean risk on
+        the route), ``detour_ratio`` (length / shortest), ``lam`` (the
+        lambda used), ``edge_ids`` (list, origin -> school), geometry.
+    flows
+        DataFrame ``edge_id``, ``window``, ``students``: students walking
+        each directed edge in each window.
+    """
+
+    routes: gpd.GeoDataFrame
+    flows: pd.DataFrame
+
+    def flow(self, window: str, n_edges: int) -> NDArray[np.float64]:
+        """Students per edge in ``window`` (an array aligned to the edges)."""
+        part = self.flows[self.flows["window"] == window]
+        out = np.zeros(n_edges)
+        np.add.at(out, part["edge_id"].to_numpy(dtype=np.int64), part["students"].to_numpy())
+        return out
+
+
+def class_factors(
+    network: WalkNetwork, factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS
+) -> NDArray[np.float64]:
+    """Cost factor per edge from its street class (1.0 for classes not listed)."""
+    bad = {k: v for k, v in factors.items() if not v > 0}
+    if bad:
+        raise DataError(f"street class factors must be > 0: {bad}")
+    mapped = network.edges["highway"].map(dict(factors)).fillna(1.0)
+    return np.asarray(mapped.to_numpy(dtype=np.float64))
+
+
+def _normalised(risk: NDArray[np.float64]) -> NDArray[np.float64]:
+    positive = risk[risk > 0]
+    return risk / positive.mean() if positive.size else np.zeros_like(risk)
+
+
+def route_students(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    *,
+    windows: tuple[str, ...] = ("am", "pm"),
+    risk: RiskFunction | None = None,
+    risk_weight: float = 1.0,
+    detour_cap: float = 1.25,
+    factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
+) -> RouteSet:
+    """Route every origin to its school in every window.
+
+    Parameters
+    ----------
+    schools
+        ``school_id``, ``node``.
+    origins
+        ``origin_id``, ``school_id``, ``students``, ``node``.
+    risk
+        Function from window name to a risk array per edge (e.g.
+        ``RiskSurface.risk``); None routes on length and class only.
+    risk_weight
+        ``lambda`` (>= 0).
+    detour_cap
+        Largest route length / shortest length (>= 1).
+    """
+    if detour_cap < 1:
+        raise DataError(f"detour_cap must be >= 1, got {detour_cap}")
+    if risk_weight < 0:
+        raise DataError(f"risk_weight must be >= 0, got {risk_weight}")
+    length = network.edges["length"].to_numpy(dtype=np.float64)
+    base = length * class_factors(network, factors)
+    school_node = dict(zip(schools["school_id"].astype(str), schools["node"], strict=True))
+    rows: list[dict[str, object]] = []
+    for window in windows:
+        risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk(window), float)
+        norm = _normalised(risk_arr)
+        lambdas = [risk_weight, risk_weight / 2] if risk is not None and risk_weight > 0 else []
+        costs = [base * (1 + lam * norm) for lam in lambdas] + [base, length]
+        labels = [*lambdas, 0.0, -1.0]  # -1: plain shortest path
+        for school_id, part in origins.groupby("school_id", sort=True):
+            node = int(school_node[str(school_id)])
+            rows.extend(
+                _school_routes(
+                    network, node, part, window, costs, labels, length, risk_arr, detour_cap
+                )
+            )
+    return _assemble(network, rows)
+
+
+def _school_routes(
+    network: WalkNetwork,
+    school_node: int,
+    origins: pd.DataFrame,
+    window: str,
+    costs: list[NDArray[np.float64]],
+    labels: list[float],
+    length: NDArray[np.float64],
+    risk: NDArray[np.float64],
+    detour_cap: float,
+) -> list[dict[str, object]]:
+    targets = origins["node"].to_numpy(dtype=np.int64)
+    shortest = network.shortest_paths([school_node], targets=targets, reverse=True)
+    best = shortest.distances[0]
+    chosen: list[list[int] | None] = [None] * len(targets)
+    chosen_lam = np.full(len(targets), -1.0)
+    for cost, lam in zip(costs, labels, strict=True):
+        todo = [i for i, c in enumerate(chosen) if c is None and np.isfinite(best[i])]
+        if not todo:
+            break
+        paths = network.shortest_paths([school_node], cost=cost, reverse=True)
+        for i in todo:
+            edges = paths.edge_path(school_node, int(targets[i]))
+            if lam < 0 or length[edges].sum() <= detour_cap * best[i] + 1e-6:
+                chosen[i] = edges
+                chosen_lam[i] = lam
+    rows = []
+    for i, (origin_id, students) in enumerate(
+        zip(origins["origin_id"], origins["students"], strict=True)
+    ):
+        picked = chosen[i]
+        if picked is None:
+            continue
+        edges = picked
+        route_len = float(length[edges].sum())
+        rows.append(
+            {
+                "origin_id": origin_id,
+                "school_id": str(origins["school_id"].iloc[i]),
+                "window": window,
+                "students": int(students),
+                "length_m": route_len,
+                "shortest_m": float(best[i]),
+                "risk": float((risk[edges] * length[edges]).sum() / max(route_len, 1e-9)),
+                "detour_ratio": route_len / best[i] if best[i] > 0 else 1.0,
+                "lam": float(chosen_lam[i]),
+                "edge_ids": edges,
+            }
+        )
+    return rows
+
+
+def _assemble(network: WalkNetwork, rows: list[dict[str, object]]) -> RouteSet:
+    routes = pd.DataFrame(
+        rows,
+        columns=[
+            "origin_id",
+            "school_id",
+            "window",
+            "students",
+            "length_m",
+            "shortest_m",
+            "risk",
+            "detour_ratio",
+            "lam",
+            "edge_ids",
+        ],
+    )
+    geoms = network.edges.geometry.values
+    geometry = [
+        shapely.line_merge(shapely.multilinestrings(list(geoms[e]))) if len(e) else None
+        for e in routes["edge_ids"]
+    ]
+    routes_gdf = gpd.GeoDataFrame(routes, geometry=geometry, crs=network.crs)
+    if routes.empty:
+        flows = pd.DataFrame({"edge_id": [], "window": [], "students": []})
+    else:
+        exploded = routes[["window", "students", "edge_ids"]].explode("edge_ids").dropna()
+        flows = pd.DataFrame(
+            exploded.rename(columns={"edge_ids": "edge_id"})
+            .astype({"edge_id": np.int64})
+            .groupby(["edge_id", "window"], as_index=False)["students"]
+            .sum()
+        )
+    return RouteSet(routes_gdf, flows)

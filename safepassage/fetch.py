@@ -22,6 +22,8 @@ from .errors import DataError, SafePassageError
 __all__ = [
     "PORTAL_DATASETS",
     "FetchError",
+    "area_slug",
+    "fetch_area",
     "fetch_portal_dataset",
     "fetch_walk_network",
 ]
@@ -36,6 +38,9 @@ PORTAL_DATASETS = {
     "safe_passage_routes_sy1617": "v5ef-b7es",
     "crimes": "ijzp-q8t2",
 }
+
+# SoQL filters that keep the big datasets to what a plan needs ({year} is filled in)
+PORTAL_FILTERS = {"crimes": "year = {year}"}
 
 Opener = Callable[..., Any]
 
@@ -116,10 +121,7 @@ def fetch_portal_dataset(
     query = {"$limit": "10000000"}
     if where:
         query["$where"] = where
-    url = (
-        f"https://{PORTAL_HOST}/resource/{dataset_id}.{fmt}?"
-        + urllib.parse.urlencode(query)
-    )
+    url = f"https://{PORTAL_HOST}/resource/{dataset_id}.{fmt}?" + urllib.parse.urlencode(query)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     try:
@@ -136,3 +138,67 @@ def fetch_portal_dataset(
         raise FetchError(f"{url} returned an empty file")
     tmp.replace(dest)
     return dest
+
+
+def area_slug(area: str) -> str:
+    """File-name form of a place name: ``"West Englewood"`` -> ``"west_englewood"``."""
+    first = area.split(",")[0]
+    return "_".join("".join(c if c.isalnum() else " " for c in first.lower()).split())
+
+
+def fetch_area(
+    area: str,
+    cache_dir: Path,
+    *,
+    crime_year: int = 2016,
+    opener: Opener = urllib.request.urlopen,
+    check: bool = True,
+    force: bool = False,
+) -> dict[str, Path]:
+    """Download what a plan of one area needs into a cache folder.
+
+    The OSM walk network of ``area`` goes to ``<cache>/osm/<slug>.graphml.gz`` and
+    each dataset of :data:`PORTAL_DATASETS` to ``<cache>/portal/<name>.csv`` (crimes
+    of ``crime_year`` only).  Files already in the cache are kept unless ``force``.
+    Both hosts are checked first, so an offline machine fails within seconds.
+
+    Parameters
+    ----------
+    area
+        A place name; without a comma it is taken as a Chicago community area
+        (``"Englewood"`` -> ``"Englewood, Chicago, Illinois, USA"``).
+    cache_dir
+        Folder to write into (created when missing).
+    crime_year
+        Calendar year of the police incidents to download.
+    opener
+        ``urllib.request.urlopen`` or a stand-in that replays recorded responses (tests).
+
+    Returns
+    -------
+    dict
+        Name (``"osm"`` and each dataset name) -> path of the cached file.
+    """
+    if check:
+        _check_reachable(PORTAL_HOST)
+        _check_reachable(OVERPASS_HOST)
+    place = area if "," in area else f"{area}, Chicago, Illinois, USA"
+    files = {"osm": cache_dir / "osm" / f"{area_slug(area)}.graphml.gz"}
+    files |= {name: cache_dir / "portal" / f"{name}.csv" for name in PORTAL_DATASETS}
+    for name, dest in files.items():
+        if dest.is_file() and not force:
+            logger.info("%s: kept the cached %s", name, dest)
+            continue
+        if name == "osm":
+            fetch_walk_network(place, dest, check=False)
+            continue
+        where = PORTAL_FILTERS.get(name)
+        logger.info("downloading %s (%s)", name, PORTAL_DATASETS[name])
+        fetch_portal_dataset(
+            PORTAL_DATASETS[name],
+            dest,
+            where=where.format(year=crime_year) if where else None,
+            opener=opener,
+            check=False,
+        )
+    return files

@@ -40,7 +40,7 @@ from ..crs import WGS84, check_metric_crs
 from ..errors import CRSError, DataError, NoRouteError, SnapError
 from . import _loaders
 
-__all__ = ["PathSet", "SnapResult", "WalkNetwork", "stitch"]
+__all__ = ["CostMatrix", "PathSet", "SnapResult", "WalkNetwork", "stitch"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,27 @@ class SnapResult:
     def unsnapped(self) -> pd.DataFrame:
         """Rows of points farther than ``max_m`` from every node."""
         return self.table[~self.table["snapped"]]
+
+
+@dataclass(frozen=True, eq=False)
+class CostMatrix:
+    """A per-edge cost prepared for repeated routing (see :meth:`WalkNetwork.prepare_cost`).
+
+    Attributes
+    ----------
+    matrix
+        CSR matrix of the cheapest parallel edge's cost per node pair.
+    pair_edge
+        The edge id chosen for each CSR slot.
+    """
+
+    matrix: csr_matrix
+    pair_edge: NDArray[np.int64]
+
+    @cached_property
+    def reversed(self) -> csr_matrix:
+        """The transposed matrix, for searches towards a destination."""
+        return self.matrix.T.tocsr()
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +140,8 @@ class PathSet:
         Walking order is source -> target, or target -> source when
         ``reverse`` is True (the source is then the destination).
         """
+        if self.predecessors.size == 0:
+            raise ValueError("this PathSet was computed with paths=False; it holds no paths")
         pred = self.predecessors[self._row(source)]
         chain = [int(target)]
         node = int(target)
@@ -312,16 +335,28 @@ class WalkNetwork:
         )
 
     @cached_property
-    def _length_matrix(self) -> csr_matrix:
+    def _length_cost(self) -> CostMatrix:
         indptr, indices, edge_index = self.csr_arrays
         weights = np.maximum(self.edges["length"].to_numpy()[edge_index], _MIN_WEIGHT)
         n = len(self.nodes)
-        return csr_matrix((weights, indices, indptr), shape=(n, n))
+        return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), edge_index)
 
-    def _matrix(self, cost: ArrayLike | None) -> tuple[csr_matrix, NDArray[np.int64]]:
-        """CSR matrix of per-pair minimum cost and the edge chosen for each pair."""
+    @property
+    def _length_matrix(self) -> csr_matrix:
+        return self._length_cost.matrix
+
+    def prepare_cost(self, cost: ArrayLike | CostMatrix | None) -> CostMatrix:
+        """Prepare a per-edge cost once for many :meth:`shortest_paths` calls.
+
+        Parameters
+        ----------
+        cost
+            One non-negative value per edge; edge length when None.
+        """
+        if isinstance(cost, CostMatrix):
+            return cost
         if cost is None:
-            return self._length_matrix, self.csr_arrays[2]
+            return self._length_cost
         cost_arr = np.asarray(cost, dtype=np.float64)
         if cost_arr.shape != (len(self.edges),):
             raise DataError(
@@ -336,7 +371,7 @@ class WalkNetwork:
         pair_edge = order[first]
         weights = np.maximum(cost_arr[pair_edge], _MIN_WEIGHT)
         n = len(self.nodes)
-        return csr_matrix((weights, indices, indptr), shape=(n, n)), pair_edge
+        return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), pair_edge)
 
     def edges_between(
         self,
@@ -369,10 +404,11 @@ class WalkNetwork:
         self,
         sources: ArrayLike,
         targets: ArrayLike | None = None,
-        cost: ArrayLike | None = None,
+        cost: ArrayLike | CostMatrix | None = None,
         limit_m: float | None = None,
         *,
         reverse: bool = False,
+        paths: bool = True,
     ) -> PathSet:
         """Shortest paths from each source with one C-backed Dijkstra per source.
 
@@ -384,12 +420,16 @@ class WalkNetwork:
             Node ids whose distances are returned (all nodes when None).
         cost
             Cost per edge (one value per row of ``edges``, non-negative), e.g.
-            a risk-weighted length; edge ``length`` in metres when None.
+            a risk-weighted length, or a :class:`CostMatrix` prepared once with
+            :meth:`prepare_cost`; edge ``length`` in metres when None.
         limit_m
             Stop each search at this cost (metres when routing on length).
         reverse
             Search on the reversed network, so each source is a destination:
             one search from a school gives every origin's route to it.
+        paths
+            Keep the predecessor trees (needed for :meth:`PathSet.node_path`);
+            False saves memory when only distances are wanted.
 
         Returns
         -------
@@ -402,18 +442,19 @@ class WalkNetwork:
         if targets is not None:
             target_arr = np.atleast_1d(np.asarray(targets, dtype=np.int64))
             self._check_nodes(target_arr, "targets")
-        matrix, pair_edge = self._matrix(cost)
-        if reverse:
-            matrix = matrix.T.tocsr()
-        dist, pred = dijkstra(
-            matrix,
-            directed=True,
-            indices=source_arr,
-            return_predecessors=True,
-            limit=np.inf if limit_m is None else float(limit_m),
-        )
+        prepared = self.prepare_cost(cost)
+        matrix = prepared.reversed if reverse else prepared.matrix
+        pair_edge = prepared.pair_edge
+        limit = np.inf if limit_m is None else float(limit_m)
+        if paths:
+            dist, pred = dijkstra(
+                matrix, directed=True, indices=source_arr, return_predecessors=True, limit=limit
+            )
+            pred = np.atleast_2d(pred).astype(np.int32)
+        else:
+            dist = dijkstra(matrix, directed=True, indices=source_arr, limit=limit)
+            pred = np.empty((0, 0), dtype=np.int32)
         dist = np.atleast_2d(dist)
-        pred = np.atleast_2d(pred).astype(np.int32)
         if target_arr is not None:
             dist = dist[:, target_arr]
         return PathSet(self, source_arr, target_arr, dist, pred, pair_edge, reverse)

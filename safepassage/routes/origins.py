@@ -44,6 +44,7 @@ __all__ = [
     "estimate_origins",
     "node_population",
     "school_bands",
+    "tract_population",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ DEFAULT_RADIUS_M: Mapping[str, float] = {"elementary": 2400.0, "high": 3200.0}
 # Share of the census population that are public-school students of each band
 # (Chicago 2010: ages 5-13 about 11%, 14-17 about 5%); enrollment caps correct it.
 DEFAULT_BAND_SHARE: Mapping[str, float] = {"elementary": 0.11, "high": 0.05}
+_CHUNK = 32  # schools per Dijkstra batch
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,35 @@ def block_population(
     lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
     keys = blocks[block_column].astype(str).str.strip().str.zfill(10)
     return blocks.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
+
+
+def tract_population(
+    tracts: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    *,
+    tract_column: str = "tractce10",
+    code_column: str = "CENSUS BLOCK",
+    count_column: str = "TOTAL POPULATION",
+) -> gpd.GeoDataFrame:
+    """Tract population as the sum of its blocks (block code = tract + 4-digit block).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``tracts`` with a ``population`` column.
+    """
+    for table, column, name in (
+        (tracts, tract_column, "tracts"),
+        (population, code_column, "population table"),
+        (population, count_column, "population table"),
+    ):
+        if column not in table.columns:
+            raise MissingColumnError([column], found=table.columns, source=name)
+    codes = population[code_column].astype(str).str.strip().str.zfill(10).str[:6]
+    counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
+    lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
+    keys = tracts[tract_column].astype(str).str.strip().str.zfill(6)
+    return tracts.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
 
 
 def node_population(
@@ -245,9 +276,19 @@ def _gravity(
     iterations: int,
 ) -> pd.DataFrame:
     nodes = schools["node"].to_numpy(dtype=np.int64)
-    paths = network.shortest_paths(nodes, limit_m=radius_m, reverse=True)
-    school_idx, node_idx = np.nonzero(np.isfinite(paths.distances) & (demand > 0)[None, :])
-    dist = paths.distances[school_idx, node_idx]
+    school_parts, node_parts, dist_parts = [], [], []
+    populated = demand > 0
+    for start in range(0, len(nodes), _CHUNK):  # bounded memory on a citywide network
+        dist_rows = network.shortest_paths(
+            nodes[start : start + _CHUNK], limit_m=radius_m, reverse=True, paths=False
+        ).distances
+        rows, cols = np.nonzero(np.isfinite(dist_rows) & populated[None, :])
+        school_parts.append(rows + start)
+        node_parts.append(cols)
+        dist_parts.append(dist_rows[rows, cols])
+    school_idx = np.concatenate(school_parts)
+    node_idx = np.concatenate(node_parts)
+    dist = np.concatenate(dist_parts)
     capacity = pd.to_numeric(schools.get("enrollment"), errors="coerce")
     cap = (
         np.full(len(schools), np.inf)

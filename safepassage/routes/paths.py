@@ -27,7 +27,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ..errors import DataError
-from .network import WalkNetwork
+from .network import CostMatrix, WalkNetwork
 
 __all__ = ["DEFAULT_CLASS_FACTORS", "RouteSet", "class_factors", "route_students"]
 
@@ -109,6 +109,7 @@ def route_students(
     risk_weight: float = 1.0,
     detour_cap: float = 1.25,
     factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
+    max_walk_m: float | None = None,
 ) -> RouteSet:
     """Route every origin to its school in every window.
 
@@ -125,6 +126,9 @@ def route_students(
         ``lambda`` (>= 0).
     detour_cap
         Largest route length / shortest length (>= 1).
+    max_walk_m
+        Longest walk searched, metres (e.g. the largest walk radius); origins
+        farther away get no route.  None searches the whole network.
     """
     if detour_cap < 1:
         raise DataError(f"detour_cap must be >= 1, got {detour_cap}")
@@ -138,13 +142,23 @@ def route_students(
         risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk(window), float)
         norm = _normalised(risk_arr)
         lambdas = [risk_weight, risk_weight / 2] if risk is not None and risk_weight > 0 else []
-        costs = [base * (1 + lam * norm) for lam in lambdas] + [base, length]
+        raw = [base * (1 + lam * norm) for lam in lambdas] + [base, length]
+        costs = [(c, network.prepare_cost(c)) for c in raw]
         labels = [*lambdas, 0.0, -1.0]  # -1: plain shortest path
         for school_id, part in origins.groupby("school_id", sort=True):
             node = int(school_node[str(school_id)])
             rows.extend(
                 _school_routes(
-                    network, node, part, window, costs, labels, length, risk_arr, detour_cap
+                    network,
+                    node,
+                    part,
+                    window,
+                    costs,
+                    labels,
+                    length,
+                    risk_arr,
+                    detour_cap,
+                    max_walk_m,
                 )
             )
     return _assemble(network, rows)
@@ -155,27 +169,35 @@ def _school_routes(
     school_node: int,
     origins: pd.DataFrame,
     window: str,
-    costs: list[NDArray[np.float64]],
+    costs: list[tuple[NDArray[np.float64], CostMatrix]],
     labels: list[float],
     length: NDArray[np.float64],
     risk: NDArray[np.float64],
     detour_cap: float,
+    max_walk_m: float | None,
 ) -> list[dict[str, object]]:
     targets = origins["node"].to_numpy(dtype=np.int64)
-    shortest = network.shortest_paths([school_node], targets=targets, reverse=True)
-    best = shortest.distances[0]
+    shortest = network.shortest_paths([school_node], limit_m=max_walk_m, reverse=True)
+    best = shortest.distances[0][targets]
+    reachable = np.flatnonzero(np.isfinite(best))
+    fallback = {int(i): shortest.edge_path(school_node, int(targets[i])) for i in reachable}
     chosen: list[list[int] | None] = [None] * len(targets)
     chosen_lam = np.full(len(targets), -1.0)
-    for cost, lam in zip(costs, labels, strict=True):
-        todo = [i for i, c in enumerate(chosen) if c is None and np.isfinite(best[i])]
+    for (edge_cost, cost), lam in zip(costs[:-1], labels[:-1], strict=True):
+        todo = [i for i in fallback if chosen[i] is None]
         if not todo:
             break
-        paths = network.shortest_paths([school_node], cost=cost, reverse=True)
+        # the cheapest path costs at most what the shortest one does: a safe search limit
+        limit = max(float(edge_cost[fallback[i]].sum()) for i in todo) + 1e-6
+        paths = network.shortest_paths([school_node], cost=cost, limit_m=limit, reverse=True)
         for i in todo:
             edges = paths.edge_path(school_node, int(targets[i]))
-            if lam < 0 or length[edges].sum() <= detour_cap * best[i] + 1e-6:
+            if length[edges].sum() <= detour_cap * best[i] + 1e-6:
                 chosen[i] = edges
                 chosen_lam[i] = lam
+    for i, edges in fallback.items():
+        if chosen[i] is None:
+            chosen[i] = edges
     rows = []
     for i, (origin_id, students) in enumerate(
         zip(origins["origin_id"], origins["students"], strict=True)

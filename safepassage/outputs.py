@@ -1,0 +1,116 @@
+"""Write a plan's outputs into a folder, atomically.
+
+Layout of the folder::
+
+    plan.gpkg        layers risk, corridors, posts, origins (aggregates), schools
+    posts.csv        post_id, school_id, cross_streets, x, y, lat, lon, selected, values
+    roster.csv       the assignments
+    unfilled.csv     post-windows left unstaffed, with reasons
+    comparison.csv   recall/precision against the reference routes
+    map.html         the interactive map (self-contained when configured)
+    partner/         one PDF post packet per vendor and partner.csv (no student data)
+    manifest.json    inputs with sha256, config, versions, seed, timings, metrics
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from .crs import WGS84
+
+if TYPE_CHECKING:
+    from .pipeline import PlanResult
+
+__all__ = ["write_outputs"]
+
+logger = logging.getLogger(__name__)
+
+
+def _flat(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """List columns joined with ';' so GeoPackage and CSV can hold them."""
+    out = table.copy()
+    for column in out.columns:
+        if column != "geometry" and out[column].map(lambda v: isinstance(v, list)).any():
+            out[column] = out[column].map(lambda v: ";".join(map(str, v)))
+    return out
+
+
+def _posts_csv(result: PlanResult) -> pd.DataFrame:
+    posts = result.posts
+    lonlat = posts.geometry.to_crs(WGS84)
+    table = pd.DataFrame(_flat(posts).drop(columns="geometry"))
+    table["lat"] = lonlat.y.round(6).to_numpy()
+    table["lon"] = lonlat.x.round(6).to_numpy()
+    return table
+
+
+def write_outputs(result: PlanResult, out: Path) -> Path:
+    """Write every output of ``result`` into ``out`` (replaced only on success)."""
+    from .io import atomic_output_dir
+    from .report import partner_csv, write_manifest
+
+    cfg = result.config
+    with atomic_output_dir(out) as tmp:
+        layers = {
+            "risk": result.risk.to_geodataframe(result.network),
+            "corridors": _flat(result.corridors),
+            "posts": _flat(result.posts),
+            "origins": result.origins,
+            "schools": _flat(result.schools),
+        }
+        for layer, table in layers.items():
+            table.to_file(tmp / "plan.gpkg", layer=layer, driver="GPKG")
+        _posts_csv(result).to_csv(tmp / "posts.csv", index=False)
+        partner = tmp / "partner"
+        partner.mkdir()
+        if result.roster_result is not None:
+            result.roster_result.assignments.to_csv(tmp / "roster.csv", index=False)
+            result.roster_result.unfilled.to_csv(tmp / "unfilled.csv", index=False)
+            partner_csv(result.roster_result.assignments, result.posts).to_csv(
+                partner / "partner.csv", index=False
+            )
+        if result.comparison is not None:
+            result.comparison.to_csv(tmp / "comparison.csv", index=False)
+        if cfg.output.html:
+            from .maps.web import plan_map, save_map
+
+            save_map(plan_map(result), tmp / "map.html", self_contained=cfg.output.self_contained)
+        if cfg.output.pdf and result.roster_result is not None:
+            from .maps.printed import post_packet
+
+            for vendor_id in result.vendors["vendor_id"]:
+                post_packet(result, str(vendor_id), partner / f"posts_{vendor_id}.pdf")
+        inputs = _inputs(result)
+        write_manifest(
+            tmp / "manifest.json",
+            config=cfg.to_dict(),
+            inputs=inputs,
+            seed=cfg.seed,
+            stage_timings=result.timings,
+            metrics=result.metrics,
+        )
+    logger.info("outputs written to %s", out)
+    return out
+
+
+def _inputs(result: PlanResult) -> list[Path]:
+    data = result.config.data
+    paths: list[Path | None] = [
+        *data.networks,
+        data.schools,
+        data.profiles,
+        *data.incidents,
+        data.homicides,
+        data.population,
+        data.blocks,
+        data.reference_routes,
+        data.vendors,
+        data.workers,
+        *(h.path for h in data.hazards.values()),
+    ]
+    return [Path(p) for p in paths if p is not None and Path(p).exists()]

@@ -1,0 +1,499 @@
+"""The semester plan: every stage composed, from a config to outputs on disk.
+
+``plan(config)`` runs network -> schools -> risk -> origins -> routes ->
+corridors -> posts -> roster and returns a :class:`PlanResult`;
+``plan(config, out=DIR)`` also writes the outputs atomically (a temporary
+folder renamed into place, so a failed or interrupted run leaves earlier
+outputs untouched).  Each stage is a plain function an analyst can call alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .config import PlanConfig, load_config
+from .errors import DataError
+from .routes.corridors import compare_routes, designate_corridors
+from .routes.network import WalkNetwork, stitch
+from .routes.origins import OriginSet, block_population, estimate_origins
+from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+from .staffing._cpsat import SolverSettings
+from .staffing.posts import PostPlan, plan_posts
+from .staffing.roster import Roster, build_roster, school_windows
+
+__all__ = ["PlanResult", "load_network", "plan", "select_schools", "window_risk"]
+
+logger = logging.getLogger(__name__)
+WINDOWS = ("am", "pm")
+# share of each incident's weight put on its nearest street (bench/risk.py: PAI 4.3 -> 5.0)
+RISK_SNAP_SHARE = 0.7
+
+
+@dataclass
+class PlanResult:
+    """Everything a plan produced (tables in the network's metric CRS).
+
+    Attributes
+    ----------
+    network, schools, risk, origins, routes, corridors, posts, roster
+        The stage results (``risk`` is a ``RiskSurface``; ``posts`` a
+        GeoDataFrame of candidate posts with ``selected``; ``roster`` the
+        assignment table).
+    post_plan, roster_result
+        The solver results with status, objective, bound and gap.
+    vendors, windows
+        Vendor table and staffing windows per school.
+    comparison
+        Recall/precision against the reference routes (None without them).
+    metrics, timings
+        Headline numbers and seconds per stage.
+    """
+
+    config: PlanConfig
+    network: WalkNetwork
+    schools: gpd.GeoDataFrame
+    risk: Any
+    origin_set: OriginSet
+    routes: RouteSet
+    corridors: gpd.GeoDataFrame
+    post_plan: PostPlan
+    roster_result: Roster | None
+    vendors: pd.DataFrame
+    windows: pd.DataFrame
+    comparison: pd.DataFrame | None
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def origins(self) -> gpd.GeoDataFrame:
+        return self.origin_set.origins
+
+    @property
+    def posts(self) -> gpd.GeoDataFrame:
+        return self.post_plan.table
+
+    @property
+    def roster(self) -> pd.DataFrame | None:
+        return None if self.roster_result is None else self.roster_result.assignments
+
+    @property
+    def plan_name(self) -> str:
+        return self.config.name
+
+    @property
+    def plan_date(self) -> str:
+        return self.config.plan_date
+
+    @property
+    def min_students(self) -> int:
+        return self.config.routes.min_students
+
+    def summary(self) -> dict[str, Any]:
+        """Headline metrics (what the CLI prints at the end)."""
+        return dict(self.metrics)
+
+
+class _Stages:
+    """Times stages and reports progress (tqdm when asked)."""
+
+    def __init__(self, names: list[str], progress: bool) -> None:
+        self.timings: dict[str, float] = {}
+        self._bar: Any = None
+        if progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=len(names), unit="stage", leave=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self._bar is not None:
+            self._bar.set_description(name)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - started, 3)
+        logger.info("%s done in %.1f s", name, self.timings[name])
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def load_network(config: PlanConfig) -> WalkNetwork:
+    """Load, stitch and cache the configured networks (cache keyed by inputs and tolerances)."""
+    paths = [Path(p) for p in config.data.networks]
+    if not paths:
+        raise DataError("config [data] networks is empty; list at least one network file")
+    key = hashlib.sha256(
+        json.dumps(
+            [[str(p), p.stat().st_size if p.exists() else 0] for p in paths]
+            + [config.network.seam_tolerance_m, config.network.cut_tolerance_m]
+        ).encode()
+    ).hexdigest()[:16]
+    cache = Path(config.data.cache_dir) / f"network-{key}"
+    if cache.is_dir():
+        try:
+            return WalkNetwork.load(cache)
+        except DataError:
+            logger.warning("network cache %s unreadable; rebuilding", cache)
+    pieces = [_load_one(p) for p in paths]
+    network = stitch(
+        pieces,
+        seam_tolerance_m=config.network.seam_tolerance_m,
+        cut_tolerance_m=config.network.cut_tolerance_m,
+    )
+    try:
+        network.save(cache)
+    except OSError as exc:  # a read-only cache folder must not stop the plan
+        logger.warning("could not write the network cache %s: %s", cache, exc)
+    return network
+
+
+def _load_one(path: Path) -> WalkNetwork:
+    name = path.name.lower()
+    if name.endswith((".graphml", ".graphml.gz")):
+        return WalkNetwork.from_graphml(path)
+    if name.endswith((".osm", ".osm.bz2", ".osm.gz", ".xml")):
+        return WalkNetwork.from_osm_xml(path)
+    return WalkNetwork.from_centerlines(path)
+
+
+def select_schools(config: PlanConfig, network: WalkNetwork) -> gpd.GeoDataFrame:
+    """Read schools, keep the configured ones, snap them to the network.
+
+    Returns
+    -------
+    GeoDataFrame
+        The reader's columns plus ``node`` (-1 when unsnapped) and ``snap_m``.
+    """
+    from .io import read_routes, read_schools
+    from .io import select_schools as select_from
+
+    schools = read_schools(config.data.schools, profiles=config.data.profiles, crs=network.crs)
+    if schools["school_id"].duplicated().any():
+        dupes = sorted(schools.loc[schools["school_id"].duplicated(), "school_id"].unique())
+        raise DataError(f"{config.data.schools}: duplicate school ids {dupes[:10]}")
+    routes = None
+    if config.schools.safe_passage_year and config.data.reference_routes is not None:
+        routes = read_routes(config.data.reference_routes, crs=network.crs)
+    chosen = select_from(
+        schools, config.schools, areas_path=config.data.community_areas, routes=routes
+    ).copy()
+    if chosen.empty:
+        raise DataError("no school matches the [schools] selection of the config")
+    snap = network.snap(chosen, max_m=config.network.snap_max_m)
+    chosen["node"] = snap.nodes
+    chosen["snap_m"] = snap.table["distance_m"].to_numpy()
+    return chosen.sort_values("school_id").reset_index(drop=True)
+
+
+def _vsi(path: Path) -> str:
+    return f"/vsigzip/{path}" if str(path).endswith(".gz") else str(path)
+
+
+def _risk_stage(config: PlanConfig, network: WalkNetwork) -> Any:
+    from .risk.incidents import read_hazard_points, read_incidents
+    from .risk.surface import score
+
+    weights = dict(config.risk.category_weights) or None
+    sources = [*config.data.incidents]
+    if config.data.homicides is not None:
+        sources.append(config.data.homicides)
+    tables = [
+        read_incidents(p, network=network, category_weights=weights, tz=config.timezone)
+        for p in sources
+    ]
+    incidents = _combine(tables)
+    hazards = {
+        name: (read_hazard_points(h.path, crs=network.crs), h.weight * config.risk.hazard_weight)
+        for name, h in config.data.hazards.items()
+    }
+    windows: dict[str, tuple[str, str] | None] = {
+        "am": (config.windows.am[0], config.windows.am[1]),
+        "pm": (config.windows.pm[0], config.windows.pm[1]),
+        "all": None,
+    }
+    return score(
+        network,
+        incidents,
+        windows,
+        bandwidth_m=config.risk.bandwidth_m,
+        half_life_days=config.risk.half_life_days,
+        hazards=hazards or None,
+        snap_share=RISK_SNAP_SHARE,
+    )
+
+
+def _combine(tables: list[Any]) -> Any:
+    """One incident table from several sources (ids prefixed by source order)."""
+    from .risk.incidents import Incidents
+
+    if len(tables) == 1:
+        return tables[0]
+    parts = [
+        t.table.assign(incident_id=f"{i}:" + t.table["incident_id"].astype(str))
+        for i, t in enumerate(tables)
+    ]
+    table = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=tables[0].crs)
+    problems = pd.concat([t.problems.assign(source=t.source) for t in tables], ignore_index=True)
+    first = tables[0]
+    return Incidents(
+        table,
+        problems,
+        first.crs,
+        first.tz,
+        " + ".join(t.source for t in tables),
+        first.category_weights,
+    )
+
+
+def window_risk(surface: Any, window: str) -> NDArray[np.float64]:
+    """Risk used for routing and posts in ``window``.
+
+    The window's own density (incidents during arrival or dismissal hours)
+    plus a quarter of the all-day density, normalised to the same yearly
+    rate: windowed counts are sparse, and the all-day pattern (homicides
+    with only a year, too) says where violence concentrates.
+    """
+    own = np.asarray(surface.risk(window), dtype=np.float64)
+    if "all" not in surface.windows or window == "all":
+        return own
+    every = np.asarray(surface.risk("all"), dtype=np.float64)
+    scale = own.sum() / every.sum() if every.sum() > 0 else 0.0
+    return own + 0.25 * scale * every
+
+
+def _origins_stage(
+    config: PlanConfig, network: WalkNetwork, schools: gpd.GeoDataFrame
+) -> OriginSet:
+    if config.data.blocks is None or config.data.population is None:
+        raise DataError("config [data] needs blocks and population to estimate student origins")
+    blocks = gpd.read_file(_vsi(config.data.blocks))
+    population = pd.read_csv(config.data.population)
+    polygons = block_population(blocks, population)
+    return estimate_origins(
+        network,
+        schools,
+        polygons,
+        radius_m={
+            "elementary": config.routes.radius_elementary_m,
+            "high": config.routes.radius_high_m,
+        },
+        min_students=config.routes.min_students,
+    )
+
+
+def _windows_table(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFrame:
+    profile = pd.DataFrame(
+        {"School_ID": schools["school_id"], "School_Hours": schools.get("school_hours")}
+    )
+    w = config.windows
+    return school_windows(
+        profile,
+        default_start=w.default_start,
+        default_end=w.default_end,
+        arrive_before_min=w.arrive_before_min,
+        arrive_after_min=w.arrive_after_min,
+        dismiss_before_min=w.dismiss_before_min,
+        dismiss_after_min=w.dismiss_after_min,
+    )
+
+
+def _roster_stage(
+    config: PlanConfig, posts: gpd.GeoDataFrame, windows: pd.DataFrame, settings: SolverSettings
+) -> tuple[Roster | None, pd.DataFrame]:
+    from .io import read_vendors, read_workers
+
+    if config.data.vendors is None or config.data.workers is None:
+        logger.warning("no vendors/workers configured: skipping the roster")
+        return None, pd.DataFrame(columns=["vendor_id", "name", "school_ids"])
+    vendors = read_vendors(config.data.vendors)
+    workers = read_workers(config.data.workers)
+    chosen = posts[posts["selected"]]
+    demand = chosen[["post_id", "school_id", "value_am", "value_pm"]].merge(
+        windows[["school_id", "window", "start", "end"]], on="school_id"
+    )
+    demand["value"] = np.where(demand["window"] == "am", demand["value_am"], demand["value_pm"])
+    demand["headcount"] = 1
+    served = {s for ids in vendors["school_ids"] for s in ids}
+    demand = demand[demand["school_id"].isin(served)]
+    roster = build_roster(
+        vendors,
+        workers,
+        demand[["post_id", "school_id", "window", "start", "end", "headcount", "value"]],
+        floater_share=config.staffing.floater_share,
+        settings=settings,
+    )
+    return roster, vendors
+
+
+def plan(
+    config: PlanConfig | str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = False,
+    on_stage: Callable[[str], None] | None = None,
+) -> PlanResult:
+    """Run every stage of the plan; write the outputs when ``out`` is given.
+
+    Parameters
+    ----------
+    config
+        A :class:`PlanConfig` or the path of a TOML config.
+    out
+        Output folder (default ``config.output.dir`` when writing); written
+        atomically.  None returns the result without writing.
+    workers, scheduler
+        Reserved for the parallel executor (per-school work); the plan is
+        identical for any value.
+    progress
+        Show a progress bar per stage.
+    """
+    cfg = config if isinstance(config, PlanConfig) else load_config(config)
+    del workers, scheduler, on_stage
+    stages = _Stages(
+        ["network", "schools", "risk", "origins", "routes", "corridors", "posts", "roster"],
+        progress,
+    )
+    settings = SolverSettings(
+        time_limit_s=cfg.staffing.time_limit_s,
+        num_workers=cfg.staffing.num_workers,
+        seed=cfg.seed,
+        relative_gap=cfg.staffing.relative_gap,
+    )
+    try:
+        with stages.stage("network"):
+            network = load_network(cfg)
+        with stages.stage("schools"):
+            schools = select_schools(cfg, network)
+            windows = _windows_table(cfg, schools)
+        with stages.stage("risk"):
+            risk = _risk_stage(cfg, network)
+        with stages.stage("origins"):
+            origin_set = _origins_stage(cfg, network, schools)
+        factors = {**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors}
+        max_walk = max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m)
+        with stages.stage("routes"):
+            routes = route_students(
+                network,
+                schools,
+                origin_set.origins,
+                windows=WINDOWS,
+                risk=lambda w: window_risk(risk, w),
+                risk_weight=cfg.routes.risk_weight,
+                max_walk_m=max_walk,
+                detour_cap=cfg.routes.detour_cap,
+                factors=factors,
+            )
+        with stages.stage("corridors"):
+            corridors = designate_corridors(
+                network,
+                schools,
+                routes,
+                budget_m=cfg.routes.corridor_budget_m,
+                risk=window_risk(risk, "pm"),
+            )
+            comparison = None
+            if cfg.data.reference_routes is not None:
+                from .io import read_routes
+
+                reference = read_routes(cfg.data.reference_routes, crs=network.crs)
+                reference = reference[reference["kind"] == "line"]
+                comparison = compare_routes(
+                    corridors, reference, tolerance_m=cfg.routes.reference_tolerance_m
+                )
+        with stages.stage("posts"):
+            post_plan = plan_posts(
+                network,
+                corridors,
+                schools,
+                routes,
+                risk=lambda w: window_risk(risk, w),
+                windows=WINDOWS,
+                per_school=cfg.posts.per_school,
+                min_spacing_m=cfg.posts.min_spacing_m,
+                sight_m=cfg.posts.sight_m,
+                settings=settings,
+            )
+        with stages.stage("roster"):
+            roster, vendors = _roster_stage(cfg, post_plan.table, windows, settings)
+    finally:
+        stages.close()
+    result = PlanResult(
+        cfg,
+        network,
+        schools,
+        risk,
+        origin_set,
+        routes,
+        corridors,
+        post_plan,
+        roster,
+        vendors,
+        windows,
+        comparison,
+        stages.timings,
+        problems=origin_set.problems,
+    )
+    result.metrics = _metrics(result)
+    if out is not None:
+        from .outputs import write_outputs
+
+        write_outputs(result, Path(out))
+    return result
+
+
+def _metrics(result: PlanResult) -> dict[str, Any]:
+    posts = result.posts
+    chosen = posts[posts["selected"]]
+    metrics: dict[str, Any] = {
+        "schools": len(result.schools),
+        "schools_unsnapped": int((result.schools["node"] < 0).sum()),
+        "origins": len(result.origins),
+        "students_routed": int(result.origins["students"].sum()),
+        "corridor_km": round(float(result.corridors["length_m"].sum()) / 1000, 2),
+        "students_served": round(float(result.corridors["students_served"].sum()), 1),
+        "risk_exposure_on_corridors": round(float(result.corridors["risk_exposure"].sum()), 2),
+        "posts_candidate": len(posts),
+        "posts_selected": len(chosen),
+        "post_value_covered": round(float(result.post_plan.objective), 3),
+        "post_solver": {
+            "status": result.post_plan.status,
+            "gap": result.post_plan.gap,
+            "seconds": round(result.post_plan.wall_s, 2),
+        },
+    }
+    if result.roster_result is not None:
+        roster = result.roster_result
+        metrics["post_windows_staffed"] = int(
+            roster.assignments.groupby(["post_id", "window", "weekday"]).ngroups
+        )
+        metrics["post_windows_unfilled"] = len(roster.unfilled)
+        metrics["roster_solver"] = {
+            "status": roster.status,
+            "objective": roster.objective,
+            "bound": roster.bound,
+            "gap": roster.gap,
+        }
+    if result.comparison is not None:
+        total = result.comparison[result.comparison["school_id"] == "ALL"].iloc[0]
+        metrics["reference_recall"] = round(float(total["recall"]), 3)
+        metrics["reference_precision"] = round(float(total["precision"]), 3)
+    return metrics

@@ -1,0 +1,29 @@
+"""Risk per street segment from police incidents and hazard layers."""
+
+from __future__ import annotations
+
+from .incidents import (
+    CATEGORIES,
+    DEFAULT_CATEGORY_WEIGHTS,
+    Incidents,
+    filter_school_days,
+    in_window,
+    read_hazard_points,
+    read_incidents,
+    recency_weights,
+)
+from .surface import RiskSurface, evaluate, score
+
+__all__ = [
+    "CATEGORIES",
+    "DEFAULT_CATEGORY_WEIGHTS",
+    "Incidents",
+    "RiskSurface",
+    "evaluate",
+    "filter_school_days",
+    "in_window",
+    "read_hazard_points",
+    "read_incidents",
+    "recency_weights",
+    "score",
+]

@@ -1,0 +1,213 @@
+"""CP-SAT plumbing shared by the staffing models.
+
+Building a model is separate from solving it: callers build a
+:class:`ortools.sat.python.cp_model.CpModel`, then :func:`solve` runs it with
+:class:`SolverSettings` and returns an immutable :class:`SolveOutcome`, or
+raises when the solver found no solution.  CP-SAT only accepts integer
+coefficients; :func:`scale` turns measured values into integers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from safepassage.errors import InfeasibleError, SafePassageError
+
+__all__ = ["SolveOutcome", "SolverSettings", "relative_gap", "scale", "solve"]
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Parameters of a CP-SAT solve.
+
+    Parameters
+    ----------
+    time_limit_s : float
+        Wall-clock limit of one solve, in seconds.  When ``deterministic`` is
+        true it is a limit in CP-SAT deterministic time units instead, which
+        makes runs reproducible on any machine.
+    num_workers : int
+        Parallel search workers (threads).  Use 1 for reproducible tests.
+    seed : int
+        CP-SAT ``random_seed``.
+    relative_gap : float
+        Stop when ``|bound - objective| / max(1, |objective|)`` is at most this.
+    linearization_level : int
+        0, 1 or 2; 2 adds the LP relaxation of the linear constraints, which
+        proves assignment-type models optimal far sooner.
+    log : bool
+        Print the CP-SAT search log.
+    symmetry_in_lp : bool
+        Fold symmetric variables (interchangeable workers) in the LP relaxation;
+        on rostering models this closes gaps the plain LP leaves open.
+    deterministic : bool
+        Interpret ``time_limit_s`` as deterministic time (see above).
+    """
+
+    time_limit_s: float = 60.0
+    num_workers: int = 2
+    seed: int = 0
+    relative_gap: float = 0.01
+    linearization_level: int = 2
+    log: bool = False
+    deterministic: bool = False
+    symmetry_in_lp: bool = True
+
+    @classmethod
+    def for_tests(cls, *, seed: int = 0, time_limit_s: float = 20.0) -> SolverSettings:
+        """One worker and a deterministic time limit: identical results on every run."""
+        return cls(
+            time_limit_s=time_limit_s,
+            num_workers=1,
+            seed=seed,
+            relative_gap=0.0,
+            deterministic=True,
+        )
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """The result of one CP-SAT solve that found a solution.
+
+    Attributes
+    ----------
+    status : str
+        ``"OPTIMAL"`` (objective equals bound) or ``"FEASIBLE"`` (a solution with a
+        gap, e.g. stopped by the time limit or ``relative_gap``).
+    objective : float
+        Objective value of the solution, in the model's integer units.
+    bound : float
+        Best proven bound on the objective, same units.
+    gap : float
+        Relative gap ``|bound - objective| / max(1, |objective|)``; 0 when optimal.
+    wall_s : float
+        Wall-clock time of the solve, in seconds.
+    solver : cp_model.CpSolver
+        The solver, to read variable values with :meth:`value`.
+    """
+
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    wall_s: float
+    solver: Any
+
+    def value(self, variable: Any) -> int:
+        """Value of an integer or Boolean variable (or linear expression) in the solution."""
+        return int(self.solver.value(variable))
+
+    def values(self, variables: Iterable[Any]) -> npt.NDArray[np.int64]:
+        """Values of many variables at once, as an int64 array."""
+        return np.fromiter((self.solver.value(var) for var in variables), dtype=np.int64)
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """Relative gap ``|bound - objective| / max(1, |objective|)`` (dimensionless)."""
+    return abs(bound - objective) / max(1.0, abs(objective))
+
+
+def scale(values: Iterable[float] | npt.ArrayLike, factor: float) -> npt.NDArray[np.int64]:
+    """Multiply by ``factor`` and round to the nearest integer for CP-SAT coefficients.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Values in their own unit (e.g. importance points, minutes).
+    factor : float
+        Integer units per value unit.  The rounding error of each coefficient is
+        at most ``0.5 / factor`` value units, so pick ``factor`` so that the
+        largest value maps to about 1e4-1e6.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        ``round(values * factor)``.
+
+    Raises
+    ------
+    SafePassageError
+        When a value is not finite or ``factor`` is not positive.
+    """
+    if isinstance(values, Iterator):
+        values = list(values)
+    array = np.asarray(values, dtype=float)
+    if not factor > 0 or not math.isfinite(factor):
+        raise SafePassageError(f"scale factor must be a positive finite number, got {factor!r}")
+    if not np.all(np.isfinite(array)):
+        raise SafePassageError("cannot scale non-finite values (NaN or inf) to integers")
+    return np.rint(array * factor).astype(np.int64)
+
+
+def _configure(solver: Any, settings: SolverSettings) -> None:
+    params = solver.parameters
+    params.random_seed = settings.seed
+    params.num_workers = settings.num_workers
+    if settings.deterministic:
+        params.max_deterministic_time = settings.time_limit_s
+    else:
+        params.max_time_in_seconds = settings.time_limit_s
+    params.relative_gap_limit = settings.relative_gap
+    params.linearization_level = settings.linearization_level
+    params.log_search_progress = settings.log
+    if settings.symmetry_in_lp:
+        params.use_symmetry_in_lp = True
+        params.keep_symmetry_in_presolve = True
+
+
+def solve(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome:
+    """Solve ``model`` and map the CP-SAT status to a result or an exception.
+
+    Parameters
+    ----------
+    model : cp_model.CpModel
+        A built model with an objective (or none, for a feasibility problem).
+    settings : SolverSettings
+        Time limit, workers, seed, gap and linearization level.
+
+    Returns
+    -------
+    SolveOutcome
+        For status OPTIMAL or FEASIBLE.
+
+    Raises
+    ------
+    InfeasibleError
+        When CP-SAT proves the model infeasible; callers avoid this with pre-checks
+        that name the conflicting inputs.
+    SafePassageError
+        When the model is invalid (with CP-SAT's validation message) or when the
+        time limit passed before any solution was found.
+    """
+    solver = cp_model.CpSolver()
+    _configure(solver, settings)
+    started = time.perf_counter()
+    status = solver.solve(model)
+    wall_s = time.perf_counter() - started
+    name = solver.status_name(status)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        objective = float(solver.objective_value)
+        bound = float(solver.best_objective_bound)
+        gap = relative_gap(objective, bound)
+        # CP-SAT also says OPTIMAL when it stops at relative_gap_limit; keep that apart.
+        name = "OPTIMAL" if gap == 0.0 else "FEASIBLE"
+        return SolveOutcome(name, objective, bound, gap, wall_s, solver)
+    if status == cp_model.INFEASIBLE:
+        raise InfeasibleError(
+            "the CP-SAT model is infeasible although the pre-checks passed; "
+            "please report this with the inputs"
+        )
+    if status == cp_model.MODEL_INVALID:
+        raise SafePassageError(f"invalid CP-SAT model: {model.validate()}")
+    raise SafePassageError(
+        f"CP-SAT found no solution within {settings.time_limit_s:g} s "
+        f"(status {name}); raise SolverSettings.time_limit_s"
+    )

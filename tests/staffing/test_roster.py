@@ -1,0 +1,220 @@
+"""Weekly roster: hand-checkable instances, reasons, re-planning, validation, school hours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from safepassage.errors import DataError
+from safepassage.staffing import (
+    SolverSettings,
+    build_roster,
+    parse_school_hours,
+    replan,
+    school_windows,
+    validate_roster_inputs,
+)
+
+SETTINGS = SolverSettings.for_tests()
+PROFILE = Path("/work/shared/data/chicago/schools/CPS_School_Profile_SY1617.csv.gz")
+
+
+def _demand(rows: list[tuple[str, str, str, float]], weekdays: str = "Mon") -> pd.DataFrame:
+    spans = {"am": ("07:00", "08:15"), "pm": ("14:45", "16:00")}
+    return pd.DataFrame(
+        [(post, school, win, *spans[win], 1, value, weekdays) for post, school, win, value in rows],
+        columns=["post_id", "school_id", "window", "start", "end", "headcount", "value",
+                 "weekdays"],
+    )  # fmt: skip
+
+
+VENDORS = pd.DataFrame({"vendor_id": ["V1"], "name": ["One"], "school_ids": ["S1"]})
+
+
+@pytest.fixture
+def small() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """3 workers (W2 one window a day, W3 mornings only), 4 post-windows on Monday."""
+    workers = pd.DataFrame({
+        "worker_id": ["W1", "W2", "W3"], "vendor_id": ["V1"] * 3,
+        "weekdays": ["Mon"] * 3, "windows": ["am;pm", "am;pm", "am"],
+        "max_minutes_day": [300, 100, 300], "max_days_week": [5, 5, 5],
+    })  # fmt: skip
+    demand = _demand([("P1", "S1", "am", 1.0), ("P1", "S1", "pm", 3.0),
+                      ("P2", "S1", "pm", 2.0), ("P3", "S1", "pm", 1.0)])  # fmt: skip
+    return VENDORS, workers, demand
+
+
+def _pairs(table: pd.DataFrame) -> set[tuple[str, str, str, str]]:
+    return set(zip(table["worker_id"], table["post_id"], table["window"], table["weekday"],
+                   strict=True))  # fmt: skip
+
+
+def test_small_roster_gives_the_hand_checked_assignment(small: tuple[pd.DataFrame, ...]) -> None:
+    roster = build_roster(*small, settings=SETTINGS)
+    assert _pairs(roster.assignments) == {("W1", "P1", "am", "Mon"), ("W1", "P1", "pm", "Mon"),
+                                          ("W2", "P2", "pm", "Mon")}  # fmt: skip
+    assert roster.objective == pytest.approx(6.0)
+    assert roster.status == "OPTIMAL"
+
+
+def test_small_roster_reports_the_unfilled_afternoon_post(small: tuple[pd.DataFrame, ...]) -> None:
+    unfilled = build_roster(*small, settings=SETTINGS).unfilled
+    assert unfilled[["post_id", "window", "weekday", "missing"]].values.tolist() == [
+        ["P3", "pm", "Mon", 1]
+    ]
+    assert unfilled["reason"].iloc[0] == (
+        "vendor V1 has 2 afternoon workers available on Mon for 3 afternoon posts at 1 schools"
+    )
+
+
+def test_vendor_staffs_only_its_own_schools() -> None:
+    vendors = pd.DataFrame({"vendor_id": ["V1", "V2"], "name": ["a", "b"],
+                            "school_ids": ["S1", "S2"]})  # fmt: skip
+    workers = pd.DataFrame({"worker_id": ["W1", "W2"], "vendor_id": ["V1", "V1"]})
+    demand = _demand([("P1", "S1", "am", 1.0), ("P2", "S2", "am", 9.0)])
+    roster = build_roster(vendors, workers, demand, settings=SETTINGS)
+    assert set(roster.assignments["school_id"]) == {"S1"}
+    reason = roster.unfilled.loc[roster.unfilled["post_id"] == "P2", "reason"].iloc[0]
+    assert reason == "no worker of vendor V2 is available on Mon am"
+
+
+def test_daily_minutes_limit_allows_one_window() -> None:
+    workers = pd.DataFrame({"worker_id": ["W1"], "vendor_id": ["V1"], "max_minutes_day": [90]})
+    demand = _demand([("P1", "S1", "am", 1.0), ("P1", "S1", "pm", 2.0)])
+    roster = build_roster(VENDORS, workers, demand, settings=SETTINGS)
+    assert _pairs(roster.assignments) == {("W1", "P1", "pm", "Mon")}
+    assert roster.assignments["minutes"].sum() == 75
+
+
+def test_floaters_are_the_least_available_and_stay_unassigned() -> None:
+    workers = pd.DataFrame({"worker_id": ["W1", "W2", "W3", "W4"], "vendor_id": ["V1"] * 4,
+                            "weekdays": ["Mon;Tue", "Mon;Tue", "Mon;Tue", "Mon"]})  # fmt: skip
+    demand = _demand([("P1", "S1", "am", 1.0), ("P2", "S1", "am", 1.0)], weekdays="Mon;Tue")
+    roster = build_roster(VENDORS, workers, demand, floater_share=0.25, settings=SETTINGS)
+    assert roster.floaters == ("W4",)
+    assert "W4" not in set(roster.assignments["worker_id"])
+    assert roster.unfilled.empty
+
+
+def test_unfilled_reason_names_the_missing_weekday() -> None:
+    workers = pd.DataFrame({"worker_id": ["W1"], "vendor_id": ["V1"], "weekdays": ["Mon;Tue"]})
+    demand = _demand([("P1", "S1", "am", 1.0)], weekdays="Mon;Tue;Fri")
+    unfilled = build_roster(VENDORS, workers, demand, settings=SETTINGS).unfilled
+    assert unfilled["weekday"].tolist() == ["Fri"]
+    assert unfilled["reason"].iloc[0] == "no worker of vendor V1 is available on Fri am"
+
+
+def _week() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    workers = pd.DataFrame({"worker_id": ["W1", "W2", "W3"], "vendor_id": ["V1"] * 3,
+                            "windows": ["am", "am", "am"]})  # fmt: skip
+    demand = _demand([("P1", "S1", "am", 2.0), ("P2", "S1", "am", 1.0)],
+                     weekdays="Mon;Tue;Wed;Thu;Fri")  # fmt: skip
+    return VENDORS, workers, demand
+
+
+def test_replan_moves_only_the_leavers_post_windows() -> None:
+    vendors, workers, demand = _week()
+    first = build_roster(vendors, workers, demand, settings=SETTINGS)
+    leaver = first.assignments["worker_id"].iloc[0]
+    spare = sorted(set(workers["worker_id"]) - set(first.assignments["worker_id"]))
+    assert len(spare) == 1  # continuity keeps one worker per post all week
+    result = replan(first, vendors, workers[workers["worker_id"] != leaver], demand,
+                    settings=SETTINGS)  # fmt: skip
+    moves = result.moves
+    assert set(moves.loc[moves["kind"] == "removed", "worker_id"]) == {leaver}
+    assert set(moves.loc[moves["kind"] == "added", "worker_id"]) == set(spare)
+    assert (moves["kind"] != "moved").all()
+    stayer = moves[~moves["worker_id"].isin([leaver, *spare])]
+    assert (stayer["kind"] == "kept").all()
+    assert len(stayer) == 5
+    assert result.roster.unfilled.empty
+
+
+def test_same_seed_gives_the_same_roster(small: tuple[pd.DataFrame, ...]) -> None:
+    first = build_roster(*small, settings=SETTINGS)
+    second = build_roster(*small, settings=SETTINGS)
+    pd.testing.assert_frame_equal(first.assignments, second.assignments)
+    pd.testing.assert_frame_equal(first.unfilled, second.unfilled)
+
+
+_GOOD_WORKERS = pd.DataFrame({"worker_id": ["W1", "W2"], "vendor_id": ["V1", "V1"]})
+_GOOD_DEMAND = _demand([("P1", "S1", "am", 1.0)])
+
+
+@pytest.mark.parametrize(
+    ("vendors", "workers", "demand", "expected"),
+    [
+        (VENDORS, _GOOD_WORKERS.assign(worker_id=["W1", "W1"]), _GOOD_DEMAND,
+         r"workers rows \[0, 1\]: duplicate worker_id 'W1'"),
+        (VENDORS, _GOOD_WORKERS.assign(vendor_id=["V1", "V9"]), _GOOD_DEMAND,
+         r"workers row 1 \(worker_id 'W2'\): vendor_id 'V9' is not in the vendors table"),
+        (VENDORS, _GOOD_WORKERS.assign(weekdays=["Mon", "Sat"]), _GOOD_DEMAND,
+         r"workers row 1 .*unknown weekday\(s\) \['Sat'\]"),
+        (VENDORS, _GOOD_WORKERS.assign(windows=["am", "pm"]), _GOOD_DEMAND,
+         r"workers row 1 .*outside every demand window"),
+        (VENDORS, _GOOD_WORKERS.assign(max_minutes_day=[0, 300]), _GOOD_DEMAND,
+         r"workers row 0 .*must both be positive"),
+        (VENDORS, _GOOD_WORKERS, _demand([("P1", "S7", "am", 1.0)]),
+         r"demand rows \[0\]: school 'S7' is served by no vendor"),
+        (pd.concat([VENDORS, VENDORS]), _GOOD_WORKERS, _GOOD_DEMAND,
+         r"vendors rows \[0, 1\]: duplicate vendor_id 'V1'"),
+    ],
+    ids=["duplicate-worker", "unknown-vendor", "bad-weekday", "window-not-in-demand",
+         "zero-limit", "unserved-school", "duplicate-vendor"],
+)  # fmt: skip
+def test_bad_input_raises_data_error_naming_the_row(
+    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, expected: str
+) -> None:
+    with pytest.raises(DataError, match=expected):
+        validate_roster_inputs(vendors, workers, demand)
+
+
+def test_validation_lists_every_problem_at_once() -> None:
+    workers = _GOOD_WORKERS.assign(worker_id=["W1", "W1"], vendor_id=["V1", "V9"])
+    with pytest.raises(DataError, match="3 problem") as caught:
+        validate_roster_inputs(VENDORS, workers, _demand([("P1", "S7", "am", 1.0)]))
+    assert "V9" in str(caught.value)
+    assert "S7" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("07:45 AM-02:45 PM", ("07:45", "14:45")),
+        ("8:00 am-3:30 pm", ("08:00", "15:30")),
+        ("8:00AM - 3:00PM", ("08:00", "15:00")),
+        ("7:45-2:45", ("07:45", "14:45")),
+        ("8:45 a.m. - 3:45 p.m.", ("08:45", "15:45")),
+        ("7:45  AM - 2:45  PM", ("07:45", "14:45")),
+        ("M-Th 07:45 AM-03:15 PM;  F: 7:45 AM-12:45 PM", ("07:45", "15:15")),
+        ("7:30 am - 4:30 am", ("07:30", "16:30")),
+        ("08:30AM-03-30PM", ("08:30", "15:30")),
+        (float("nan"), None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_school_hours_variants(text: object, expected: tuple[str, str] | None) -> None:
+    assert parse_school_hours(text) == expected
+
+
+def test_school_windows_flags_the_fallback() -> None:
+    profile = pd.DataFrame({"School_ID": [1, 2], "School_Hours": ["8:00 AM-3:00 PM", None]})
+    windows = school_windows(profile, default_start="09:00")
+    first = windows[windows["school_id"] == "1"].set_index("window")
+    assert first.loc["am", ["start", "end", "minutes"]].tolist() == ["07:00", "08:15", 75]
+    assert first.loc["pm", ["start", "end"]].tolist() == ["14:45", "16:00"]
+    fallback = windows.groupby("school_id")["used_fallback"].first().to_dict()
+    assert fallback == {"1": False, "2": True}
+    assert windows.loc[(windows["school_id"] == "2") & (windows["window"] == "am"),
+                       "start"].item() == "08:00"  # fmt: skip
+
+
+def test_parse_school_hours_reads_the_cps_profile() -> None:
+    if not PROFILE.exists():
+        pytest.skip(f"CPS profile not found at {PROFILE}")
+    values = pd.read_csv(PROFILE, usecols=["School_Hours"])["School_Hours"].dropna().unique()
+    parsed = [parse_school_hours(v) for v in values]
+    assert sum(p is not None for p in parsed) / len(values) >= 0.97

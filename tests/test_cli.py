@@ -1,0 +1,196 @@
+"""The ``safepassage`` command line: exit codes, messages, validate and compare."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safepassage.cli import compare_outputs, main
+from safepassage.errors import ConfigError, InfeasibleError
+
+EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def restore_log_level() -> Any:
+    """main() sets the package log level; keep it from leaking into other tests."""
+    package = logging.getLogger("safepassage")
+    level = package.level
+    yield
+    package.setLevel(level)
+
+
+def fake_pipeline(monkeypatch: pytest.MonkeyPatch, plan: Any) -> None:
+    """Stand in for safepassage.pipeline so the CLI is tested without planning."""
+    module = types.ModuleType("safepassage.pipeline")
+    module.plan = plan  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "safepassage.pipeline", module)
+
+
+def minimal_config(folder: Path) -> Path:
+    (folder / "walk.graphml").write_text("<graphml/>")
+    (folder / "schools.csv").write_text("SCHOOL_ID,SCHOOL_NM,X,Y\n609791,BASS,-87.6455,41.7733\n")
+    path = folder / "plan.toml"
+    path.write_text('[data]\nnetworks = ["walk.graphml"]\nschools = "schools.csv"\n')
+    return path
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], *([c, "--help"] for c in ("validate", "plan", "compare", "fetch"))]
+)
+def test_help_lists_the_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "usage: safepassage" in out
+    assert "130  interrupted" in out
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan"]) == 2
+    assert "required: config" in capsys.readouterr().err
+
+
+def test_validate_accepts_the_example(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SAFEPASSAGE_DATA", str(data_root))
+    assert main(["validate", str(EXAMPLES / "englewood.toml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("ok: ")
+    assert "15 schools selected" in out
+
+
+def test_validate_broken_config_exits_2_listing_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = minimal_config(tmp_path)
+    path.write_text(path.read_text() + '[routes]\nradius_high_m = -1\n[posts]\nper_school = "8"\n')
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s) in the config" in err
+    assert "routes.radius_high_m: must be > 0, got -1" in err
+    assert "posts.per_school: must be an integer" in err
+    assert "Traceback" not in err
+
+
+def test_validate_reports_bad_input_files_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = minimal_config(tmp_path)
+    (tmp_path / "walk.graphml").write_text("not a graph")
+    (tmp_path / "crimes.csv").write_text("ID,Block\n1,063XX S HALSTED ST\n")
+    path.write_text(
+        path.read_text() + 'incidents = ["crimes.csv"]\n[risk.category_weights]\nMURDER = 2.0\n'
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "data.networks:" in err
+    assert "does not start like a graphml file" in err
+    assert "data.incidents[0]:" in err
+    assert "latitude/longitude" in err
+    assert "data.vendors and data.workers" in err
+    assert "risk.category_weights: unknown categories ['MURDER']" in err
+
+
+def test_plan_passes_the_options_to_the_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def plan(config: Any, **options: Any) -> Any:
+        calls.append({"name": config.name, **options})
+        return types.SimpleNamespace(metrics={"posts": 3})
+
+    fake_pipeline(monkeypatch, plan)
+    argv = [
+        "plan",
+        str(minimal_config(tmp_path)),
+        "--out",
+        str(tmp_path / "o"),
+        "--workers",
+        "3",
+        "--scheduler",
+        "tcp://h:8786",
+        "--quiet",
+    ]
+    assert main(argv) == 0
+    assert calls == [
+        {
+            "name": "plan",
+            "out": tmp_path / "o",
+            "workers": 3,
+            "scheduler": "tcp://h:8786",
+            "progress": False,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (InfeasibleError("vendor V1 lacks 2 workers"), 3, "error: vendor V1 lacks 2 workers"),
+        (ConfigError(["routes.x: bad"]), 2, "error: 1 problem(s):"),
+        (KeyboardInterrupt(), 130, "interrupted; earlier outputs untouched"),
+        (RuntimeError("boom"), 1, "unexpected failure"),
+    ],
+)
+def test_plan_errors_map_to_exit_codes(
+    error: BaseException,
+    code: int,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def plan(config: Any, **options: Any) -> Any:
+        raise error
+
+    fake_pipeline(monkeypatch, plan)
+    assert main(["plan", str(minimal_config(tmp_path)), "--quiet"]) == code
+    err = capsys.readouterr().err
+    assert message in err
+    assert ("Traceback" in err) == (code == 1)
+
+
+def test_plan_without_pipeline_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "safepassage.pipeline", None)
+    assert main(["plan", str(minimal_config(tmp_path))]) == 1
+    assert "planning pipeline (safepassage.pipeline) is not available" in capsys.readouterr().err
+
+
+def test_compare_finds_added_removed_and_moved_posts() -> None:
+    diff = compare_outputs(FIXTURES / "compare_old", FIXTURES / "compare_new")
+    assert (diff.added, diff.removed) == (["P4"], ["P2"])
+    assert [(post, round(d)) for post, d in diff.moved] == [("P3", 50)]
+    assert diff.unchanged == 1  # P1 moved 5 m only; P9 is not selected
+
+
+def test_compare_counts_worker_moves_per_vendor_and_coverage() -> None:
+    diff = compare_outputs(FIXTURES / "compare_old", FIXTURES / "compare_new")
+    assert diff.workers.to_dict("records") == [
+        {"vendor_id": "A", "moved": 1, "added": 0, "removed": 0},
+        {"vendor_id": "B", "moved": 0, "added": 1, "removed": 0},
+    ]
+    assert (diff.coverage_old, diff.coverage_new) == (5, 4)
+
+
+def test_compare_prints_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(FIXTURES / "compare_old"), str(FIXTURES / "compare_new")]) == 0
+    out = capsys.readouterr().out
+    assert "posts: 1 added, 1 removed, 1 moved (> 10 m), 1 unchanged" in out
+    assert "coverage: staffed post-windows 5 -> 4 (-1)" in out
+
+
+def test_compare_on_a_folder_without_outputs_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["compare", str(tmp_path), str(FIXTURES / "compare_new")]) == 2
+    assert "posts.csv not found" in capsys.readouterr().err

@@ -1,0 +1,427 @@
+"""Building blocks of the maps: offline assets, escaping, compact GeoJSON layers, geometry.
+
+folium links Leaflet, jQuery, Bootstrap and Font Awesome from CDNs, so a saved
+page opened without internet is blank.  The maps in :mod:`safepassage.maps.web`
+need only Leaflet (and leaflet.heat for the incident heat layer); both are
+vendored under ``assets/`` (BSD-2-Clause, licence files beside them) and
+inlined into the page by :func:`inline_assets`.
+
+The helpers at the end (column checks, lon/lat conversion with merging,
+simplification and rounding, one edge per street segment) are shared by
+:mod:`~safepassage.maps.web` and :mod:`~safepassage.maps.printed`.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+from numpy.typing import NDArray
+from pyproj import Transformer
+
+from ..crs import WGS84
+from ..errors import MissingColumnError, SafePassageError
+from ..routes.network import WalkNetwork
+
+__all__ = [
+    "MAP_CSS",
+    "Attribution",
+    "GeoJsonLayer",
+    "LegendControl",
+    "edges_in_area",
+    "esc",
+    "feature_group",
+    "inline_assets",
+    "legend_html",
+    "line_coords",
+    "lines_feature",
+    "point_coords",
+    "point_feature",
+    "post_popup_html",
+    "require_columns",
+    "script_json",
+    "to_wgs84",
+    "undirected_edges",
+    "weekday_order",
+    "write_atomic",
+]
+
+# URL patterns of the links folium emits -> vendored file that replaces it.
+_VENDORED = (
+    (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.js$"), "leaflet.js"),
+    (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.css$"), "leaflet.css"),
+    (re.compile(r"leaflet[_.-]heat(\.min)?\.js$"), "leaflet-heat.js"),
+)
+# Links folium adds by default that the maps of this package never use.
+_UNUSED = re.compile(r"jquery|bootstrap|awesome|fontawesome|glyphicons", re.IGNORECASE)
+_SCRIPT_LINK = re.compile(r'<script\s+src="([^"]+)"\s*>\s*</script>')
+_CSS_LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="([^"]+)"\s*/?>')
+_JQUERY_USE = re.compile(r"\$\(|jQuery\(")
+
+
+def esc(text: Any) -> str:
+    """HTML-escape text from input files for popups, tooltips and layer names.
+
+    Besides ``& < > " '`` this escapes the backtick and ``$``, because folium
+    places some strings inside JavaScript template literals.
+    """
+    return html.escape(str(text), quote=True).replace("`", "&#96;").replace("$", "&#36;")
+
+
+def script_json(value: Any) -> str:
+    """JSON for embedding inside a ``<script>`` block (no ``</`` can end the block)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
+
+
+@cache
+def _asset(name: str) -> bytes:
+    return (resources.files("safepassage.maps") / "assets" / name).read_bytes()
+
+
+def _leaflet_css() -> str:
+    """leaflet.css with its layer-control icons as data URIs (marker images are unused)."""
+    css = _asset("leaflet.css").decode("utf-8")
+    for image in ("layers.png", "layers-2x.png"):
+        uri = "data:image/png;base64," + base64.b64encode(_asset(image)).decode("ascii")
+        css = css.replace(f"url(images/{image})", f"url({uri})")
+    return css
+
+
+def _vendored_name(url: str) -> str | None:
+    for pattern, name in _VENDORED:
+        if pattern.search(url):
+            return name
+    return None
+
+
+def inline_assets(page: str) -> str:
+    """Replace every external script and stylesheet link of a folium page.
+
+    Leaflet and leaflet.heat are inlined from the vendored copies; jQuery,
+    Bootstrap and Font Awesome links are dropped because the maps of this
+    package do not use them.
+
+    Raises
+    ------
+    SafePassageError
+        If the page calls jQuery (e.g. a ``folium.Popup`` was added by hand) or
+        links a resource with no vendored copy; build the layers with the
+        builders of :mod:`safepassage.maps.web` or save with
+        ``self_contained=False``.
+    """
+    body_scripts = _SCRIPT_LINK.sub("", page)
+    if _JQUERY_USE.search(body_scripts):
+        raise SafePassageError(
+            "this map calls jQuery (folium.Popup or keep_in_front add it), which is not "
+            "vendored; use the layer builders of safepassage.maps.web or save it with "
+            "self_contained=False"
+        )
+
+    def script(match: re.Match[str]) -> str:
+        url = match.group(1)
+        name = _vendored_name(url)
+        if name is not None:
+            return (
+                "<script>"
+                + _asset(name).decode("utf-8").replace("</script", "<\\/script")
+                + "</script>"
+            )
+        if _UNUSED.search(url):
+            return ""
+        raise SafePassageError(
+            f"cannot make the map self-contained: no vendored copy of script {url}; "
+            "remove the element that needs it or save with self_contained=False"
+        )
+
+    def stylesheet(match: re.Match[str]) -> str:
+        url = match.group(1)
+        if _vendored_name(url) == "leaflet.css":
+            return "<style>" + _leaflet_css() + "</style>"
+        if _UNUSED.search(url):
+            return ""
+        raise SafePassageError(
+            f"cannot make the map self-contained: no vendored copy of stylesheet {url}; "
+            "remove the element that needs it or save with self_contained=False"
+        )
+
+    return _CSS_LINK.sub(stylesheet, _SCRIPT_LINK.sub(script, page))
+
+
+class GeoJsonLayer(MacroElement):
+    """Add a compact GeoJSON FeatureCollection to its parent (a FeatureGroup).
+
+    Each feature's ``properties`` may hold ``style`` (Leaflet path options; for
+    points also ``radius``), ``icon`` (HTML of a ``L.divIcon``; points only),
+    ``popup`` and ``tip`` (HTML, already escaped).  Plain Leaflet only: no
+    jQuery, no per-feature JavaScript variables.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.geoJSON({{ this.data }}, {
+            style: function (f) { return f.properties.style || {}; },
+            pointToLayer: function (f, ll) {
+                var p = f.properties;
+                if (p.icon) {
+                    return L.marker(ll, {icon: L.divIcon({
+                        className: "sp-icon", html: p.icon, iconSize: p.iconSize || [16, 16]
+                    })});
+                }
+                return L.circleMarker(ll, p.style || {});
+            },
+            onEachFeature: function (f, layer) {
+                var p = f.properties;
+                if (p.popup) { layer.bindPopup(p.popup, {maxWidth: 380}); }
+                if (p.tip) { layer.bindTooltip(p.tip, {sticky: true}); }
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, features: list[dict[str, Any]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GeoJsonLayer"
+        self.data = script_json({"type": "FeatureCollection", "features": features})
+
+
+class LegendControl(MacroElement):
+    """A Leaflet control holding ready-made (escaped) HTML, e.g. a legend."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "sp-legend");
+                div.innerHTML = {{ this.content }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content_html: str, *, position: str = "bottomright") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "LegendControl"
+        self.content = script_json(content_html)
+        self.position = position
+
+
+class Attribution(MacroElement):
+    """Add an attribution (escaped HTML) to the map's attribution control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, text_html: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Attribution"
+        self.text = script_json(text_html)
+
+
+# ------------------------------------------------------------ tables and geometry
+SIMPLIFY_M = 4.0
+DECIMALS = 5
+
+
+def require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`MissingColumnError` naming ``what`` if ``table`` lacks columns."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise MissingColumnError(missing, found=table.columns, source=what)
+
+
+def to_wgs84(crs: Any) -> Transformer:
+    return Transformer.from_crs(crs, WGS84, always_xy=True)
+
+
+def line_coords(geoms: Any, crs: Any) -> list[list[list[float]]]:
+    """Merged, simplified lines as lon/lat coordinate lists rounded to ``DECIMALS``."""
+    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
+    parts = parts[~shapely.is_empty(parts)]
+    if parts.size == 0:
+        return []
+    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts)))
+    simple = shapely.simplify(merged, SIMPLIFY_M)
+    xy, index = shapely.get_coordinates(simple, return_index=True)
+    lon, lat = to_wgs84(crs).transform(xy[:, 0], xy[:, 1])
+    coords = np.round(np.column_stack([lon, lat]), DECIMALS)
+    pieces = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
+    return [p.tolist() for p in pieces if len(p) >= 2]
+
+
+def point_coords(points: gpd.GeoSeries) -> NDArray[np.float64]:
+    xy = shapely.get_coordinates(points.values)
+    lon, lat = to_wgs84(points.crs).transform(xy[:, 0], xy[:, 1])
+    return np.round(np.column_stack([lon, lat]), DECIMALS)
+
+
+def lines_feature(coords: list[list[list[float]]], **props: Any) -> dict[str, Any]:
+    geometry = {"type": "MultiLineString", "coordinates": coords}
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def point_feature(lonlat: Sequence[float], **props: Any) -> dict[str, Any]:
+    geometry = {"type": "Point", "coordinates": [float(lonlat[0]), float(lonlat[1])]}
+    return {"type": "Feature", "geometry": geometry, "properties": props}
+
+
+def feature_group(name: str, features: list[dict[str, Any]], *, show: bool) -> folium.FeatureGroup:
+    group = folium.FeatureGroup(name=name, show=show)
+    GeoJsonLayer(features).add_to(group)
+    return group
+
+
+def edges_in_area(network: WalkNetwork, area: Any) -> NDArray[np.int64]:
+    """Ids of edges that intersect ``area`` (a shapely geometry in the network CRS)."""
+    return np.sort(network.edges.sindex.query(area, predicate="intersects")).astype(np.int64)
+
+
+def undirected_edges(network: WalkNetwork, edge_ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """One directed edge per street segment (the two directions share a geometry)."""
+    u = network.edges["u"].to_numpy()[edge_ids]
+    v = network.edges["v"].to_numpy()[edge_ids]
+    keys = np.minimum(u, v) * (len(network.nodes) + 1) + np.maximum(u, v)
+    _, first = np.unique(keys, return_index=True)
+    return edge_ids[np.sort(first)]
+
+
+# ------------------------------------------------------------------ builders
+
+MAP_CSS = """<style>
+.sp-legend{background:rgba(255,255,255,.92);padding:6px 9px;font:12px/1.5 sans-serif;
+  border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.35);max-width:260px}
+.sp-legend .sp-title{font-weight:bold;font-size:13px;margin-bottom:3px}
+.sp-school{width:16px;height:16px;background:#fff;border:2px solid #000;color:#000;
+  font:bold 11px/16px sans-serif;text-align:center;box-sizing:border-box}
+.sp-inline{display:inline-block;line-height:12px}
+.sp-icon{background:none;border:none}
+.sp-dot{display:inline-block;width:11px;height:11px;border-radius:50%;background:#111;
+  border:2px solid #fff;box-shadow:0 0 0 1px #111;vertical-align:middle}
+.sp-hollow{background:none;border:1.5px solid #555;box-shadow:none}
+.sp-origin{background:rgba(46,125,50,.35);border:1px solid #2e7d32;box-shadow:none}
+.leaflet-control-layers{font:13px/1.4 sans-serif}
+.leaflet-popup-content table{border-collapse:collapse;font-size:12px}
+.leaflet-popup-content td,.leaflet-popup-content th{border:1px solid #ccc;padding:1px 4px}
+</style>"""
+
+
+# ------------------------------------------------------------------ compose
+
+
+# ------------------------------------------------------------------ HTML
+def post_popup_html(
+    post: Any, times: dict[tuple[str, str], str], shifts: pd.DataFrame, students: int | None
+) -> str:
+    """Popup of a post: id, cross streets, window times, value, workers (with weekdays).
+
+    ``students`` is the number of students on the post's routes (None: unknown).
+    """
+    rows = []
+    for window in ("am", "pm"):
+        when = times.get((str(post.school_id), window), "")
+        mine = shifts[shifts["window"] == window]
+        workers = []
+        for worker, days in mine.groupby("worker_id")["weekday"]:
+            day_list = sorted(set(days), key=weekday_order)
+            suffix = "" if len(day_list) == 5 else f" ({' '.join(day_list)})"
+            workers.append(esc(f"{worker}{suffix}"))
+        value = float(getattr(post, f"value_{window}", np.nan))
+        rows.append(
+            f"<tr><td>{window.upper()}</td><td>{esc(when)}</td><td>{value:.1f}</td>"
+            f"<td>{', '.join(workers) or '—'}</td></tr>"
+        )
+    return (
+        f"<b>Post {esc(post.post_id)}</b><br>{esc(post.cross_streets)}<br>"
+        f"School: {esc(post.school_id)}<br>"
+        + (f"Students on its routes: {students:,}<br>" if students is not None else "")
+        + "<table><tr><th>Window</th><th>Time</th><th>Value</th><th>Workers</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def weekday_order(day: str) -> int:
+    """Mon..Sun as 0..6 (unknown names last), for sorting."""
+    order = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    return order.index(day) if day in order else len(order)
+
+
+def legend_html(
+    title: str,
+    risk_classes: list[tuple[str, str]] | None,
+    school_colors: dict[str, str],
+    has_origins: bool,
+) -> str:
+    """Legend body: title (HTML), risk (label, colour) classes, corridor colours, symbols."""
+    rows = [f"<div class='sp-title'>{title}</div>"] if title else []
+    if risk_classes is not None:
+        rows.append("<b>Street risk</b> <small>(weighted incidents / km / yr)</small>")
+    for cls, (label, color) in enumerate(risk_classes or []):
+        rows.append(
+            f"<div><i style='display:inline-block;width:26px;height:{2 + cls}px;"
+            f"background:{color};vertical-align:middle'></i> {esc(label)}</div>"
+        )
+    rows.append("<b>Corridors</b>")
+    shown = list(school_colors.items())
+    for name, color in shown[:8]:
+        rows.append(
+            f"<div><i style='display:inline-block;width:26px;height:9px;background:{color};"
+            f"opacity:.45;vertical-align:middle'></i> {name}</div>"
+        )
+    if len(shown) > 8:
+        rows.append(f"<div>… and {len(shown) - 8} more schools</div>")
+    rows.append(
+        "<div><i class='sp-dot'></i> Post (chosen)&nbsp; "
+        "<i class='sp-dot sp-hollow'></i> Candidate</div>"
+        "<div><span class='sp-school sp-inline'>S</span> School</div>"
+    )
+    if has_origins:
+        rows.append("<div><i class='sp-dot sp-origin'></i> Students walking from (aggregate)</div>")
+    return "".join(rows)
+
+
+def write_atomic(path: Path, write: Any) -> Path:
+    """Call ``write(temporary_path)`` then rename it onto ``path``; no partial file is left.
+
+    The file is made readable by all (0644): maps and packets are meant to be shared.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,163 @@
+"""A small hand-made plan on the 5 x 5 test grid that meets the maps' data contract.
+
+Grid nodes sit every 100 m from (440000, 4630000) in EPSG:26916.  School S1 is
+named like a script injection; worker ``W&1`` has an ampersand.  Origin O2 has
+3 students, below ``min_students`` = 10, so no map may show it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from safepassage.routes.network import WalkNetwork
+
+X0, Y0 = 440_000.0, 4_630_000.0
+EVIL_NAME = "<script>alert(1)</script>"
+SMALL_ORIGIN_XY = (X0 + 150.0, Y0 + 250.0)
+
+
+@dataclass(frozen=True)
+class Risk:
+    table: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Plan:
+    network: WalkNetwork
+    schools: gpd.GeoDataFrame
+    risk: Risk | None
+    corridors: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame | None
+    posts: gpd.GeoDataFrame
+    roster: pd.DataFrame | None
+    vendors: pd.DataFrame
+    windows: pd.DataFrame
+    plan_name: str = "Test plan"
+    plan_date: str = "2016-09-06"
+    min_students: int = 10
+
+
+def _node(net: WalkNetwork, dx: float, dy: float) -> int:
+    return int(net.snap(np.array([[X0 + dx, Y0 + dy]]), max_m=1.0, strict=True).nodes[0])
+
+
+def _route(net: WalkNetwork, stops: list[tuple[float, float]]) -> tuple[list[int], Any]:
+    nodes = [_node(net, dx, dy) for dx, dy in stops]
+    edge_ids: list[int] = []
+    for a, b in itertools.pairwise(nodes):
+        edge_ids += net.shortest_paths([a], [b]).edge_path(a, b)
+    line = shapely.line_merge(shapely.union_all(net.edges.geometry.values[edge_ids]))
+    return edge_ids, line
+
+
+def _points(net: WalkNetwork, xy: list[tuple[float, float]]) -> Any:
+    return shapely.points(np.array(xy))
+
+
+def make_plan(net: WalkNetwork) -> Plan:
+    crs = net.crs
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": ["S1", "S2"],
+            "name": [EVIL_NAME, "Hope & Unity Elementary"],
+            "grades": ["K-8", "PK-8"],
+            "bell_start": ["08:00", "08:15"],
+            "bell_end": ["15:00", "15:15"],
+            "node": [_node(net, 0, 0), _node(net, 400, 400)],
+        },
+        geometry=_points(net, [(X0, Y0), (X0 + 400, Y0 + 400)]),
+        crs=crs,
+    )
+    r1_edges, r1 = _route(net, [(0, 0), (400, 0)])
+    r2_edges, r2 = _route(net, [(400, 400), (400, 100)])
+    corridors = gpd.GeoDataFrame(
+        {
+            "route_id": ["R1", "R2"],
+            "school_id": ["S1", "S2"],
+            "length_m": [400.0, 300.0],
+            "students_served": [120, 45],
+            "risk_exposure": [1.5, 0.7],
+            "edge_ids": [r1_edges, r2_edges],
+        },
+        geometry=[r1, r2],
+        crs=crs,
+    )
+    edge_ids = np.arange(len(net.edges))
+    risk = pd.DataFrame(
+        {
+            "edge_id": np.concatenate([edge_ids, edge_ids]),
+            "window": ["am"] * len(edge_ids) + ["pm"] * len(edge_ids),
+            "risk": np.concatenate([(edge_ids % 7) * 0.5, (edge_ids % 5) * 0.8]),
+        }
+    )
+    origins = gpd.GeoDataFrame(
+        {"origin_id": ["O1", "O2"], "school_id": ["S1", "S1"], "students": [25, 3]},
+        geometry=_points(net, [(X0 + 300, Y0 + 100), SMALL_ORIGIN_XY]),
+        crs=crs,
+    )
+    post_xy = [(100, 0), (200, 0), (300, 0), (400, 200)]
+    posts = gpd.GeoDataFrame(
+        {
+            "post_id": ["P1", "P2", "P3", "P4"],
+            "node": [_node(net, dx, dy) for dx, dy in post_xy],
+            "school_id": ["S1", "S1", "S1", "S2"],
+            "school_ids": [["S1"], ["S1"], ["S1"], ["S2"]],
+            "route_ids": [["R1"], ["R1"], ["R1"], ["R2"]],
+            "cross_streets": ["N-S 1 & E-W 0", "N-S 2 & E-W 0", "N-S 3 & E-W 0", "N-S 4 & E-W 2"],
+            "value_am": [40.0, 35.0, 5.0, 20.0],
+            "value_pm": [38.0, 30.0, 4.0, 18.0],
+            "selected": [True, True, False, True],
+        },
+        geometry=_points(net, [(X0 + dx, Y0 + dy) for dx, dy in post_xy]),
+        crs=crs,
+    )
+    shifts = [
+        ("W&1", "V1", "P1", "S1", day, window, start, end)
+        for day in ("Mon", "Tue", "Wed", "Thu", "Fri")
+        for window, start, end in (("am", "07:15", "08:15"), ("pm", "14:45", "15:30"))
+    ]
+    shifts += [("W2", "V1", "P2", "S1", day, "am", "07:15", "08:15") for day in ("Mon", "Tue")]
+    shifts += [("W3", "V2", "P4", "S2", "Mon", "pm", "15:00", "15:45")]
+    roster = pd.DataFrame(
+        shifts,
+        columns=[
+            "worker_id",
+            "vendor_id",
+            "post_id",
+            "school_id",
+            "weekday",
+            "window",
+            "start",
+            "end",
+        ],
+    )
+    roster["minutes"] = 60
+    vendors = pd.DataFrame(
+        {
+            "vendor_id": ["V1", "V2"],
+            "name": ["Peace & Hope CBO", "Unity CBO"],
+            "school_ids": [["S1"], ["S2"]],
+        }
+    )
+    windows = pd.DataFrame(
+        {
+            "school_id": ["S1", "S1", "S2", "S2"],
+            "window": ["am", "pm", "am", "pm"],
+            "start": ["07:15", "14:45", "07:30", "15:00"],
+            "end": ["08:15", "15:30", "08:30", "15:45"],
+        }
+    )
+    return Plan(net, schools, Risk(risk), corridors, origins, posts, roster, vendors, windows)
+
+
+@pytest.fixture(scope="session")
+def plan(grid: WalkNetwork) -> Plan:
+    return make_plan(grid)

@@ -1,0 +1,96 @@
+"""Printed post packets: page count, content, privacy, atomic writes."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from safepassage.errors import DataError
+from safepassage.maps import post_packet
+from safepassage.maps import printed as printed_module
+
+from .conftest import Plan
+
+
+@pytest.fixture(scope="module")
+def packet(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> PdfReader:
+    return PdfReader(post_packet(plan, "V1", tmp_path_factory.mktemp("pdf") / "v1.pdf"))
+
+
+@pytest.fixture(scope="module")
+def text(packet: PdfReader) -> str:
+    return "\n".join(page.extract_text() for page in packet.pages)
+
+
+def test_page_count_is_cover_plus_schools_plus_chosen_posts(packet: PdfReader) -> None:
+    # V1 has school S1 with chosen posts P1, P2 (P3 was not chosen)
+    assert len(packet.pages) == 1 + 1 + 2
+
+
+def test_pages_are_us_letter(packet: PdfReader) -> None:
+    box = packet.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == (612.0, 792.0)
+
+
+def test_text_holds_post_ids_cross_streets_and_shift_times(text: str) -> None:
+    for expected in ("P1", "P2", "N-S 1 & E-W 0", "07:15–08:15", "14:45–15:30", "2016-09-06"):
+        assert expected in text, expected
+    assert "P3" not in text
+
+
+def test_text_holds_worker_ids_per_weekday(packet: PdfReader) -> None:
+    post_page = packet.pages[2].extract_text()
+    assert "W&1" in post_page
+    for day in ("Mon", "Tue", "Wed", "Thu", "Fri"):
+        assert day in post_page
+
+
+def test_packet_prints_no_origins_or_student_counts(plan: Plan, text: str) -> None:
+    assert "student" not in text.lower()
+    assert "O1" not in text
+    assert "120" not in text  # students served by route R1
+    assert "440300" not in text  # an origin's coordinate
+
+
+def test_packet_carries_street_names_and_osm_attribution(text: str) -> None:
+    assert "N-S 1" in text
+    assert "OpenStreetMap contributors" in text
+
+
+def test_other_vendor_gets_its_own_school_and_posts(plan: Plan, tmp_path: Path) -> None:
+    reader = PdfReader(post_packet(plan, "V2", tmp_path / "v2.pdf"))
+    assert len(reader.pages) == 3
+    assert "P4" in reader.pages[0].extract_text()
+
+
+def test_unknown_vendor_raises_data_error_listing_known_vendors(plan: Plan, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="V1, V2"):
+        post_packet(plan, "V9", tmp_path / "x.pdf")
+
+
+def test_names_with_dollar_signs_print_as_text(plan: Plan, tmp_path: Path) -> None:
+    schools = plan.schools.copy()
+    schools.loc[schools["school_id"] == "S2", "name"] = "$5 $ Academy"
+    reader = PdfReader(
+        post_packet(dataclasses.replace(plan, schools=schools), "V2", tmp_path / "d.pdf")
+    )
+    assert "$5 $ Academy" in reader.pages[0].extract_text()
+
+
+def test_failed_packet_leaves_the_earlier_file_intact(
+    plan: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "v1.pdf"
+    target.write_bytes(b"earlier")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("drawing failed")
+
+    monkeypatch.setattr(printed_module, "_post_page", broken)
+    with pytest.raises(RuntimeError, match="drawing failed"):
+        post_packet(plan, "V1", target)
+    assert target.read_bytes() == b"earlier"
+    assert [p.name for p in tmp_path.iterdir()] == ["v1.pdf"]

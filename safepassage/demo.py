@@ -1,73 +1,66 @@
-"""``make demo``: the Englewood example on the shared Chicago data.
+"""``make demo``: the Englewood plan on the shared Chicago data.
 
-Until the full pipeline lands this loads and stitches the Englewood and West
-Englewood walk networks, prints their summary and one route from a school.
+Runs ``safepassage plan data/examples/englewood.toml --out out/englewood``.
+Without the shared data it says where the data comes from, downloads the
+Englewood walk network and the Chicago Data Portal tables (internet needed)
+and shows the network part of the plan on them.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
-
 from .config import DATA_ENV, default_data_root
-from .errors import SafePassageError
-from .routes.network import WalkNetwork, stitch
 
-AREAS = ("englewood", "west_englewood")
+EXAMPLE = Path("data/examples/englewood.toml")
+OUT = Path("out/englewood")
 
 
-def _ensure_data(root: Path) -> None:
-    graphs = [root / "osm" / f"chicago_walk_2019_{a}.graphml.gz" for a in AREAS]
-    if all(p.exists() for p in graphs):
-        return
+def _offline_fallback(root: Path) -> int:
+    import numpy as np
+
+    from .config import default_cache_dir
+    from .errors import SafePassageError
+    from .fetch import fetch_area
+    from .routes.network import WalkNetwork
+
     print(
         f"The shared Chicago data is not at {root}.\n"
-        "It comes from public snapshots of the City of Chicago Data Portal and OpenStreetMap\n"
-        f"(see PROVENANCE.md in that folder). Set {DATA_ENV} to its location, or let the demo\n"
-        "download the Englewood walk networks now from OpenStreetMap (internet needed)."
+        "It is a public snapshot of the City of Chicago Data Portal (schools, Safe Passage\n"
+        "routes, police incidents, census) and of OpenStreetMap (walk networks); its\n"
+        f"PROVENANCE.md lists every file. Set {DATA_ENV} to a copy of it to run the full plan.\n"
+        "Fetching the Englewood data now (internet needed) ..."
     )
-    from .fetch import fetch_walk_network
-
-    for area, path in zip(AREAS, graphs, strict=True):
-        if not path.exists():
-            place = f"{area.replace('_', ' ').title()}, Chicago, Illinois, USA"
-            fetch_walk_network(place, path)
-
-
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    root = default_data_root()
+    cache = default_cache_dir() / "fetched"
     try:
-        _ensure_data(root)
-        started = time.perf_counter()
-        pieces = [
-            WalkNetwork.from_graphml(root / "osm" / f"chicago_walk_2019_{a}.graphml.gz")
-            for a in AREAS
-        ]
-        network = stitch(pieces)
-        print(f"Loaded and stitched in {time.perf_counter() - started:.1f} s")
-        print(json.dumps(network.summary(), indent=2))
-        # one route: from the node nearest the centre to the farthest node within 2.4 km
-        centre = network.nodes[["x", "y"]].to_numpy().mean(axis=0)
-        school = int(network.snap(centre[None, :], max_m=500, strict=True).nodes[0])
-        paths = network.shortest_paths([school], limit_m=2400, reverse=True)
-        dist = np.where(np.isfinite(paths.distances[0]), paths.distances[0], -1)
-        origin = int(np.argmax(dist))
-        edges = network.edges.iloc[paths.edge_path(school, origin)]
-        streets = [n for n in dict.fromkeys(edges["name"]) if n]
-        print(
-            f"Route from node {origin} to node {school}: {dist[origin]:.0f} m, "
-            f"{len(edges)} segments along {', '.join(streets) or 'unnamed streets'}"
-        )
+        files = fetch_area("Englewood", cache)
+        network = WalkNetwork.from_graphml(files["osm"])
     except SafePassageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"Fetched into {cache}: " + ", ".join(str(p.name) for p in files.values()))
+    print(network.summary())
+    centre = network.nodes[["x", "y"]].to_numpy().mean(axis=0)
+    school = int(network.snap(centre[None, :], max_m=1000, strict=True).nodes[0])
+    dist = network.shortest_paths([school], limit_m=2400, reverse=True).distances[0]
+    print(f"{int(np.isfinite(dist).sum())} nodes lie within a 2.4 km walk of the centre.")
+    print("The full plan also needs the census and boundary files of the shared data.")
     return 0
+
+
+def main() -> int:
+    root = default_data_root()
+    if not (root / "osm").is_dir():
+        return _offline_fallback(root)
+    from .cli import main as cli_main
+
+    code = cli_main(["plan", str(EXAMPLE), "--out", str(OUT)])
+    if code == 0:
+        print(
+            f"\nOpen {OUT / 'map.html'} in a browser and the partner packets in {OUT / 'partner'}."
+        )
+    return code
 
 
 if __name__ == "__main__":

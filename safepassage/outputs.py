@@ -83,8 +83,11 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
         if cfg.output.pdf and result.roster_result is not None:
             from .maps.printed import post_packet
 
-            for vendor_id in result.vendors["vendor_id"]:
-                post_packet(result, str(vendor_id), partner / f"posts_{vendor_id}.pdf")
+            for vendor_id, school_ids in result.vendors[["vendor_id", "school_ids"]].itertuples(
+                index=False
+            ):
+                if school_ids:  # a vendor with no school in this plan gets no packet
+                    post_packet(result, str(vendor_id), partner / f"posts_{vendor_id}.pdf")
         inputs = _inputs(result)
         write_manifest(
             tmp / "manifest.json",

@@ -326,9 +326,8 @@ def _roster_stage(
     workers = read_workers(config.data.workers)
     # a plan of some schools: each vendor keeps only its schools in this plan
     planned = set(posts["school_ids"].explode().dropna().astype(str)) | set(windows["school_id"])
-    vendors = vendors.assign(
-        school_ids=[[s for s in ids if s in planned] for ids in vendors["school_ids"]]
-    )
+    kept: list[Any] = [[s for s in ids if s in planned] for ids in vendors["school_ids"]]
+    vendors = vendors.assign(school_ids=kept)
     chosen = posts[posts["selected"]]
     demand = chosen[["post_id", "school_id", "value_am", "value_pm"]].merge(
         windows[["school_id", "window", "start", "end"]], on="school_id"

@@ -26,15 +26,23 @@ from numpy.typing import NDArray
 
 from .config import PlanConfig, load_config
 from .errors import DataError
+from .executor import Executor, make_executor
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork, stitch
 from .routes.origins import OriginSet, block_population, estimate_origins
-from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, merge_routesets, route_students
 from .staffing._cpsat import SolverSettings
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster, school_windows
 
-__all__ = ["PlanResult", "load_network", "plan", "select_schools", "window_risk"]
+__all__ = [
+    "PlanResult",
+    "load_network",
+    "plan",
+    "route_all_schools",
+    "select_schools",
+    "window_risk",
+]
 
 logger = logging.getLogger(__name__)
 WINDOWS = ("am", "pm")
@@ -365,13 +373,14 @@ def plan(
         Output folder (default ``config.output.dir`` when writing); written
         atomically.  None returns the result without writing.
     workers, scheduler
-        Reserved for the parallel executor (per-school work); the plan is
-        identical for any value.
+        Run per-school routing in ``workers`` local processes, or on the Dask
+        scheduler at ``scheduler``; the plan is identical for any value.
     progress
         Show a progress bar per stage.
     """
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
-    del workers, scheduler, on_stage
+    del on_stage
+    executor = make_executor(workers, scheduler)
     stages = _Stages(
         ["network", "schools", "risk", "origins", "routes", "corridors", "posts", "roster"],
         progress,
@@ -395,16 +404,17 @@ def plan(
         factors = {**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors}
         max_walk = max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m)
         with stages.stage("routes"):
-            routes = route_students(
+            risk_by_window = {w: window_risk(risk, w) for w in WINDOWS}
+            routes = route_all_schools(
+                executor,
                 network,
                 schools,
                 origin_set.origins,
-                windows=WINDOWS,
-                risk=lambda w: window_risk(risk, w),
+                risk_by_window,
                 risk_weight=cfg.routes.risk_weight,
-                max_walk_m=max_walk,
                 detour_cap=cfg.routes.detour_cap,
                 factors=factors,
+                max_walk_m=max_walk,
             )
         with stages.stage("corridors"):
             corridors = designate_corridors(
@@ -412,7 +422,7 @@ def plan(
                 schools,
                 routes,
                 budget_m=cfg.routes.corridor_budget_m,
-                risk=window_risk(risk, "pm"),
+                risk=risk_by_window["pm"],
             )
             comparison = None
             if cfg.data.reference_routes is not None:
@@ -429,7 +439,7 @@ def plan(
                 corridors,
                 schools,
                 routes,
-                risk=lambda w: window_risk(risk, w),
+                risk=risk_by_window.__getitem__,
                 windows=WINDOWS,
                 per_school=cfg.posts.per_school,
                 min_spacing_m=cfg.posts.min_spacing_m,
@@ -440,6 +450,7 @@ def plan(
             roster, vendors = _roster_stage(cfg, post_plan.table, windows, settings)
     finally:
         stages.close()
+        executor.close()
     result = PlanResult(
         cfg,
         network,
@@ -462,6 +473,48 @@ def plan(
 
         write_outputs(result, Path(out))
     return result
+
+
+def _route_chunk(
+    shared: tuple[WalkNetwork, dict[str, NDArray[np.float64]], dict[str, Any]],
+    item: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+) -> RouteSet:
+    network, risk_by_window, options = shared
+    schools, origins = item
+    return route_students(
+        network,
+        schools,
+        origins,
+        windows=tuple(risk_by_window),
+        risk=risk_by_window.__getitem__,
+        **options,
+    )
+
+
+def route_all_schools(
+    executor: Executor,
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    risk_by_window: dict[str, NDArray[np.float64]],
+    **options: Any,
+) -> RouteSet:
+    """Routes of every school, groups of schools mapped over ``executor``.
+
+    The result does not depend on the executor or the grouping
+    (:func:`~safepassage.routes.paths.merge_routesets`).
+    """
+    routed = schools[schools["school_id"].isin(set(origins["school_id"]))]
+    ids = sorted(routed["school_id"].astype(str))
+    if not ids:
+        raise DataError("no school has student origins to route; see the origins problems")
+    n_groups = min(len(ids), 8)
+    groups = [ids[i::n_groups] for i in range(n_groups)]
+    items = [
+        (routed[routed["school_id"].isin(g)], origins[origins["school_id"].isin(g)]) for g in groups
+    ]
+    parts = executor.map(_route_chunk, (network, risk_by_window, options), items)
+    return merge_routesets(parts)
 
 
 def _metrics(result: PlanResult) -> dict[str, Any]:

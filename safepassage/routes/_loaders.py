@@ -90,17 +90,39 @@ def read_graphml(path: Path) -> nx.MultiDiGraph:
     """Read an osmnx GraphML file (plain or gzip)."""
     import osmnx as ox
 
-    raw = _read_text(path)
+    _require_file(path)
+    with tempfile.TemporaryDirectory(prefix="safepassage-graphml-") as tmp:
+        plain = Path(tmp) / "walk.graphml"
+        if path.suffix in {".gz", ".bz2"}:
+            _decompress_to(path, plain)  # osmnx parses from a path: no copy in memory
+        else:
+            plain = path
+        graph = _parse_graphml(plain, path, ox)
+    if graph.number_of_edges() == 0:
+        raise DataError(f"{path}: holds no streets (0 edges); check the area it was made for")
+    return graph
+
+
+def _decompress_to(source: Path, target: Path) -> None:
+    opener = gzip.open if source.suffix == ".gz" else bz2.open
     try:
-        graph = ox.load_graphml(graphml_str=raw.decode("utf-8"))
+        with opener(source, "rb") as src, target.open("wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(
+            f"{source}: cannot be decompressed ({exc}); the file is corrupt or truncated, "
+            "download it again"
+        ) from exc
+
+
+def _parse_graphml(plain: Path, path: Path, ox: Any) -> nx.MultiDiGraph:
+    try:
+        return ox.load_graphml(filepath=plain)
     except (ET.ParseError, UnicodeDecodeError, nx.NetworkXError, ValueError, KeyError) as exc:
         raise DataError(
             f"{path}: not a readable osmnx GraphML file ({type(exc).__name__}: {exc}); "
             "the file is corrupt or truncated, or was not written by osmnx.save_graphml"
         ) from exc
-    if graph.number_of_edges() == 0:
-        raise DataError(f"{path}: holds no streets (0 edges); check the area it was made for")
-    return graph
 
 
 def _way_is_walkable(tags: dict[str, str]) -> bool:

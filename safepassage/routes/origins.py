@@ -289,12 +289,11 @@ def _gravity(
     school_idx = np.concatenate(school_parts)
     node_idx = np.concatenate(node_parts)
     dist = np.concatenate(dist_parts)
-    capacity = pd.to_numeric(schools.get("enrollment"), errors="coerce")
-    cap = (
-        np.full(len(schools), np.inf)
-        if capacity is None
-        else np.nan_to_num(capacity.to_numpy(dtype=np.float64), nan=np.inf)
-    )
+    if "enrollment" in schools.columns:
+        capacity = pd.to_numeric(schools["enrollment"], errors="coerce")
+        cap = np.nan_to_num(capacity.to_numpy(dtype=np.float64), nan=np.inf)
+    else:  # no enrollment known: no cap
+        cap = np.full(len(schools), np.inf)
     attract = np.where(np.isfinite(cap), np.maximum(cap, 1.0), 500.0)
     balance = np.ones(len(schools))
     for _ in range(iterations):

@@ -17,7 +17,7 @@ any risk, so ``lambda = 1`` doubles the cost of a street of average risk.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from ..errors import DataError
 from .network import CostMatrix, WalkNetwork
 
-__all__ = ["DEFAULT_CLASS_FACTORS", "RouteSet", "class_factors", "route_students"]
+__all__ = [
+    "DEFAULT_CLASS_FACTORS",
+    "RouteSet",
+    "class_factors",
+    "merge_routesets",
+    "route_students",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +186,13 @@ def _school_routes(
     shortest = network.shortest_paths([school_node], limit_m=max_walk_m, reverse=True)
     best = shortest.distances[0][targets]
     reachable = np.flatnonzero(np.isfinite(best))
-    fallback = {int(i): shortest.edge_path(school_node, int(targets[i])) for i in reachable}
+    fallback = dict(
+        zip(
+            reachable.tolist(),
+            [e.tolist() for e in shortest.edge_paths(school_node, targets[reachable])],
+            strict=True,
+        )
+    )
     chosen: list[list[int] | None] = [None] * len(targets)
     chosen_lam = np.full(len(targets), -1.0)
     for (edge_cost, cost), lam in zip(costs[:-1], labels[:-1], strict=True):
@@ -190,8 +202,9 @@ def _school_routes(
         # the cheapest path costs at most what the shortest one does: a safe search limit
         limit = max(float(edge_cost[fallback[i]].sum()) for i in todo) + 1e-6
         paths = network.shortest_paths([school_node], cost=cost, limit_m=limit, reverse=True)
-        for i in todo:
-            edges = paths.edge_path(school_node, int(targets[i]))
+        found = paths.edge_paths(school_node, targets[todo])
+        for i, edge_arr in zip(todo, found, strict=True):
+            edges = edge_arr.tolist()
             if length[edges].sum() <= detour_cap * best[i] + 1e-6:
                 chosen[i] = edges
                 chosen_lam[i] = lam
@@ -257,3 +270,24 @@ def _assemble(network: WalkNetwork, rows: list[dict[str, object]]) -> RouteSet:
             .sum()
         )
     return RouteSet(routes_gdf, flows)
+
+
+def merge_routesets(parts: Sequence[RouteSet]) -> RouteSet:
+    """One RouteSet from the RouteSets of disjoint groups of schools.
+
+    Routes are ordered by window and school (each school's own order kept),
+    flows summed per edge and window: the result does not depend on how the
+    schools were grouped.
+    """
+    if not parts:
+        raise DataError("merge_routesets needs at least one RouteSet")
+    routes = pd.concat([p.routes for p in parts], ignore_index=True)
+    routes = routes.sort_values(["window", "school_id"], kind="stable").reset_index(drop=True)
+    flows = pd.concat([p.flows for p in parts], ignore_index=True)
+    if not flows.empty:
+        flows = pd.DataFrame(
+            flows.astype({"edge_id": np.int64})
+            .groupby(["edge_id", "window"], as_index=False)["students"]
+            .sum()
+        )
+    return RouteSet(gpd.GeoDataFrame(routes, geometry="geometry", crs=parts[0].routes.crs), flows)

@@ -21,7 +21,7 @@ from ortools.sat.python import cp_model
 
 from safepassage.errors import InfeasibleError, SafePassageError
 
-__all__ = ["SolveOutcome", "SolverSettings", "relative_gap", "scale", "solve"]
+__all__ = ["SolveOutcome", "SolverSettings", "relative_gap", "scale", "solve", "solve_within"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,21 @@ def _configure(solver: Any, settings: SolverSettings) -> None:
         params.keep_symmetry_in_presolve = True
 
 
+def solve_within(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome | None:
+    """Like :func:`solve`, but return None when the time limit passes with no solution.
+
+    For callers that hold a fallback solution (e.g. a greedy roster).
+    """
+    try:
+        return solve(model, settings)
+    except _NoSolutionInTimeError:
+        return None
+
+
+class _NoSolutionInTimeError(SafePassageError):
+    """CP-SAT stopped at the time limit before finding any solution."""
+
+
 def solve(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome:
     """Solve ``model`` and map the CP-SAT status to a result or an exception.
 
@@ -207,7 +222,7 @@ def solve(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome:
         )
     if status == cp_model.MODEL_INVALID:
         raise SafePassageError(f"invalid CP-SAT model: {model.validate()}")
-    raise SafePassageError(
+    raise _NoSolutionInTimeError(
         f"CP-SAT found no solution within {settings.time_limit_s:g} s "
         f"(status {name}); raise SolverSettings.time_limit_s"
     )

@@ -27,7 +27,7 @@ from ortools.sat.python import cp_model
 from scipy.optimize import linear_sum_assignment
 
 from safepassage.errors import ConfigError, DataError, MissingColumnError, SafePassageError
-from safepassage.staffing._cpsat import SolverSettings, relative_gap, solve
+from safepassage.staffing._cpsat import SolverSettings, relative_gap, solve, solve_within
 
 __all__ = [
     "WEEKDAYS",
@@ -428,6 +428,7 @@ class _Model:
     model: cp_model.CpModel
     x: dict[_Key, Any]
     value: dict[_Key, int]  # integer value of each assignment
+    factor: float  # integer value units per value unit
 
 
 def _assignment_vars(comp: _Component, model: cp_model.CpModel) -> dict[_Key, Any]:
@@ -500,7 +501,7 @@ def _build_model(comp: _Component, value_factor: float) -> _Model:
     for wi, day_vars in per_worker.items():
         _worker_day_rules(model, comp, wi, day_vars, x)
     value = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
-    return _Model(model, x, value)
+    return _Model(model, x, value, value_factor)
 
 
 def _continuity_terms(built: _Model, comp: _Component, weight: int) -> list[tuple[Any, int]]:
@@ -650,7 +651,11 @@ def _solve_lexicographic(
     start = _greedy(comp)
     for key, var in zip(keys, variables, strict=True):
         built.model.add_hint(var, key in start)
-    first = solve(built.model, settings)
+    first = solve_within(built.model, settings)
+    if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
+        ceiling = sum(round(p.value * built.factor) * p.headcount * len(p.days) for p in comp.posts)
+        value = sum(built.value[k] for k in start)
+        return _Solved(sorted(start), "FEASIBLE", value, max(ceiling, value), settings.time_limit_s)
     chosen = first.values(variables)
     terms = secondary(built, comp)
     left = deadline - time.perf_counter()
@@ -659,6 +664,7 @@ def _solve_lexicographic(
         value = int(sum(built.value[k] for k, on in zip(keys, chosen, strict=True) if on))
         built.model.add(value_expr >= value)
         built.model.maximize(sum(coef * var for var, coef in terms))
+        built.model.clear_hints()  # type: ignore[no-untyped-call]  # phase-1 hints would repeat
         hint = set(_sticky(comp, [k for k, on in zip(keys, chosen, strict=True) if on]))
         for key, var in zip(keys, variables, strict=True):
             built.model.add_hint(var, key in hint)

@@ -332,3 +332,12 @@ def englewood_graph(englewood: WalkNetwork) -> tuple[WalkNetwork, nx.DiGraph]:
         if not graph.has_edge(u, v) or graph[u][v]["length"] > length:
             graph.add_edge(u, v, length=length)
     return englewood, graph
+
+
+def test_edge_paths_match_edge_path_in_both_directions(englewood: WalkNetwork) -> None:
+    targets = np.arange(0, 1397, 97)
+    for reverse in (False, True):
+        paths = englewood.shortest_paths([5], reverse=reverse)
+        together = paths.edge_paths(5, targets)
+        for target, edges in zip(targets, together, strict=True):
+            assert edges.tolist() == paths.edge_path(5, int(target))

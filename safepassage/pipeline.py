@@ -39,8 +39,12 @@ __all__ = [
     "PlanResult",
     "load_network",
     "plan",
+    "plan_roster",
+    "risk_surface",
     "route_all_schools",
     "select_schools",
+    "staffing_windows",
+    "student_origins",
     "window_risk",
 ]
 
@@ -214,7 +218,8 @@ def _vsi(path: Path) -> str:
     return f"/vsigzip/{path}" if str(path).endswith(".gz") else str(path)
 
 
-def _risk_stage(config: PlanConfig, network: WalkNetwork) -> Any:
+def risk_surface(config: PlanConfig, network: WalkNetwork) -> Any:
+    """Score the configured incidents and hazards into a RiskSurface (windows am, pm, all)."""
     from .risk.incidents import read_hazard_points, read_incidents
     from .risk.surface import score
 
@@ -286,9 +291,10 @@ def window_risk(surface: Any, window: str) -> NDArray[np.float64]:
     return own + 0.25 * scale * every
 
 
-def _origins_stage(
+def student_origins(
     config: PlanConfig, network: WalkNetwork, schools: gpd.GeoDataFrame
 ) -> OriginSet:
+    """Aggregated student origins per school from the census blocks of the config."""
     if config.data.blocks is None or config.data.population is None:
         raise DataError("config [data] needs blocks and population to estimate student origins")
     blocks = gpd.read_file(_vsi(config.data.blocks))
@@ -306,7 +312,8 @@ def _origins_stage(
     )
 
 
-def _windows_table(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFrame:
+def staffing_windows(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Morning and afternoon staffing windows per school from bell times (fallbacks reported)."""
     profile = pd.DataFrame(
         {"School_ID": schools["school_id"], "School_Hours": schools.get("school_hours")}
     )
@@ -322,9 +329,10 @@ def _windows_table(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFram
     )
 
 
-def _roster_stage(
+def plan_roster(
     config: PlanConfig, posts: gpd.GeoDataFrame, windows: pd.DataFrame, settings: SolverSettings
 ) -> tuple[Roster | None, pd.DataFrame]:
+    """Roster the configured vendors' workers onto the selected posts; also the vendor table."""
     from .io import read_vendors, read_workers
 
     if config.data.vendors is None or config.data.workers is None:
@@ -396,11 +404,11 @@ def plan(
             network = load_network(cfg)
         with stages.stage("schools"):
             schools = select_schools(cfg, network)
-            windows = _windows_table(cfg, schools)
+            windows = staffing_windows(cfg, schools)
         with stages.stage("risk"):
-            risk = _risk_stage(cfg, network)
+            risk = risk_surface(cfg, network)
         with stages.stage("origins"):
-            origin_set = _origins_stage(cfg, network, schools)
+            origin_set = student_origins(cfg, network, schools)
         factors = {**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors}
         max_walk = max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m)
         with stages.stage("routes"):
@@ -447,7 +455,7 @@ def plan(
                 settings=settings,
             )
         with stages.stage("roster"):
-            roster, vendors = _roster_stage(cfg, post_plan.table, windows, settings)
+            roster, vendors = plan_roster(cfg, post_plan.table, windows, settings)
     finally:
         stages.close()
         executor.close()

@@ -29,7 +29,7 @@ from .errors import DataError
 from .executor import Executor, make_executor
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork, stitch
-from .routes.origins import OriginSet, block_population, estimate_origins
+from .routes.origins import OriginSet, block_population, estimate_origins, tract_population
 from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, merge_routesets, route_students
 from .staffing._cpsat import SolverSettings
 from .staffing.posts import PostPlan, plan_posts
@@ -299,7 +299,10 @@ def student_origins(
         raise DataError("config [data] needs blocks and population to estimate student origins")
     blocks = gpd.read_file(_vsi(config.data.blocks))
     population = pd.read_csv(config.data.population)
-    polygons = block_population(blocks, population)
+    if "tract_bloc" not in blocks.columns and "tractce10" in blocks.columns:
+        polygons = tract_population(blocks, population)  # tracts: sum of their blocks
+    else:
+        polygons = block_population(blocks, population)
     return estimate_origins(
         network,
         schools,

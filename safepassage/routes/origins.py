@@ -299,7 +299,11 @@ def _gravity(
     for _ in range(iterations):
         weight = balance[school_idx] * attract[school_idx] * np.exp(-dist / scale_m)
         total = np.bincount(node_idx, weights=weight, minlength=len(demand))
-        students = demand[node_idx] * weight / total[node_idx]
+        # a node whose only schools are full (balance 0) sends no one
+        share = np.divide(
+            weight, total[node_idx], out=np.zeros_like(weight), where=total[node_idx] > 0
+        )
+        students = demand[node_idx] * share
         drawn = np.bincount(school_idx, weights=students, minlength=len(schools))
         over = drawn > cap * 1.001
         if not over.any():

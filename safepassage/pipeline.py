@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +30,14 @@ from .executor import Executor, make_executor
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork, stitch
 from .routes.origins import OriginSet, block_population, estimate_origins, tract_population
-from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, merge_routesets, route_students
+from .routes.paths import (
+    DEFAULT_CLASS_FACTORS,
+    RouteCosts,
+    RouteSet,
+    merge_routesets,
+    prepare_route_costs,
+    route_students,
+)
 from .staffing._cpsat import SolverSettings
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster, school_windows
@@ -487,19 +494,12 @@ def plan(
 
 
 def _route_chunk(
-    shared: tuple[WalkNetwork, dict[str, NDArray[np.float64]], dict[str, Any]],
+    shared: tuple[WalkNetwork, RouteCosts, dict[str, Any]],
     item: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
 ) -> RouteSet:
-    network, risk_by_window, options = shared
+    network, costs, options = shared
     schools, origins = item
-    return route_students(
-        network,
-        schools,
-        origins,
-        windows=tuple(risk_by_window),
-        risk=risk_by_window.__getitem__,
-        **options,
-    )
+    return route_students(network, schools, origins, costs=costs, **options)
 
 
 def route_all_schools(
@@ -508,23 +508,35 @@ def route_all_schools(
     schools: gpd.GeoDataFrame,
     origins: gpd.GeoDataFrame,
     risk_by_window: dict[str, NDArray[np.float64]],
-    **options: Any,
+    *,
+    risk_weight: float = 1.0,
+    detour_cap: float = 1.25,
+    factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
+    max_walk_m: float | None = None,
 ) -> RouteSet:
     """Routes of every school, groups of schools mapped over ``executor``.
 
-    The result does not depend on the executor or the grouping
-    (:func:`~safepassage.routes.paths.merge_routesets`).
+    Route costs are prepared once and shared; the result does not depend on
+    the executor or the grouping (:func:`~safepassage.routes.paths.merge_routesets`).
     """
     routed = schools[schools["school_id"].isin(set(origins["school_id"]))]
     ids = sorted(routed["school_id"].astype(str))
     if not ids:
         raise DataError("no school has student origins to route; see the origins problems")
+    costs = prepare_route_costs(
+        network,
+        windows=tuple(risk_by_window),
+        risk=risk_by_window.__getitem__,
+        risk_weight=risk_weight,
+        factors=factors,
+    )
     n_groups = min(len(ids), 8)
     groups = [ids[i::n_groups] for i in range(n_groups)]
     items = [
         (routed[routed["school_id"].isin(g)], origins[origins["school_id"].isin(g)]) for g in groups
     ]
-    parts = executor.map(_route_chunk, (network, risk_by_window, options), items)
+    options = {"detour_cap": detour_cap, "max_walk_m": max_walk_m}
+    parts = executor.map(_route_chunk, (network, costs, options), items)
     return merge_routesets(parts)
 
 

@@ -31,9 +31,11 @@ from .network import CostMatrix, WalkNetwork
 
 __all__ = [
     "DEFAULT_CLASS_FACTORS",
+    "RouteCosts",
     "RouteSet",
     "class_factors",
     "merge_routesets",
+    "prepare_route_costs",
     "route_students",
 ]
 
@@ -105,6 +107,49 @@ def _normalised(risk: NDArray[np.float64]) -> NDArray[np.float64]:
     return risk / positive.mean() if positive.size else np.zeros_like(risk)
 
 
+@dataclass(frozen=True, eq=False)
+class RouteCosts:
+    """Cost matrices of every window, prepared once (see :func:`prepare_route_costs`).
+
+    ``by_window[w]`` lists ``(edge cost array, CostMatrix, lambda)`` in the
+    order tried: lambda, lambda / 2, class factors only (0), plain length (-1).
+    """
+
+    by_window: dict[str, list[tuple[NDArray[np.float64], CostMatrix, float]]]
+    risk: dict[str, NDArray[np.float64]]
+
+
+def prepare_route_costs(
+    network: WalkNetwork,
+    *,
+    windows: tuple[str, ...] = ("am", "pm"),
+    risk: RiskFunction | None = None,
+    risk_weight: float = 1.0,
+    factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
+) -> RouteCosts:
+    """Build the route costs of every window once, to share across groups of schools."""
+    if risk_weight < 0:
+        raise DataError(f"risk_weight must be >= 0, got {risk_weight}")
+    length = network.edges["length"].to_numpy(dtype=np.float64)
+    base = length * class_factors(network, factors)
+    by_window = {}
+    risks = {}
+    for window in windows:
+        risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk(window), float)
+        norm = _normalised(risk_arr)
+        lambdas = [risk_weight, risk_weight / 2] if risk is not None and risk_weight > 0 else []
+        raw = [base * (1 + lam * norm) for lam in lambdas] + [base, length]
+        labels = [*lambdas, 0.0, -1.0]  # -1: plain shortest path
+        prepared = []
+        for cost, lam in zip(raw, labels, strict=True):
+            matrix = network.prepare_cost(cost)
+            _ = matrix.reversed  # computed now, so it travels with the object to workers
+            prepared.append((cost, matrix, lam))
+        by_window[window] = prepared
+        risks[window] = risk_arr
+    return RouteCosts(by_window, risks)
+
+
 def route_students(
     network: WalkNetwork,
     schools: gpd.GeoDataFrame,
@@ -116,6 +161,7 @@ def route_students(
     detour_cap: float = 1.25,
     factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
     max_walk_m: float | None = None,
+    costs: RouteCosts | None = None,
 ) -> RouteSet:
     """Route every origin to its school in every window.
 
@@ -135,22 +181,20 @@ def route_students(
     max_walk_m
         Longest walk searched, metres (e.g. the largest walk radius); origins
         farther away get no route.  None searches the whole network.
+    costs
+        Costs prepared by :func:`prepare_route_costs` (then ``windows``,
+        ``risk``, ``risk_weight`` and ``factors`` are taken from them).
     """
     if detour_cap < 1:
         raise DataError(f"detour_cap must be >= 1, got {detour_cap}")
-    if risk_weight < 0:
-        raise DataError(f"risk_weight must be >= 0, got {risk_weight}")
+    if costs is None:
+        costs = prepare_route_costs(
+            network, windows=windows, risk=risk, risk_weight=risk_weight, factors=factors
+        )
     length = network.edges["length"].to_numpy(dtype=np.float64)
-    base = length * class_factors(network, factors)
     school_node = dict(zip(schools["school_id"].astype(str), schools["node"], strict=True))
     rows: list[dict[str, object]] = []
-    for window in windows:
-        risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk(window), float)
-        norm = _normalised(risk_arr)
-        lambdas = [risk_weight, risk_weight / 2] if risk is not None and risk_weight > 0 else []
-        raw = [base * (1 + lam * norm) for lam in lambdas] + [base, length]
-        costs = [(c, network.prepare_cost(c)) for c in raw]
-        labels = [*lambdas, 0.0, -1.0]  # -1: plain shortest path
+    for window, prepared in costs.by_window.items():
         for school_id, part in origins.groupby("school_id", sort=True):
             node = int(school_node[str(school_id)])
             rows.extend(
@@ -159,10 +203,9 @@ def route_students(
                     node,
                     part,
                     window,
-                    costs,
-                    labels,
+                    prepared,
                     length,
-                    risk_arr,
+                    costs.risk[window],
                     detour_cap,
                     max_walk_m,
                 )
@@ -175,8 +218,7 @@ def _school_routes(
     school_node: int,
     origins: pd.DataFrame,
     window: str,
-    costs: list[tuple[NDArray[np.float64], CostMatrix]],
-    labels: list[float],
+    costs: list[tuple[NDArray[np.float64], CostMatrix, float]],
     length: NDArray[np.float64],
     risk: NDArray[np.float64],
     detour_cap: float,
@@ -195,7 +237,7 @@ def _school_routes(
     )
     chosen: list[list[int] | None] = [None] * len(targets)
     chosen_lam = np.full(len(targets), -1.0)
-    for (edge_cost, cost), lam in zip(costs[:-1], labels[:-1], strict=True):
+    for edge_cost, cost, lam in costs[:-1]:
         todo = [i for i in fallback if chosen[i] is None]
         if not todo:
             break

@@ -65,11 +65,20 @@ class ProcessExecutor:
     def map(self, func: Callable[[S, T], R], shared: S, items: Sequence[T]) -> list[R]:
         if len(items) <= 1:
             return [func(shared, item) for item in items]
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        global _SHARED
+        workers = min(self.workers, len(items))
+        if "fork" in multiprocessing.get_all_start_methods():
+            # forked workers inherit ``shared`` from this process: nothing is pickled
+            _SHARED = shared
+            try:
+                context = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                    return list(pool.map(_call, [func] * len(items), items))
+            finally:
+                _SHARED = None
         with ProcessPoolExecutor(
-            max_workers=min(self.workers, len(items)),
-            mp_context=context,
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=(shared,),
         ) as pool:

@@ -148,13 +148,16 @@ def node_population(
     *,
     population_column: str = "population",
     residential_classes: frozenset[str] = RESIDENTIAL_CLASSES,
+    outside_m: float = 200.0,
 ) -> NDArray[np.float64]:
     """Spread each polygon's population along its residential streets onto nodes.
 
     Each undirected residential segment whose midpoint lies in a polygon gets
     the polygon's population in proportion to its length, split evenly
     between its two end nodes.  A populated polygon with no such segment puts
-    its population on the node nearest its representative point.
+    its population on the node nearest its representative point.  A polygon
+    whose representative point lies farther than ``outside_m`` from every node
+    is outside the network's area and left out.
 
     Returns
     -------
@@ -166,6 +169,9 @@ def node_population(
     if polygons.crs is None:
         raise DataError("population polygons have no CRS; set one (EPSG:4326 for lon/lat)")
     polys = polygons.to_crs(network.crs).reset_index(drop=True)
+    inside = polys.geometry.representative_point()
+    gap, _ = network._node_tree.query(np.column_stack([inside.x, inside.y]))
+    polys = polys[gap <= outside_m].reset_index(drop=True)
     edges = network.edges
     forward = edges[(edges["u"] < edges["v"]) & edges["highway"].isin(residential_classes)]
     mids = shapely.line_interpolate_point(forward.geometry.values, 0.5, normalized=True)
@@ -397,16 +403,28 @@ def estimate_origins(
     band_share: Mapping[str, float] = DEFAULT_BAND_SHARE,
     cell_m: float = 250.0,
     min_students: int = 10,
+    competitors: gpd.GeoDataFrame | None = None,
 ) -> OriginSet:
     """Population polygons to aggregated origins per school (steps 2-4 of the module).
 
     ``schools`` needs ``school_id`` and ``node`` (from snapping); schools with
     node -1 or without any origin in range are listed in ``problems``.
+    ``competitors`` are all the schools students choose among (the planned
+    ones included); only the planned schools' origins are kept.  Without
+    competitors a planned school would draw students who attend a nearby
+    school outside the plan (bench/routes_reference.py: corridor F1 +0.05).
     """
     population = node_population(network, polygons)
+    choice = schools
+    if competitors is not None:
+        others = competitors[
+            ~competitors["school_id"].astype(str).isin(set(schools["school_id"].astype(str)))
+        ]
+        choice = pd.concat([schools, others[others["node"] >= 0]], ignore_index=True)
     demand = allocate_students(
-        network, schools, population, radius_m=radius_m, band_share=band_share
+        network, choice, population, radius_m=radius_m, band_share=band_share
     )
+    demand = demand[demand["school_id"].isin(set(schools["school_id"].astype(str)))]
     origins = aggregate_origins(network, demand, cell_m=cell_m, min_students=min_students)
     problems = []
     served = set(origins["school_id"])

@@ -11,7 +11,8 @@ the reversed network (every origin's route at once).  Origins whose route at
 factors only, then the plain shortest path, which always satisfies the cap.
 
 ``risk_norm`` is the edge's risk divided by the mean risk of the edges with
-any risk, so ``lambda = 1`` doubles the cost of a street of average risk.
+any risk, capped at 5, so ``lambda = 1`` doubles the cost of a street of
+average risk.
 """
 
 from __future__ import annotations
@@ -41,25 +42,37 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Calibrated on the official SY1617 routes (bench/routes.py): alleys and
-# service roads carry 41% of walkable length but 0.7% of official route
-# length, arterials 14% and 48%.  Factors > 1 make a class costlier.
+# Calibrated on the official SY1617 routes of Englewood, West Englewood, East
+# Garfield Park and North Lawndale (bench/routes_reference.py --calibrate): alleys
+# and service roads are 38% of the walkable length there but 0.4% of official
+# route length, arterials 16% and 39%.  A grid over the arterial, alley and path
+# factors, lambda and the corridor budget picked arterials 0.65 when trained on
+# either pair of areas; alleys anywhere from 2 to 8 score alike (4 keeps a margin).
+# Factors > 1 make a class costlier.
+_ARTERIAL = 0.65
 DEFAULT_CLASS_FACTORS: Mapping[str, float] = {
-    "primary": 0.8,
-    "secondary": 0.8,
-    "tertiary": 0.85,
-    "residential": 1.0,
-    "living_street": 1.0,
-    "unclassified": 1.0,
-    "connector": 1.0,
-    "footway": 1.3,
-    "pedestrian": 1.1,
-    "path": 1.5,
+    **dict.fromkeys(
+        (
+            "primary",
+            "primary_link",
+            "secondary",
+            "secondary_link",
+            "tertiary",
+            "tertiary_link",
+            "trunk",
+            "trunk_link",
+        ),
+        _ARTERIAL,
+    ),
+    **dict.fromkeys(("residential", "living_street", "unclassified", "connector"), 1.0),
+    **dict.fromkeys(("footway", "pedestrian", "path"), 1.5),
     "steps": 2.0,
     "track": 3.0,
     "service": 4.0,
     "alley": 4.0,
 }
+# normalised risk is capped: a handful of extreme segments must not dominate routes
+_RISK_CAP = 5.0
 
 RiskFunction = Callable[[str], NDArray[np.float64]]
 
@@ -104,7 +117,9 @@ def class_factors(
 
 def _normalised(risk: NDArray[np.float64]) -> NDArray[np.float64]:
     positive = risk[risk > 0]
-    return risk / positive.mean() if positive.size else np.zeros_like(risk)
+    if not positive.size:
+        return np.zeros_like(risk)
+    return np.asarray(np.minimum(risk / positive.mean(), _RISK_CAP), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)

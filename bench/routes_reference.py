@@ -1,0 +1,572 @@
+"""Our corridors against the official SY1617 Safe Passage routes, beside shortest paths.
+
+Run: ``.venv/bin/python bench/routes_reference.py [--data DIR] [--calibrate]``.
+
+Data (all from the shared Chicago folder):
+
+* network: the 2019 OSM walk graphs of Englewood, West Englewood, East
+  Garfield Park and North Lawndale, stitched with the defaults of ``stitch``
+  (two pieces: the south pair and the west pair do not touch);
+* schools: SY1617 locations with profiles, lying (by polygon) in those four
+  community areas and having an official SY1617 route line (29 schools);
+* origins: 2010 census *tracts* (population = sum of the tract's blocks),
+  for the tracts whose representative point lies in the four areas; block
+  polygons exist only for Englewood and West Englewood, so tracts are used
+  everywhere to treat the four areas alike.  Students are allocated by the
+  library's gravity model among *all* 66 schools of the four areas (the
+  schools without a route draw students too; ``--draw selected`` allocates
+  among the 29 schools with a route only, as the pipeline does) and
+  aggregated to origins of at least 10 students;
+* risk: 2016 gun crimes scored like the pipeline (150 m Gaussian, 70% snapped
+  to the nearest street, am/pm windows plus a quarter of the all-day density).
+
+Two planners, the same corridor budget per school (so the same total length):
+
+* ``ours``: risk-aware routes (``risk_weight``) with street-class factors;
+* ``shortest``: plain shortest paths (no risk, every class factor 1.0).
+
+``compare_routes`` gives recall (share of the official route within 50 m of
+the corridor) and precision (share of the corridor within 50 m of the
+official route) per school and overall; F1 is their harmonic mean.  Street-class
+shares of the official routes are measured by sampling the route lines every
+5 m and taking the class of the nearest edge within 20 m.
+
+``--calibrate`` grid-searches arterial, service/alley and footway/path factors,
+``risk_weight`` and the corridor budget, choosing on the schools of one pair of
+areas and scoring the choice on the other pair (both ways), and ranks the
+grid by the worse of the two pairs (max-min).  Network, origins and risk are
+built once; routes once per (factors, risk_weight): 579 configurations in
+about 2 minutes.
+
+Calibration result (``--draw area``, budget 1600 m): both pairs choose
+arterials at 0.65 (trained on the south pair, held-out F1 on the west pair
+0.401 against 0.361 for shortest paths; trained on the west pair, held-out
+F1 on the south pair 0.408 against 0.344); any alley/service factor from 2
+to 8 keeps corridors off alleys (13% of shortest-path corridor length, 0.3%
+with the factor, 0.4% of the official routes) and scores the same;
+footway/path factors 1.5-3 score alike, slightly above 1.0; risk_weight 0
+is clearly worst (mean F1 over the grid 0.355 against 0.388 at 0.5 and
+0.380 at 1.0).  ``RECOMMENDED`` (arterial 0.65, service/alley 4,
+footway/path 1.5, risk_weight 1.0) is third of 192 at 1600 m.  With 29
+schools the 95% bootstrap interval of an F1 difference is about +-0.065.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import add_data_argument, peak_rss_mb, resolve_data_root
+
+from safepassage.config import RoutesConfig
+from safepassage.io import community_area_schools, read_routes, read_schools
+from safepassage.pipeline import RISK_SNAP_SHARE, window_risk
+from safepassage.risk.incidents import read_incidents
+from safepassage.risk.surface import score
+from safepassage.routes.corridors import compare_routes, designate_corridors
+from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.origins import estimate_origins, tract_population
+from safepassage.routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+
+AREAS = {
+    "englewood": "ENGLEWOOD",
+    "west_englewood": "WEST ENGLEWOOD",
+    "east_garfield_park": "EAST GARFIELD PARK",
+    "north_lawndale": "NORTH LAWNDALE",
+}
+SPLITS = {
+    "south (Englewood + West Englewood)": ("ENGLEWOOD", "WEST ENGLEWOOD"),
+    "west (East Garfield Park + North Lawndale)": ("EAST GARFIELD PARK", "NORTH LAWNDALE"),
+}
+WINDOWS = {"am": ("06:30", "09:00"), "pm": ("14:00", "17:30"), "all": None}
+DEFAULTS = RoutesConfig()
+TOLERANCE_M = DEFAULTS.reference_tolerance_m
+MAX_WALK_M = DEFAULTS.radius_high_m
+DETOUR_CAP = DEFAULTS.detour_cap
+GROUPS: Mapping[str, tuple[str, ...]] = {
+    "arterial": ("primary", "primary_link", "secondary", "secondary_link", "tertiary",
+                 "tertiary_link", "trunk", "trunk_link"),
+    "residential": ("residential", "living_street", "unclassified"),
+    "service/alley": ("service", "alley"),
+    "footway/path": ("footway", "path", "pedestrian", "steps", "track", "cycleway"),
+}  # fmt: skip
+GRID = {
+    "arterial": (0.5, 0.65, 0.8, 1.0),
+    "service": (1.0, 2.0, 4.0, 8.0),  # 1.0: alleys as cheap as streets
+    "footway": (1.0, 1.5, 3.0),
+    "risk_weight": (0.0, 0.5, 1.0, 2.0),
+    "budget_m": (1200.0, 1600.0, 2000.0),
+}
+# The setting recommended from --calibrate (arterial, service/alley, footway/path
+# factors; risk_weight): in the top group of both pairs of areas, see the report.
+RECOMMENDED = {"arterial": 0.65, "service": 4.0, "footway": 1.5, "risk_weight": 1.0}
+
+
+@dataclass(frozen=True)
+class Bench:
+    """Everything built once: network, schools, origins, risk, reference routes."""
+
+    network: WalkNetwork
+    schools: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    risk: Mapping[str, NDArray[np.float64]]
+    reference: gpd.GeoDataFrame
+    seconds: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Planner:
+    """One way of planning corridors."""
+
+    name: str
+    factors: Mapping[str, float]
+    risk_weight: float
+    budget_m: float | Mapping[str, float]  # one for all schools, or per school
+
+
+def load_bench(root: Path, *, draw: str = "area") -> Bench:
+    """Build network, schools, origins, risk and reference routes (timed).
+
+    ``draw="area"``: students are allocated among every school of the four
+    areas (the schools without a route compete for them too) and the origins
+    of the schools with a route are kept; ``"selected"``: among the schools
+    with a route only, as ``safepassage.pipeline`` does.
+    """
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    network = stitch(
+        [WalkNetwork.from_graphml(root / f"osm/chicago_walk_2019_{a}.graphml.gz") for a in AREAS]
+    )
+    seconds["network"] = time.perf_counter() - start
+    area_schools, reference = _schools(root, network)
+    schools = area_schools[area_schools["school_id"].isin(set(reference["school_id"]))]
+    schools = schools.reset_index(drop=True)
+    seconds["schools"] = time.perf_counter() - start - sum(seconds.values())
+    origins = _origins(root, network, area_schools if draw == "area" else schools)
+    origins = origins[origins["school_id"].isin(set(schools["school_id"]))]
+    seconds["origins"] = time.perf_counter() - start - sum(seconds.values())
+    incidents = read_incidents(root / "crime/gun_crimes_2016_citywide.csv.gz", network=network)
+    surface = score(network, incidents, WINDOWS, bandwidth_m=150.0, snap_share=RISK_SNAP_SHARE)
+    risk = {w: window_risk(surface, w) for w in ("am", "pm")}
+    seconds["risk"] = time.perf_counter() - start - sum(seconds.values())
+    return Bench(network, schools, origins.reset_index(drop=True), risk, reference, seconds)
+
+
+def _schools(root: Path, network: WalkNetwork) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Snapped schools of the four areas, and the official route lines of those that have one."""
+    schools = read_schools(
+        root / "schools/CPS_School_Locations_SY1617.geojson.gz",
+        profiles=root / "schools/CPS_School_Profile_SY1617.csv.gz",
+        crs=network.crs,
+    )
+    routes = read_routes(
+        root / "safe_passage/safe_passage_routes_SY1617.geojson.gz", crs=network.crs
+    )
+    areas = root / "boundaries/community_areas.geojson.gz"
+    chosen = community_area_schools(schools, areas, AREAS.values()).copy()
+    snap = network.snap(chosen, max_m=150.0)
+    chosen["node"] = snap.nodes
+    chosen["snap_m"] = snap.table["distance_m"].to_numpy()
+    chosen = chosen[chosen["node"] >= 0].sort_values("school_id").reset_index(drop=True)
+    lines = routes[(routes["kind"] == "line") & routes["school_id"].isin(set(chosen["school_id"]))]
+    return chosen, lines.reset_index(drop=True)
+
+
+def _origins(root: Path, network: WalkNetwork, schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Origins from 2010 tract population (tracts whose representative point is in the areas)."""
+    tracts = gpd.read_file(f"/vsigzip/{root}/boundaries/census_tracts_2010.geojson.gz")
+    population = pd.read_csv(root / "census/population_by_2010_census_block.csv.gz")
+    areas = gpd.read_file(f"/vsigzip/{root}/boundaries/community_areas.geojson.gz")
+    inside = areas[areas["community"].str.upper().isin(AREAS.values())].union_all()
+    tracts = tracts[tracts.representative_point().within(inside)]
+    polygons = tract_population(tracts, population)
+    origin_set = estimate_origins(network, schools, polygons)
+    if not origin_set.problems.empty:
+        print(origin_set.problems.to_string(index=False))
+    return origin_set.origins
+
+
+def class_factor_set(arterial: float, service: float, footway: float) -> dict[str, float]:
+    """The default factors with the arterial, service/alley and footway/path classes set."""
+    factors = dict(DEFAULT_CLASS_FACTORS)
+    for cls in GROUPS["arterial"]:
+        factors[cls] = arterial
+    for cls in GROUPS["service/alley"]:
+        factors[cls] = service
+    for cls in ("footway", "path", "pedestrian"):
+        factors[cls] = footway
+    for cls in ("steps", "track"):
+        factors[cls] = max(DEFAULT_CLASS_FACTORS[cls], footway)
+    return factors
+
+
+def route(bench: Bench, factors: Mapping[str, float], risk_weight: float) -> RouteSet:
+    """Routes of every origin; without risk one window is enough (both are identical)."""
+    aware = risk_weight > 0
+    return route_students(
+        bench.network,
+        bench.schools,
+        bench.origins,
+        windows=("am", "pm") if aware else ("am",),
+        risk=(lambda w: bench.risk[w]) if aware else None,
+        risk_weight=risk_weight,
+        detour_cap=DETOUR_CAP,
+        factors=factors,
+        max_walk_m=MAX_WALK_M,
+    )
+
+
+def corridors_for(
+    bench: Bench, routes: RouteSet, budget_m: float | Mapping[str, float]
+) -> gpd.GeoDataFrame:
+    """Corridors at one budget for all schools, or at a budget per school."""
+    if not isinstance(budget_m, Mapping):
+        return designate_corridors(
+            bench.network, bench.schools, routes, budget_m=budget_m, risk=bench.risk["pm"]
+        )
+    parts = [
+        designate_corridors(
+            bench.network,
+            bench.schools[bench.schools["school_id"] == school_id],
+            routes,
+            budget_m=budget,
+            risk=bench.risk["pm"],
+        )
+        for school_id, budget in budget_m.items()
+    ]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=bench.network.crs)
+
+
+def per_school(bench: Bench, corridors: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``compare_routes`` per school (no ALL row) with the hit lengths, metres."""
+    table = compare_routes(corridors, bench.reference, tolerance_m=TOLERANCE_M)
+    table = table[table["school_id"] != "ALL"].copy()
+    table["ref_hit_m"] = table["recall"].fillna(0) * table["reference_m"]
+    table["ours_hit_m"] = table["precision"].fillna(0) * table["ours_m"]
+    return table
+
+
+def overall(table: pd.DataFrame, school_ids: Iterable[str] | None = None) -> dict[str, float]:
+    """Length-weighted recall, precision, F1 and lengths over some schools."""
+    part = table if school_ids is None else table[table["school_id"].isin(set(school_ids))]
+    ref, ours = part["reference_m"].sum(), part["ours_m"].sum()
+    recall = part["ref_hit_m"].sum() / ref if ref > 0 else 0.0
+    precision = part["ours_hit_m"].sum() / ours if ours > 0 else 0.0
+    f1 = 2 * recall * precision / (recall + precision) if recall + precision > 0 else 0.0
+    return {"recall": recall, "precision": precision, "f1": f1, "reference_km": ref / 1000,
+            "corridor_km": ours / 1000}  # fmt: skip
+
+
+def class_shares(network: WalkNetwork, edge_ids: Sequence[int]) -> dict[str, float]:
+    """Share of the length of the given edges in each street-class group."""
+    edges = network.edges.iloc[list(edge_ids)]
+    return _group_shares(edges["highway"], edges["length"].to_numpy(dtype=np.float64))
+
+
+def _group_shares(highway: pd.Series, length: NDArray[np.float64]) -> dict[str, float]:
+    group_of = {cls: group for group, classes in GROUPS.items() for cls in classes}
+    groups = highway.map(group_of).fillna("other").to_numpy()
+    total = length.sum()
+    return {g: float(length[groups == g].sum() / total) for g in [*GROUPS, "other"]}
+
+
+def reference_shares(bench: Bench, step_m: float = 5.0, max_m: float = 20.0) -> dict[str, float]:
+    """Street-class shares of the official route lines (points every ``step_m``).
+
+    Each point takes the class of the nearest edge within ``max_m``; the
+    ``unmatched`` share is of points with no edge that near.
+    """
+    lines = shapely.get_parts(shapely.line_merge(bench.reference.geometry.values))
+    points = []
+    for line in lines:
+        n = max(int(line.length // step_m), 1)
+        points.append(shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * step_m))
+    pts = np.concatenate(points)
+    tree = shapely.STRtree(bench.network.edges.geometry.values)
+    pos, edge = tree.query_nearest(pts, max_distance=max_m, all_matches=False)
+    matched = np.full(len(pts), -1)
+    matched[pos] = edge
+    hit = matched >= 0
+    shares = _group_shares(
+        bench.network.edges["highway"].iloc[matched[hit]].reset_index(drop=True),
+        np.full(int(hit.sum()), step_m),
+    )
+    shares = {g: s * hit.mean() for g, s in shares.items()}
+    shares["unmatched"] = float(1 - hit.mean())
+    return shares
+
+
+def corridor_edges(corridors: gpd.GeoDataFrame) -> list[int]:
+    """All corridor edge ids (one per school and segment)."""
+    return [int(e) for ids in corridors["edge_ids"] for e in ids]
+
+
+def _fmt(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.2f}"
+
+
+def comparison_markdown(bench: Bench, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Per-school Markdown table, recall / precision of each planner, plus an ALL row."""
+    names = list(tables)
+    head = ["school", "area", "official km"]
+    for name in names:
+        head += [f"{name} km", f"{name} recall", f"{name} precision"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    info = bench.schools.set_index("school_id")
+    first = tables[names[0]].set_index("school_id")
+    for school_id in first.index:
+        row = [f"{school_id} {info.loc[school_id, 'name']}",
+               str(info.loc[school_id, "community_area"]).title(),
+               f"{first.loc[school_id, 'reference_m'] / 1000:.2f}"]  # fmt: skip
+        for name in names:
+            t = tables[name].set_index("school_id").loc[school_id]
+            row += [f"{t['ours_m'] / 1000:.2f}", _fmt(t["recall"]), _fmt(t["precision"])]
+        lines.append("| " + " | ".join(row) + " |")
+    total = ["**ALL**", "", f"{overall(tables[names[0]])['reference_km']:.2f}"]
+    for name in names:
+        o = overall(tables[name])
+        total += [f"{o['corridor_km']:.2f}", f"**{o['recall']:.2f}**", f"**{o['precision']:.2f}**"]
+    lines.append("| " + " | ".join(total) + " |")
+    return "\n".join(lines)
+
+
+def evaluate(bench: Bench, planner: Planner) -> tuple[pd.DataFrame, list[int]]:
+    """Per-school comparison table and corridor edge ids of one planner."""
+    corridors = corridors_for(bench, route(bench, planner.factors, planner.risk_weight),
+                              planner.budget_m)  # fmt: skip
+    return per_school(bench, corridors), corridor_edges(corridors)
+
+
+def split_ids(bench: Bench) -> dict[str, list[str]]:
+    """School ids of each pair of community areas."""
+    areas = bench.schools["community_area"]
+    return {name: bench.schools.loc[areas.isin(pair), "school_id"].tolist()
+            for name, pair in SPLITS.items()}  # fmt: skip
+
+
+def f1_gain_interval(
+    ours: pd.DataFrame, baseline: pd.DataFrame, *, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """95% paired bootstrap interval (schools resampled) of overall F1 ours - baseline."""
+    a = ours.set_index("school_id")
+    b = baseline.set_index("school_id").loc[a.index]
+    pick = np.random.default_rng(seed).integers(0, len(a), size=(draws, len(a)))
+
+    def f1(t: pd.DataFrame) -> NDArray[np.float64]:
+        def total(column: str) -> NDArray[np.float64]:
+            return np.asarray(t[column].to_numpy(dtype=np.float64)[pick].sum(axis=1))
+
+        recall = total("ref_hit_m") / total("reference_m")
+        precision = total("ours_hit_m") / total("ours_m")
+        return np.asarray(2 * recall * precision / np.maximum(recall + precision, 1e-12))
+
+    low, high = np.percentile(f1(a) - f1(b), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def summary_markdown(
+    bench: Bench, tables: Mapping[str, pd.DataFrame], baseline: str = "shortest"
+) -> str:
+    """One row per planner: overall recall, precision, F1, km, F1 per pair of areas,
+    and the F1 gain over ``baseline`` with its 95% paired bootstrap interval."""
+    splits = split_ids(bench)
+    head = ["planner", "corridor km", "recall", "precision", "F1",
+            *(f"F1 {name.split()[0]}" for name in splits), f"F1 - {baseline} [95% CI]"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    base = overall(tables[baseline])["f1"]
+    for name, table in tables.items():
+        o = overall(table)
+        low, high = f1_gain_interval(table, tables[baseline])
+        row = [name, f"{o['corridor_km']:.2f}", f"{o['recall']:.3f}", f"{o['precision']:.3f}",
+               f"{o['f1']:.3f}", *(f"{overall(table, ids)['f1']:.3f}" for ids in splits.values()),
+               f"{o['f1'] - base:+.3f} [{low:+.3f}, {high:+.3f}]"]  # fmt: skip
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def shares_markdown(rows: Mapping[str, Mapping[str, float]]) -> str:
+    """Street-class shares (percent of length) of the network, official routes, corridors."""
+    groups = [*GROUPS, "other", "unmatched"]
+    lines = ["| length on | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for name, shares in rows.items():
+        cells = [f"{100 * shares[g]:.1f}%" if g in shares else "-" for g in groups]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def compare_main(bench: Bench, budget_m: float, risk_weight: float) -> None:
+    """Ours against the shortest-path baseline at the same budget; street-class shares."""
+    recommended = class_factor_set(
+        RECOMMENDED["arterial"], RECOMMENDED["service"], RECOMMENDED["footway"]
+    )
+    planners = [
+        Planner("ours", DEFAULT_CLASS_FACTORS, risk_weight, budget_m),
+        Planner("shortest", {}, 0.0, budget_m),
+        Planner("classes only", DEFAULT_CLASS_FACTORS, 0.0, budget_m),
+        Planner("recommended", recommended, RECOMMENDED["risk_weight"], budget_m),
+    ]
+    tables: dict[str, pd.DataFrame] = {}
+    shares: dict[str, dict[str, float]] = {
+        "walk network (4 areas)": class_shares(bench.network, range(len(bench.network.edges))),
+        "official SY1617 routes (20 m)": reference_shares(bench),
+    }
+    for planner in planners:
+        start = time.perf_counter()
+        tables[planner.name], edges = evaluate(bench, planner)
+        shares[f"{planner.name} corridors"] = class_shares(bench.network, edges)
+        print(f"{planner.name}: {time.perf_counter() - start:.1f} s")
+    # an oracle the planner cannot use: each school's budget = its official route length
+    official = bench.reference.dissolve("school_id").length.to_dict()
+    for planner in planners[:2]:
+        name = f"{planner.name} (budget = official km)"
+        oracle = Planner(name, planner.factors, planner.risk_weight, official)
+        tables[name] = evaluate(bench, oracle)[0]
+    print(f"\n### Per school, corridor budget {budget_m:.0f} m, risk_weight {risk_weight:g}\n")
+    print(comparison_markdown(bench, {k: tables[k] for k in ("ours", "shortest")}))
+    print(f"\n### Per school, recommended setting {RECOMMENDED}\n")
+    print(comparison_markdown(bench, {k: tables[k] for k in ("recommended", "shortest")}))
+    print("\n### Overall\n")
+    print(summary_markdown(bench, tables))
+    print("\n### Street-class shares of length\n")
+    print(shares_markdown(shares))
+
+
+def grid_scores(bench: Bench, grid: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """Overall and per-split scores of every grid point (routes once per factor set).
+
+    Returns
+    -------
+    DataFrame
+        ``arterial``, ``service``, ``footway``, ``risk_weight``, ``budget_m``,
+        then ``recall``, ``precision``, ``f1``, ``reference_km``, ``corridor_km``
+        for all schools, ``f1_<split>`` per pair of areas, and the corridors'
+        ``arterial_share`` and ``service_share`` of length; the shortest-path
+        baseline has ``arterial``, ``service`` and ``footway`` NaN.
+    """
+    splits = split_ids(bench)
+    rows: list[dict[str, float]] = []
+
+    def record(params: dict[str, float], routes: RouteSet) -> None:
+        for budget in grid["budget_m"]:
+            corridors = corridors_for(bench, routes, budget)
+            table = per_school(bench, corridors)
+            row = {**params, "budget_m": budget, **overall(table)}
+            for name, ids in splits.items():
+                row[f"f1_{name.split()[0]}"] = overall(table, ids)["f1"]
+            shares = class_shares(bench.network, corridor_edges(corridors))
+            row["arterial_share"] = shares["arterial"]
+            row["service_share"] = shares["service/alley"]
+            rows.append(row)
+
+    record({"arterial": np.nan, "service": np.nan, "footway": np.nan, "risk_weight": 0.0},
+           route(bench, {}, 0.0))  # fmt: skip
+    combos = list(itertools.product(grid["arterial"], grid["service"], grid["footway"],
+                                    grid["risk_weight"]))  # fmt: skip
+    start = time.perf_counter()
+    for n, (arterial, service, footway, risk_weight) in enumerate(combos, 1):
+        factors = class_factor_set(arterial, service, footway)
+        params = {"arterial": arterial, "service": service, "footway": footway,
+                  "risk_weight": risk_weight}  # fmt: skip
+        record(params, route(bench, factors, risk_weight))
+        if n % 12 == 0:
+            elapsed = time.perf_counter() - start
+            print(f"  {n}/{len(combos)} factor sets, {elapsed:.0f} s", file=sys.stderr)
+    return pd.DataFrame(rows)
+
+
+PARAMS = ["arterial", "service", "footway", "risk_weight", "budget_m"]
+
+
+def _table_markdown(frame: pd.DataFrame, columns: Sequence[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in frame[list(columns)].itertuples(index=False):
+        cells = ["shortest" if pd.isna(v) else f"{v:g}" if isinstance(v, float) and c in PARAMS
+                 else f"{v:.3f}" for c, v in zip(columns, row, strict=True)]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def report_calibration(scores: pd.DataFrame, top: int) -> None:
+    """Baseline; top configurations per training pair with held-out F1; max-min; means."""
+    f1_cols = [c for c in scores.columns if c.startswith("f1_")]
+    shares = ["arterial_share", "service_share"]
+    scores = scores.assign(f1_min=scores[f1_cols].min(axis=1))
+    baseline = scores[scores["arterial"].isna()]
+    grid = scores[scores["arterial"].notna()]
+    print("\n### Shortest-path baseline per budget\n")
+    print(_table_markdown(baseline, ["budget_m", "recall", "precision", "f1", *f1_cols, *shares]))
+    for train in f1_cols:
+        test = next(c for c in f1_cols if c != train)
+        for budget, part in grid.groupby("budget_m"):
+            pick = part.sort_values([train, "f1"], ascending=False).iloc[0]
+            base = baseline[baseline["budget_m"] == budget].iloc[0]
+            print(f"\nbudget {budget:g} m: best on {train} "
+                  f"{ {p: float(pick[p]) for p in PARAMS[:4]} } -> {train} {pick[train]:.3f}, "
+                  f"held-out {test} {pick[test]:.3f} (shortest: {base[train]:.3f}, "
+                  f"{base[test]:.3f})")  # fmt: skip
+        best = grid.sort_values([train, "f1"], ascending=False).head(top)
+        print(f"\n### Top {top} trained on `{train}` (held out: `{test}`)\n")
+        print(_table_markdown(best, [*PARAMS, train, test, "f1", *shares]))
+    for budget, part in grid.groupby("budget_m"):
+        best = part.sort_values(["f1_min", "f1"], ascending=False).head(top)
+        print(f"\n### Top {top} by the worse of the two pairs (max-min), budget {budget:g} m\n")
+        print(_table_markdown(best, [*PARAMS, "recall", "precision", "f1", *f1_cols, *shares]))
+    print(f"\n### Top {top} on all schools (no hold-out; for reading, not choosing)\n")
+    print(_table_markdown(grid.sort_values("f1", ascending=False).head(top),
+                          [*PARAMS, "recall", "precision", "f1", *f1_cols, *shares]))  # fmt: skip
+    for param in PARAMS:
+        means = grid.groupby(param)[["f1", *f1_cols, *shares]].mean()
+        print(f"\nmean over the grid by {param}:\n{means.round(3).to_string()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_data_argument(parser)
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULTS.corridor_budget_m,
+        help="corridor budget per school, m (default: the config default)",
+    )
+    parser.add_argument("--risk-weight", type=float, default=DEFAULTS.risk_weight,
+                        help="lambda of ours (default: the config default)")  # fmt: skip
+    parser.add_argument("--draw", choices=("area", "selected"), default="area",
+                        help="schools that compete for students (see the module doc)")  # fmt: skip
+    parser.add_argument("--calibrate", action="store_true", help="grid-search the defaults")
+    parser.add_argument("--top", type=int, default=10, help="configurations shown per split")
+    parser.add_argument("--scores", type=Path, default=None, help="write grid scores (CSV)")
+    args = parser.parse_args()
+    root = resolve_data_root(args.data)
+    bench = load_bench(root, draw=args.draw)
+    counts = bench.schools["community_area"].value_counts().to_dict()
+    print(f"network {len(bench.network.nodes):,} nodes, {len(bench.network.edges):,} edges; "
+          f"{len(bench.schools)} schools {counts}; {len(bench.origins)} origins, "
+          f"{int(bench.origins['students'].sum()):,} students; {len(bench.reference)} official "
+          f"route lines ({bench.reference.length.sum() / 1000:.1f} km)")  # fmt: skip
+    print("setup seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in bench.seconds.items()))
+    if args.calibrate:
+        start = time.perf_counter()
+        scores = grid_scores(bench, GRID)
+        print(f"grid: {len(scores)} configurations in {time.perf_counter() - start:.0f} s")
+        if args.scores is not None:
+            scores.to_csv(args.scores, index=False)
+        report_calibration(scores, args.top)
+    else:
+        compare_main(bench, args.budget, args.risk_weight)
+    print(f"\npeak memory {peak_rss_mb():,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -341,3 +341,11 @@ def test_edge_paths_match_edge_path_in_both_directions(englewood: WalkNetwork) -
         together = paths.edge_paths(5, targets)
         for target, edges in zip(targets, together, strict=True):
             assert edges.tolist() == paths.edge_path(5, int(target))
+
+
+def test_any_line_layer_loads_as_centerlines(data_root: Path) -> None:
+    routes = data_root / "safe_passage" / "safe_passage_routes_SY1617.geojson.gz"
+    net = WalkNetwork.from_centerlines(routes, name_column="school_nam")
+    summary = net.summary()
+    assert summary["crs"] == "EPSG:26916"
+    assert summary["km"] > 100  # 109 official route lines, about 160 km

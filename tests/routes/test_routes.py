@@ -192,3 +192,52 @@ def test_compare_routes_on_hand_made_lines() -> None:
     assert table.loc["A", "recall"] == pytest.approx(near, abs=1e-3)
     assert table.loc["A", "precision"] == pytest.approx(near, abs=1e-3)
     assert table.loc["ALL", "recall"] == pytest.approx(near, abs=1e-3)
+
+
+def test_unsnapped_and_unreachable_schools_are_listed_while_others_are_planned(
+    grid: WalkNetwork,
+) -> None:
+    from safepassage.routes.origins import estimate_origins
+
+    schools = gpd.GeoDataFrame(
+        {
+            "school_id": ["OK", "FAR", "EMPTY"],
+            "node": [node_at(grid, 0, 0), -1, node_at(grid, 400, 400)],
+            "grade_band": ["elementary", "elementary", "high"],
+        },
+        geometry=[shapely.Point(X0, Y0)] * 3,
+        crs=CHICAGO_EPSG,
+    )
+    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
+    polygons = gpd.GeoDataFrame({"population": [2000.0]}, geometry=[square], crs=CHICAGO_EPSG)
+    result = estimate_origins(grid, schools, polygons, band_share={"elementary": 0.1, "high": 0.0})
+    assert set(result.origins["school_id"]) == {"OK"}
+    problems = dict(zip(result.problems["school_id"], result.problems["problem"], strict=True))
+    assert "does not snap" in problems["FAR"]
+    assert "no origin" in problems["EMPTY"]
+
+
+def test_competing_schools_draw_students_but_get_no_origins(grid: WalkNetwork) -> None:
+    from safepassage.routes.origins import estimate_origins
+
+    def school(sid: str, x: float, y: float) -> dict[str, object]:
+        return {"school_id": sid, "node": node_at(grid, x, y), "grade_band": "elementary"}
+
+    planned = gpd.GeoDataFrame(
+        [school("A", 0, 0)], geometry=[shapely.Point(X0, Y0)], crs=CHICAGO_EPSG
+    )
+    rival = gpd.GeoDataFrame(
+        [school("B", 400, 400)], geometry=[shapely.Point(X0, Y0)], crs=CHICAGO_EPSG
+    )
+    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
+    polygons = gpd.GeoDataFrame({"population": [2000.0]}, geometry=[square], crs=CHICAGO_EPSG)
+    alone = estimate_origins(grid, planned, polygons, band_share={"elementary": 0.1})
+    shared = estimate_origins(
+        grid,
+        planned,
+        polygons,
+        band_share={"elementary": 0.1},
+        competitors=pd.concat([planned, rival]),
+    )
+    assert set(shared.origins["school_id"]) == {"A"}
+    assert shared.origins["students"].sum() < alone.origins["students"].sum()

@@ -72,7 +72,7 @@ from _common import add_data_argument, peak_rss_mb, resolve_data_root
 
 from safepassage.config import RoutesConfig
 from safepassage.io import community_area_schools, read_routes, read_schools
-from safepassage.pipeline import RISK_SNAP_SHARE, window_risk
+from safepassage.stages import RISK_SNAP_SHARE, window_risk
 from safepassage.risk.incidents import read_incidents
 from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors

@@ -72,13 +72,13 @@ from _common import add_data_argument, peak_rss_mb, resolve_data_root
 
 from safepassage.config import RoutesConfig
 from safepassage.io import community_area_schools, read_routes, read_schools
-from safepassage.stages import RISK_SNAP_SHARE, window_risk
 from safepassage.risk.incidents import read_incidents
 from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors
 from safepassage.routes.network import WalkNetwork, stitch
 from safepassage.routes.origins import estimate_origins, tract_population
 from safepassage.routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+from safepassage.stages import RISK_SNAP_SHARE, window_risk
 
 AREAS = {
     "englewood": "ENGLEWOOD",

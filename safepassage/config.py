@@ -13,15 +13,21 @@ which are relative to the shared data root (``$SAFEPASSAGE_DATA``, see
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ._toml import (
+    DATA_ENV,
+    DATA_PREFIX,
+    Fields,
+    default_cache_dir,
+    default_data_root,
+)
+from ._toml import resolve_path as resolve_path  # importable from here, as before
 from .errors import ConfigError
 
 __all__ = [
@@ -44,27 +50,6 @@ __all__ = [
     "default_data_root",
     "load_config",
 ]
-
-DATA_ENV = "SAFEPASSAGE_DATA"
-DATA_PREFIX = "data:"
-
-
-def default_data_root(start: Path | None = None) -> Path:
-    """Folder holding the shared Chicago data.
-
-    ``$SAFEPASSAGE_DATA`` when set, else ``../shared/data/chicago`` next to the
-    checkout (searched upwards from ``start``, default the working directory).
-    The folder may not exist; callers say so and how to fetch it.
-    """
-    env = os.environ.get(DATA_ENV)
-    if env:
-        return Path(env).expanduser()
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder.parent / "shared" / "data" / "chicago"
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "shared" / "data" / "chicago"
 
 
 # ----------------------------------------------------------------------------- sections
@@ -301,226 +286,6 @@ _SECTIONS = (
     "output",
 )
 
-# ----------------------------------------------------------------------------- field reader
-
-_MISSING: Any = object()
-
-
-def resolve_path(text: str, base: Path, data_root: Path | None) -> Path:
-    """Resolve a config path: ``data:`` prefix -> data root, ``~`` -> home, else ``base``."""
-    if text.startswith(DATA_PREFIX):
-        root = data_root if data_root is not None else default_data_root(base)
-        return Path(os.path.normpath(root / text[len(DATA_PREFIX) :].lstrip("/")))
-    path = Path(text).expanduser()
-    return Path(os.path.normpath(path if path.is_absolute() else base / path))
-
-
-def default_cache_dir() -> Path:
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "safepassage"
-
-
-def _type_name(value: Any) -> str:
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a table",
-    }.get(type(value), type(value).__name__)
-
-
-class Fields:
-    """Reads one TOML table, recording every problem (with its TOML path) in ``problems``.
-
-    Each getter marks its key as known and returns the default on a problem, so
-    loading continues and all problems are reported together; :meth:`finish`
-    reports the keys nobody asked for.
-    """
-
-    def __init__(
-        self, raw: Any, prefix: str, problems: list[str], *, base: Path, data_root: Path | None
-    ) -> None:
-        self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        self.prefix = prefix
-        self.problems = problems
-        self.base = base
-        self.data_root = data_root
-        self.known: set[str] = set()
-        self.children: dict[str, Fields] = {}
-
-    def where(self, key: str) -> str:
-        return f"{self.prefix}.{key}" if self.prefix else key
-
-    def problem(self, key: str, message: str) -> None:
-        self.problems.append(f"{self.where(key)}: {message}")
-
-    def _get(self, key: str) -> Any:
-        self.known.add(key)
-        return self.raw.get(key, _MISSING)
-
-    def _child(self, raw: Any, prefix: str) -> Fields:
-        return Fields(raw, prefix, self.problems, base=self.base, data_root=self.data_root)
-
-    def table(self, key: str) -> Fields:
-        if key not in self.children:
-            value = self._get(key)
-            if value is not _MISSING and not isinstance(value, Mapping):
-                self.problem(key, f"must be a table, got {_type_name(value)}")
-            self.children[key] = self._child(value, self.where(key))
-        return self.children[key]
-
-    def table_keys(self, key: str) -> list[str]:
-        return [str(k) for k in self.table(key).raw]
-
-    def table_list(self, key: str) -> list[Fields]:
-        value = self._get(key)
-        if value is _MISSING:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-            self.problem(key, "must be a list of tables ([[...]] entries)")
-            return []
-        return [self._child(v, f"{self.where(key)}[{i}]") for i, v in enumerate(value)]
-
-    def _typed(self, key: str, default: Any, kinds: tuple[type, ...], word: str) -> Any:
-        value = self._get(key)
-        if value is _MISSING:
-            return default
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            self.problem(key, f"must be {word}, got {_type_name(value)} {value!r}")
-            return default
-        return value
-
-    def string(self, key: str, default: str) -> str:
-        return str(self._typed(key, default, (str,), "a string"))
-
-    def boolean(self, key: str, default: bool) -> bool:
-        return bool(self._typed(key, default, (bool,), "true or false"))
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        value = self._typed(key, [], (list,), "a list of strings")
-        if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
-            self.problem(key, f"must be a list of strings, got {value!r}")
-            return ()
-        return tuple(str(v) for v in value)
-
-    def _bounded(
-        self, key: str, value: float, minimum: float | None, maximum: float | None, positive: bool
-    ) -> bool:
-        if positive and value <= 0:
-            self.problem(key, f"must be > 0, got {value}")
-        elif minimum is not None and value < minimum:
-            self.problem(key, f"must be >= {minimum}, got {value}")
-        elif maximum is not None and value > maximum:
-            self.problem(key, f"must be <= {maximum}, got {value}")
-        else:
-            return True
-        return False
-
-    def integer(
-        self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
-    ) -> int:
-        value = self._typed(key, default, (int,), "an integer")
-        return int(value) if self._bounded(key, value, minimum, maximum, False) else default
-
-    def optional_number(
-        self,
-        key: str,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        positive: bool = False,
-    ) -> float | None:
-        value = self._typed(key, None, (int, float), "a number")
-        if value is None or not self._bounded(key, value, minimum, maximum, positive):
-            return None
-        return float(value)
-
-    def number(
-        self,
-        key: str,
-        default: float,
-        *,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        value = self.optional_number(key, minimum=minimum, maximum=maximum, positive=positive)
-        return default if value is None else value
-
-    def number_table(self, key: str, *, positive: bool = False) -> dict[str, float]:
-        table = self.table(key)
-        result = {}
-        for name in list(table.raw):
-            value = table.optional_number(
-                name, minimum=None if positive else 0.0, positive=positive
-            )
-            if value is not None:
-                result[str(name)] = value
-        return result
-
-    def clock(self, key: str, default: str) -> str:
-        text = self.string(key, default)
-        hours, sep, minutes = text.partition(":")
-        if (
-            sep
-            and hours.isdigit()
-            and minutes.isdigit()
-            and len(minutes) == 2
-            and int(hours) < 24
-            and int(minutes) < 60
-        ):
-            return f"{int(hours):02d}:{minutes}"
-        self.problem(key, f"must be a time of day HH:MM, got {text!r}")
-        return default
-
-    def clock_pair(self, key: str, default: tuple[str, str]) -> tuple[str, str]:
-        value = self._typed(key, list(default), (list,), 'a pair of times ["HH:MM", "HH:MM"]')
-        if len(value) != 2:
-            self.problem(key, f'must be a pair of times ["HH:MM", "HH:MM"], got {value!r}')
-            return default
-        pair = self._child({"start": value[0], "end": value[1]}, self.where(key))
-        return pair.clock("start", default[0]), pair.clock("end", default[1])
-
-    def path(self, key: str, *, must_exist: bool = True) -> Path | None:
-        text = self._typed(key, None, (str,), "a path string")
-        return None if text is None else self._resolve(key, text, must_exist)
-
-    def required_path(self, key: str) -> Path:
-        path = self.path(key)
-        if key not in self.raw:
-            self.problem(key, "is required")
-        return path or Path()
-
-    def paths(self, key: str, *, required: bool = False) -> tuple[Path, ...]:
-        value = self._typed(key, [], (list, str), "a list of path strings")
-        items = [value] if isinstance(value, str) else value
-        if required and not items:
-            self.problem(key, "needs at least one file")
-        if not all(isinstance(v, str) for v in items):
-            self.problem(key, f"must be a list of path strings, got {value!r}")
-            return ()
-        return tuple(self._resolve(f"{key}[{i}]", v, True) for i, v in enumerate(items))
-
-    def _resolve(self, key: str, text: str, must_exist: bool) -> Path:
-        path = resolve_path(text, self.base, self.data_root)
-        if must_exist and not path.is_file():
-            origin = (
-                f"'data:' paths are read from the data root {self.data_root} (set ${DATA_ENV})"
-                if text.startswith(DATA_PREFIX)
-                else f"relative paths are read from the config folder {self.base}"
-            )
-            state = "is not a file" if path.exists() else "file not found"
-            self.problem(key, f"{state}: {path} ({origin})")
-        return path
-
-    def finish(self) -> None:
-        for key in self.raw:
-            if key not in self.known:
-                expected = ", ".join(sorted(self.known)) or "(no keys)"
-                self.problem(str(key), f"unknown key (expected one of: {expected})")
-
 
 # ----------------------------------------------------------------------------- loading
 
@@ -565,6 +330,21 @@ def config_from_dict(
     directory when None).  A top-level ``config_path`` key (as written by
     :meth:`PlanConfig.to_dict`) is used when ``config_path`` is not given.
     """
+    # Deferred: the section readers build this module's dataclasses.
+    from ._config_sections import (
+        _data,
+        _iso_date,
+        _network,
+        _output,
+        _posts,
+        _risk,
+        _routes,
+        _schools,
+        _staffing,
+        _timezone,
+        _windows,
+    )
+
     raw = dict(raw)
     recorded = raw.pop("config_path", None)
     if config_path is None and isinstance(recorded, str):
@@ -601,191 +381,4 @@ def config_from_dict(
     )
     if problems:
         raise ConfigError(problems, source=str(config_path) if config_path else None)
-    return config
-
-
-def _timezone(plan: Fields, problems: list[str]) -> str:
-    timezone = plan.string("timezone", "America/Chicago")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(f"plan.timezone: unknown time zone {timezone!r} (e.g. 'America/Chicago')")
-    return timezone
-
-
-def _iso_date(plan: Fields, problems: list[str]) -> str:
-    text = plan.string("date", "")
-    if text:
-        try:
-            dt.date.fromisoformat(text)
-        except ValueError:
-            problems.append(f"plan.date: not an ISO date (YYYY-MM-DD), got {text!r}")
-    return text
-
-
-def _data(t: Fields, base: Path) -> DataConfig:
-    hazards: dict[str, HazardConfig] = {}
-    for name in t.table_keys("hazards"):
-        layer = t.table("hazards").table(name)
-        hazards[name] = HazardConfig(
-            path=layer.required_path("path"),
-            weight=layer.number("weight", 1.0, minimum=0.0),
-        )
-        layer.finish()
-    t.table("hazards").finish()
-    networks = t.paths("networks", required=True)
-    config = DataConfig(
-        networks=networks,
-        schools=t.required_path("schools"),
-        cache_dir=t.path("cache_dir", must_exist=False) or default_cache_dir(),
-        profiles=t.path("profiles"),
-        incidents=t.paths("incidents"),
-        homicides=t.path("homicides"),
-        hazards=hazards,
-        population=t.path("population"),
-        blocks=t.path("blocks"),
-        community_areas=t.path("community_areas"),
-        reference_routes=t.path("reference_routes"),
-        vendors=t.path("vendors"),
-        workers=t.path("workers"),
-    )
-    t.finish()
-    return config
-
-
-def _schools(t: Fields) -> SchoolSelection:
-    selection = SchoolSelection(
-        ids=t.strings("ids"),
-        community_areas=t.strings("community_areas"),
-        safe_passage_year=t.string("safe_passage_year", ""),
-    )
-    year = selection.safe_passage_year
-    if year and not (len(year) == 6 and year.startswith("SY") and year[2:].isdigit()):
-        t.problem("safe_passage_year", f"must look like 'SY1617', got {year!r}")
-    t.finish()
-    return selection
-
-
-def _windows(t: Fields, problems: list[str]) -> WindowConfig:
-    defaults = WindowConfig()
-    spans = {}
-    for key in ("am", "pm"):
-        start, end = t.clock_pair(key, getattr(defaults, key))
-        if start and end and _minutes(end) <= _minutes(start):
-            problems.append(f"windows.{key}: end {end} must be after start {start}")
-        spans[key] = (start, end)
-    config = WindowConfig(
-        am=spans["am"],
-        pm=spans["pm"],
-        arrive_before_min=t.integer("arrive_before_min", 60, minimum=0),
-        arrive_after_min=t.integer("arrive_after_min", 15, minimum=0),
-        dismiss_before_min=t.integer("dismiss_before_min", 15, minimum=0),
-        dismiss_after_min=t.integer("dismiss_after_min", 60, minimum=0),
-        default_start=t.clock("default_start", "08:00"),
-        default_end=t.clock("default_end", "15:00"),
-    )
-    if _minutes(config.default_end) <= _minutes(config.default_start):
-        problems.append(
-            f"windows.default_end: {config.default_end} must be after "
-            f"default_start {config.default_start}"
-        )
-    t.finish()
-    return config
-
-
-def _minutes(hhmm: str) -> int:
-    hours, _, minutes = hhmm.partition(":")
-    return int(hours) * 60 + int(minutes) if hours.isdigit() and minutes.isdigit() else 0
-
-
-def _network(t: Fields) -> NetworkConfig:
-    config = NetworkConfig(
-        seam_tolerance_m=t.number("seam_tolerance_m", 25.0, minimum=0.0),
-        cut_tolerance_m=t.number("cut_tolerance_m", 80.0, minimum=0.0),
-        snap_max_m=t.number("snap_max_m", 150.0, positive=True),
-    )
-    t.finish()
-    return config
-
-
-def _risk(t: Fields) -> RiskConfig:
-    half_life = t.optional_number("half_life_days", positive=True)
-    config = RiskConfig(
-        bandwidth_m=t.number("bandwidth_m", 150.0, positive=True),
-        half_life_days=half_life,
-        category_weights=t.number_table("category_weights"),
-        hazard_weight=t.number("hazard_weight", 1.0, minimum=0.0),
-    )
-    t.finish()
-    return config
-
-
-def _routes(t: Fields) -> RoutesConfig:
-    config = RoutesConfig(
-        radius_elementary_m=t.number("radius_elementary_m", 2400.0, positive=True),
-        radius_high_m=t.number("radius_high_m", 3200.0, positive=True),
-        min_students=t.integer("min_students", 10, minimum=1),
-        detour_cap=t.number("detour_cap", 1.25, minimum=1.0),
-        risk_weight=t.number("risk_weight", 1.0, minimum=0.0),
-        class_factors=t.number_table("class_factors", positive=True),
-        corridor_budget_m=t.number("corridor_budget_m", 1600.0, positive=True),
-        reference_tolerance_m=t.number("reference_tolerance_m", 50.0, positive=True),
-    )
-    t.finish()
-    return config
-
-
-def _posts(t: Fields) -> PostsConfig:
-    mandatory = []
-    for index, post in enumerate(t.table_list("mandatory")):
-        school_id = post.string("school_id", "")
-        if not school_id:
-            t.problem(f"mandatory[{index}].school_id", "is required")
-        coords = {key: post.optional_number(key) for key in ("x", "y", "lat", "lon")}
-        has_xy = coords["x"] is not None and coords["y"] is not None
-        has_latlon = coords["lat"] is not None and coords["lon"] is not None
-        if has_xy == has_latlon:
-            t.problem(f"mandatory[{index}]", "give either x and y (metres) or lat and lon")
-        lat, lon = coords["lat"], coords["lon"]
-        if (
-            has_latlon
-            and lat is not None
-            and lon is not None
-            and not (-90 <= lat <= 90 and -180 <= lon <= 180)
-        ):
-            t.problem(f"mandatory[{index}]", f"lat/lon out of range ({lat}, {lon}); swapped?")
-        mandatory.append(MandatoryPost(school_id=school_id, name=post.string("name", ""), **coords))
-        post.finish()
-    config = PostsConfig(
-        per_school=t.integer("per_school", 8, minimum=1),
-        min_spacing_m=t.number("min_spacing_m", 80.0, minimum=0.0),
-        sight_m=t.number("sight_m", 100.0, positive=True),
-        mandatory=tuple(mandatory),
-    )
-    t.finish()
-    return config
-
-
-def _staffing(t: Fields) -> StaffingConfig:
-    config = StaffingConfig(
-        floater_share=t.number("floater_share", 0.1, minimum=0.0, maximum=1.0),
-        max_minutes_day=t.integer("max_minutes_day", 300, minimum=1),
-        max_days_week=t.integer("max_days_week", 5, minimum=1, maximum=7),
-        time_limit_s=t.number("time_limit_s", 60.0, positive=True),
-        num_workers=t.integer("num_workers", 2, minimum=1),
-        relative_gap=t.number("relative_gap", 0.01, minimum=0.0, maximum=1.0),
-    )
-    t.finish()
-    return config
-
-
-def _output(t: Fields, base: Path, name: str) -> OutputConfig:
-    folder = t.string("dir", "")
-    config = OutputConfig(
-        dir=resolve_path(folder, base, None) if folder else base / "out" / name,
-        html=t.boolean("html", True),
-        pdf=t.boolean("pdf", True),
-        self_contained=t.boolean("self_contained", True),
-    )
-    t.finish()
     return config

@@ -31,9 +31,7 @@ per straight piece, and ``numpy.bincount`` sums per segment.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,210 +39,27 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
+from .._atomic import atomic_file
 from ..errors import CRSError, DataError
 from ..routes.network import WalkNetwork
+from ._evaluate import evaluate
+from ._kernel import KERNEL_REACH as KERNEL_REACH  # importable from here, as before
+from ._kernel import (
+    KERNELS,
+    NON_STREET_HIGHWAYS,
+    _density,
+    _Segments,
+    _segments,
+    _snapped,
+    segment_kernel,
+)
 from .incidents import Incidents, in_window, recency_weights
 
 __all__ = ["NON_STREET_HIGHWAYS", "RiskSurface", "evaluate", "score", "segment_kernel"]
 
-KERNELS = ("gaussian", "uniform", "count")
-KERNEL_REACH = {"gaussian": 3.0, "uniform": 1.0, "count": 1.0}  # truncation, in bandwidths
-# Street classes left out of the predictive check (not where pupils walk along traffic).
-NON_STREET_HIGHWAYS = frozenset(
-    {"service", "alley", "footway", "path", "steps", "connector", "pedestrian", "track",
-     "cycleway", "corridor", "elevator", "platform", "bridleway", "sidewalk", "crossing"}
-)  # fmt: skip
 Window = tuple[str, str] | None
-
-
-# ----------------------------------------------------------------- segments
-@dataclass(frozen=True)
-class _Segments:
-    """Undirected street segments: each two-way street once."""
-
-    of_edge: NDArray[np.int64]  # segment index of each edge
-    edge: NDArray[np.int64]  # representative edge id of each segment
-    geometry: NDArray[np.object_]
-    length_m: NDArray[np.float64]  # edges["length"] of the representative edge
-
-
-def _segments(network: WalkNetwork) -> _Segments:
-    edges = network.edges
-    u = edges["u"].to_numpy()
-    v = edges["v"].to_numpy()
-    key = pd.DataFrame(
-        {"a": np.minimum(u, v), "b": np.maximum(u, v), "len": np.round(edges["length"], 1)}
-    )
-    of_edge, _ = pd.factorize(pd.MultiIndex.from_frame(key))
-    of_edge = of_edge.astype(np.int64)
-    first = np.full(of_edge.max() + 1, len(edges), dtype=np.int64)
-    np.minimum.at(first, of_edge, np.arange(len(edges), dtype=np.int64))
-    return _Segments(
-        of_edge,
-        first,
-        np.asarray(edges.geometry.values)[first],
-        edges["length"].to_numpy(dtype=np.float64)[first],
-    )
-
-
-# ------------------------------------------------------------------- kernel
-@dataclass(frozen=True)
-class _Pieces:
-    """Straight pieces of the segments' polylines, for numpy-only kernel sums."""
-
-    x0: NDArray[np.float64]
-    y0: NDArray[np.float64]
-    ux: NDArray[np.float64]  # unit direction
-    uy: NDArray[np.float64]
-    length: NDArray[np.float64]  # geometric, metres
-    first: NDArray[np.int64]  # first piece of each segment
-    count: NDArray[np.int64]  # pieces of each segment
-
-
-def _pieces(geometry: NDArray[np.object_]) -> _Pieces:
-    coords, owner = shapely.get_coordinates(geometry, return_index=True)
-    same = owner[1:] == owner[:-1]
-    start, end = coords[:-1][same], coords[1:][same]
-    dx, dy = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]
-    length = np.hypot(dx, dy)
-    norm = np.where(length > 0, length, 1.0)
-    count = np.bincount(owner[:-1][same], minlength=geometry.size).astype(np.int64)
-    first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
-    return _Pieces(start[:, 0], start[:, 1], dx / norm, dy / norm, length, first, count)
-
-
-def _piece_kernel(
-    t: NDArray[np.float64],
-    perp: NDArray[np.float64],
-    length: NDArray[np.float64],
-    h: float,
-    kernel: str,
-) -> NDArray[np.float64]:
-    """Kernel share of one straight piece for a point at foot offset ``t``, distance ``perp``."""
-    if kernel == "gaussian":
-        beyond = np.maximum(np.maximum(-t, t - length), 0.0)
-        inside = perp * perp + beyond * beyond <= (3.0 * h) ** 2  # truncation at 3 h
-        along = ndtr((length - t) / h) - ndtr(-t / h)
-        return np.where(inside, np.exp(-(perp * perp) / (2.0 * h * h)) * along, 0.0)
-    # uniform: length of the piece inside the disk of radius h, over 2 h
-    half_chord = np.sqrt(np.maximum(h * h - perp * perp, 0.0))
-    overlap = np.minimum(length, t + half_chord) - np.maximum(0.0, t - half_chord)
-    return np.where(perp <= h, np.clip(overlap, 0.0, None), 0.0) / (2.0 * h)
-
-
-def _pair_values(
-    pieces: _Pieces,
-    seg_idx: NDArray[np.int64],
-    px: NDArray[np.float64],
-    py: NDArray[np.float64],
-    bandwidths: Sequence[float],
-    kernel: str,
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Expand (point, segment) pairs to pieces and sum each pair's kernel value."""
-    counts = pieces.count[seg_idx]
-    pair = np.repeat(np.arange(seg_idx.size), counts)
-    offset = np.arange(pair.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    piece = pieces.first[seg_idx][pair] + offset
-    rx, ry = px[pair] - pieces.x0[piece], py[pair] - pieces.y0[piece]
-    t = rx * pieces.ux[piece] + ry * pieces.uy[piece]
-    perp = np.abs(rx * pieces.uy[piece] - ry * pieces.ux[piece])
-    length = pieces.length[piece]
-    if kernel == "count":
-        closest = np.clip(t, 0.0, length)
-        near = np.hypot(rx - closest * pieces.ux[piece], ry - closest * pieces.uy[piece])
-        hit = np.zeros(seg_idx.size, dtype=bool)
-        hit[pair[near <= bandwidths[0]]] = True
-        return seg_idx, hit.astype(np.float64)
-    value = np.zeros(seg_idx.size)
-    for h in bandwidths:
-        value += np.bincount(
-            pair, weights=_piece_kernel(t, perp, length, h, kernel), minlength=seg_idx.size
-        )
-    return seg_idx, value / len(bandwidths)
-
-
-def segment_kernel(
-    lines: Any, points: Any, bandwidth_m: float, kernel: str = "gaussian"
-) -> NDArray[np.float64]:
-    """Kernel value of each (segment, point) pair; see the module docstring.
-
-    Parameters
-    ----------
-    lines, points
-        Equal-length sequences of shapely LineStrings and Points (metric CRS).
-    bandwidth_m
-        Kernel bandwidth ``h`` in metres.
-    kernel
-        ``"gaussian"``, ``"uniform"`` or ``"count"``.
-    """
-    geoms = np.asarray(lines, dtype=object)
-    pts = np.asarray(points, dtype=object)
-    _, values = _pair_values(
-        _pieces(geoms), np.arange(geoms.size), shapely.get_x(pts), shapely.get_y(pts),
-        [float(bandwidth_m)], kernel,
-    )  # fmt: skip
-    return values
-
-
-_CHUNK_POINTS = 2000  # bounds memory: pairs of one chunk of incidents at a time
-
-
-def _density(
-    segments: _Segments,
-    points: NDArray[np.object_],
-    weights: NDArray[np.float64],
-    bandwidths: Sequence[float],
-    kernel: str,
-) -> NDArray[np.float64]:
-    """Σ weight_w · kernel per segment, shape (n_segments, n_weight_columns), averaged over h."""
-    n_seg = segments.edge.size
-    out = np.zeros((n_seg, weights.shape[1]))
-    if points.size == 0:
-        return out
-    reach = KERNEL_REACH[kernel] * max(bandwidths)
-    tree = shapely.STRtree(segments.geometry)
-    pieces = _pieces(segments.geometry)
-    px, py = shapely.get_x(points), shapely.get_y(points)
-    for lo in range(0, points.size, _CHUNK_POINTS):
-        hi = min(lo + _CHUNK_POINTS, points.size)
-        boxes = shapely.box(
-            px[lo:hi] - reach, py[lo:hi] - reach, px[lo:hi] + reach, py[lo:hi] + reach
-        )
-        point_idx, seg_idx = tree.query(boxes)  # envelope candidates; the kernel truncates
-        point_idx = point_idx + lo
-        seg_idx, value = _pair_values(
-            pieces, seg_idx, px[point_idx], py[point_idx], bandwidths, kernel
-        )
-        for col in range(weights.shape[1]):
-            out[:, col] += np.bincount(
-                seg_idx, weights=value * weights[point_idx, col], minlength=n_seg
-            )
-    return out
-
-
-def _snapped(
-    segments: _Segments,
-    street: NDArray[np.bool_],
-    points: NDArray[np.object_],
-    weights: NDArray[np.float64],
-    snap_m: float,
-) -> NDArray[np.float64]:
-    """Σ weight per segment of the incidents whose nearest street (within snap_m) it is."""
-    out = np.zeros((segments.edge.size, weights.shape[1]))
-    ids = np.flatnonzero(street)
-    if points.size == 0 or ids.size == 0:
-        return out
-    tree = shapely.STRtree(segments.geometry[ids])
-    point_idx, nearest = tree.query_nearest(points, max_distance=snap_m, all_matches=False)
-    for col in range(weights.shape[1]):
-        out[:, col] = np.bincount(
-            ids[nearest], weights=weights[point_idx, col], minlength=segments.edge.size
-        )
-    return out
 
 
 # ------------------------------------------------------------------ surface
@@ -344,16 +159,8 @@ class RiskSurface:
     def to_gpkg(self, network: WalkNetwork, path: str | Path, layer: str = "risk") -> Path:
         """Write :meth:`to_geodataframe` to a GeoPackage (temp file, then renamed into place)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(suffix=".gpkg", dir=target.parent)
-        os.close(handle)
-        os.unlink(temp)
-        try:
-            self.to_geodataframe(network).to_file(temp, layer=layer, driver="GPKG")
-            os.replace(temp, target)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        with atomic_file(target) as part:
+            self.to_geodataframe(network).to_file(part, layer=layer, driver="GPKG")
         return target
 
     def _check_network(self, network: WalkNetwork) -> None:
@@ -462,6 +269,45 @@ def _hazard_density(
     return out
 
 
+def _checked_bandwidths(
+    network: WalkNetwork, incidents: Incidents, bandwidth_m: float | Sequence[float], kernel: str
+) -> list[float]:
+    """The bandwidths as a list of metres, after checking the kernel, bandwidths and CRS."""
+    if kernel not in KERNELS:
+        raise DataError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    bandwidths = [float(b) for b in np.atleast_1d(np.asarray(bandwidth_m, dtype=np.float64))]
+    if not bandwidths or min(bandwidths) <= 0:
+        raise DataError(f"bandwidth_m must be positive metres, got {bandwidth_m}")
+    if not incidents.crs.equals(network.crs):
+        raise CRSError(
+            f"incidents are in {incidents.crs.name} but the network in {network.crs.name}; "
+            "read the incidents with network=... or crs=network.crs"
+        )
+    return bandwidths
+
+
+def _incident_density(
+    network: WalkNetwork,
+    segments: _Segments,
+    incidents: Incidents,
+    weights: NDArray[np.float64],
+    bandwidths: Sequence[float],
+    kernel: str,
+    snap_share: float,
+    snap_m: float,
+) -> NDArray[np.float64]:
+    """Weighted incidents per segment and window: kernel spread, ``snap_share`` snapped."""
+    points = np.asarray(incidents.table.geometry.values)
+    density = _density(segments, points, weights, bandwidths, kernel)
+    if snap_share:
+        if not 0.0 <= snap_share <= 1.0:
+            raise DataError(f"snap_share must be within 0..1, got {snap_share}")
+        street = ~network.edges["highway"].isin(list(NON_STREET_HIGHWAYS)).to_numpy()
+        snapped = _snapped(segments, street[segments.edge], points, weights, snap_m)
+        density = snap_share * snapped + (1.0 - snap_share) * density
+    return density
+
+
 def score(
     network: WalkNetwork,
     incidents: Incidents,
@@ -516,16 +362,7 @@ def score(
     RiskSurface
         See :class:`RiskSurface` for the table's columns.
     """
-    if kernel not in KERNELS:
-        raise DataError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    bandwidths = [float(b) for b in np.atleast_1d(np.asarray(bandwidth_m, dtype=np.float64))]
-    if not bandwidths or min(bandwidths) <= 0:
-        raise DataError(f"bandwidth_m must be positive metres, got {bandwidth_m}")
-    if not incidents.crs.equals(network.crs):
-        raise CRSError(
-            f"incidents are in {incidents.crs.name} but the network in {network.crs.name}; "
-            "read the incidents with network=... or crs=network.crs"
-        )
+    bandwidths = _checked_bandwidths(network, incidents, bandwidth_m, kernel)
     windows = {"all": None} if windows is None else dict(windows)
     span = _span_years(incidents) if years is None else float(years)
     if span <= 0:
@@ -539,14 +376,9 @@ def score(
     segments = _segments(network)
     per_km = np.maximum(network.edges["length"].to_numpy(dtype=np.float64), 1.0) / 1000.0
     weights = _window_weights(incidents, windows, recency)
-    points = np.asarray(incidents.table.geometry.values)
-    density = _density(segments, points, weights, bandwidths, kernel)
-    if snap_share:
-        if not 0.0 <= snap_share <= 1.0:
-            raise DataError(f"snap_share must be within 0..1, got {snap_share}")
-        street = ~network.edges["highway"].isin(list(NON_STREET_HIGHWAYS)).to_numpy()
-        snapped = _snapped(segments, street[segments.edge], points, weights, snap_m)
-        density = snap_share * snapped + (1.0 - snap_share) * density
+    density = _incident_density(
+        network, segments, incidents, weights, bandwidths, kernel, snap_share, snap_m
+    )
     layers = _hazard_density(network, segments, hazards or {}, bandwidths, kernel, per_km)
     hazard_total = sum((w * d for d, w in layers.values()), np.zeros(len(per_km)))
     frames = []
@@ -566,86 +398,3 @@ def score(
         "units": "weighted incidents per km per year",
     }  # fmt: skip
     return RiskSurface(pd.concat(frames, ignore_index=True), params)
-
-
-# ----------------------------------------------------------------- evaluate
-def _flag_top(
-    risk: NDArray[np.float64], length: NDArray[np.float64], share: float
-) -> NDArray[np.bool_]:
-    """Flag segments by descending risk until ``share`` of the length is flagged."""
-    order = np.lexsort((np.arange(risk.size), -risk))
-    cum = np.cumsum(length[order])
-    n_flag = min(int(np.searchsorted(cum, share * cum[-1], side="left")) + 1, risk.size)
-    flagged = np.zeros(risk.size, dtype=bool)
-    flagged[order[:n_flag]] = True
-    return flagged
-
-
-def evaluate(
-    surface: RiskSurface,
-    network: WalkNetwork,
-    later_incidents: Incidents,
-    window: str | None = None,
-    top: Sequence[float] = (0.05, 0.10),
-    attribution_m: float = 50.0,
-    *,
-    exclude_highways: Collection[str] = NON_STREET_HIGHWAYS,
-) -> pd.DataFrame:
-    """Hit rate and Predictive Accuracy Index of the surface on later incidents.
-
-    Streets are ranked by risk and flagged from the top until ``top`` share
-    of the street length is flagged.  Each later incident is attributed to its
-    nearest street within ``attribution_m``.  PAI = (hits / attributed
-    incidents) / (flagged length / total length); 1 is no better than chance.
-    Works on undirected segments (each two-way street once) and leaves out
-    ``exclude_highways`` classes (alleys, service roads, footways...).
-
-    Parameters
-    ----------
-    window
-        Window of the surface to test; the later incidents are filtered to its
-        hours.  None: the sum over all windows against all later incidents.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per share in ``top``: ``window``, ``top``, ``length_share``
-        (actually flagged), ``flagged_km``, ``incidents_total`` (later incidents
-        in the window), ``incidents`` (attributed to a street), ``hits``,
-        ``hit_rate``, ``pai``.
-    """
-    surface._check_network(network)
-    segments = _segments(network)
-    keep = ~network.edges["highway"].isin(list(exclude_highways)).to_numpy()[segments.edge]
-    if window is None:
-        risk = sum((surface.risk(w) for w in surface.windows), np.zeros(surface.n_edges))
-        later = later_incidents
-    else:
-        risk = surface.risk(window)
-        spec = surface.params.get("windows", {}).get(window)
-        later = later_incidents
-        if spec is not None:
-            later = later.subset(in_window(later, {window: spec})[window].to_numpy())
-    seg_ids = np.flatnonzero(keep)
-    seg_risk = risk[segments.edge[seg_ids]]
-    seg_length = segments.length_m[seg_ids]
-    tree = shapely.STRtree(segments.geometry[seg_ids])
-    _, nearest = tree.query_nearest(
-        np.asarray(later.table.geometry.values), max_distance=attribution_m, all_matches=False
-    )
-    hits_per_seg = np.bincount(nearest, minlength=seg_ids.size)
-    rows = []
-    for share in top:
-        flagged = _flag_top(seg_risk, seg_length, float(share))
-        length_share = float(seg_length[flagged].sum() / seg_length.sum())
-        hits = int(hits_per_seg[flagged].sum())
-        hit_rate = hits / max(nearest.size, 1)
-        rows.append(
-            {
-                "window": window or "all", "top": float(share), "length_share": length_share,
-                "flagged_km": float(seg_length[flagged].sum() / 1000.0),
-                "incidents_total": len(later), "incidents": int(nearest.size), "hits": hits,
-                "hit_rate": hit_rate, "pai": hit_rate / length_share if length_share else np.nan,
-            }
-        )  # fmt: skip
-    return pd.DataFrame(rows)

@@ -1,0 +1,126 @@
+"""What the maps read from a plan, and the tables both map kinds derive from it.
+
+:class:`PlanLike` is the structural type of a plan result; the helpers pick the
+schools to show and join the roster to each school's window times.  Used by
+:mod:`safepassage.maps.web` and :mod:`safepassage.maps.printed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import DataError
+from ..routes.network import WalkNetwork
+from ._assets import require_columns
+
+__all__ = ["PlanLike", "RiskLike", "post_schedule", "select_schools", "window_times"]
+
+
+class RiskLike(Protocol):
+    """A risk surface: ``table`` has ``edge_id``, ``window`` (am/pm), ``risk`` (per km per year)."""
+
+    @property
+    def table(self) -> pd.DataFrame: ...
+
+
+class PlanLike(Protocol):
+    """What the maps read from a plan result (all tables in the network's metric CRS).
+
+    Attributes
+    ----------
+    network
+        The walk network (its edges are the streets drawn).
+    schools
+        ``school_id``, ``name``, ``grades``, ``bell_start``, ``bell_end`` (HH:MM),
+        ``node``, geometry (Point).
+    risk
+        ``.table`` with ``edge_id``, ``window``, ``risk`` (weighted incidents per
+        km per year), or None.
+    corridors
+        ``route_id``, ``school_id``, ``length_m``, ``students_served``,
+        ``risk_exposure``, ``edge_ids``, geometry ((Multi)LineString).
+    origins
+        ``origin_id``, ``school_id``, ``students`` (aggregates), geometry (Point), or None.
+    posts
+        ``post_id``, ``node``, ``school_id``, ``school_ids``, ``route_ids``,
+        ``cross_streets``, ``value_am``, ``value_pm``, ``selected``, geometry (Point).
+    roster
+        ``worker_id``, ``vendor_id``, ``post_id``, ``school_id``, ``weekday``
+        (Mon..Fri), ``window``, ``start``, ``end`` (HH:MM), ``minutes``; or None.
+    vendors
+        ``vendor_id``, ``name``, ``school_ids`` (list of str).
+    windows
+        ``school_id``, ``window``, ``start``, ``end`` (HH:MM).
+    plan_name, plan_date, min_students
+        Title, ISO date, and the smallest origin that may be shown.
+    """
+
+    @property
+    def network(self) -> WalkNetwork: ...
+    @property
+    def schools(self) -> gpd.GeoDataFrame: ...
+    @property
+    def risk(self) -> RiskLike | None: ...
+    @property
+    def corridors(self) -> gpd.GeoDataFrame: ...
+    @property
+    def origins(self) -> gpd.GeoDataFrame | None: ...
+    @property
+    def posts(self) -> gpd.GeoDataFrame: ...
+    @property
+    def roster(self) -> pd.DataFrame | None: ...
+    @property
+    def vendors(self) -> pd.DataFrame: ...
+    @property
+    def windows(self) -> pd.DataFrame: ...
+    @property
+    def plan_name(self) -> str: ...
+    @property
+    def plan_date(self) -> str: ...
+    @property
+    def min_students(self) -> int: ...
+
+
+# ------------------------------------------------------------------ helpers
+def select_schools(result: PlanLike, school_ids: Sequence[str] | None) -> gpd.GeoDataFrame:
+    """The schools to show (all when ``school_ids`` is None); unknown ids raise DataError."""
+    schools = result.schools
+    require_columns(schools, ["school_id", "name"], "result.schools")
+    if school_ids is None:
+        return schools
+    wanted = [str(s) for s in school_ids]
+    unknown = sorted(set(wanted) - set(schools["school_id"].astype(str)))
+    if unknown:
+        raise DataError(f"school_ids {unknown} are not in result.schools; pick from its school_id")
+    return schools[schools["school_id"].astype(str).isin(wanted)]
+
+
+def post_schedule(result: PlanLike) -> pd.DataFrame:
+    """One row per assigned worker shift, joined to the school's window times.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``post_id``, ``window``, ``weekday``, ``worker_id``, ``start``,
+        ``end`` (HH:MM; the roster's shift, else the school's window).
+    """
+    columns = ["post_id", "window", "weekday", "worker_id", "start", "end"]
+    roster = result.roster
+    if roster is None or roster.empty:
+        return pd.DataFrame(columns=columns)
+    require_columns(roster, columns, "result.roster")
+    return roster[columns].astype(str).sort_values(["post_id", "window", "weekday", "worker_id"])
+
+
+def window_times(result: PlanLike) -> dict[tuple[str, str], str]:
+    """``(school_id, window) -> "HH:MM–HH:MM"`` from ``result.windows``."""
+    windows = result.windows
+    require_columns(windows, ["school_id", "window", "start", "end"], "result.windows")
+    return {
+        (str(r.school_id), str(r.window)): f"{r.start}–{r.end}"
+        for r in windows.itertuples(index=False)
+    }

@@ -1,0 +1,61 @@
+"""Hazard point layers (e.g. vacant city-owned lots) read from ``(lat, lon)`` text."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..crs import WGS84, check_metric_crs
+from ..errors import MissingColumnError
+from ._cpd import CHICAGO_CRS, _load_frame
+
+__all__ = ["read_hazard_points"]
+
+logger = logging.getLogger("safepassage.risk.incidents")  # the public module's name, as before
+
+
+_LOCATION = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)")
+
+
+def read_hazard_points(
+    path_or_df: str | Path | pd.DataFrame,
+    *,
+    location_column: str = "Location",
+    crs: Any = CHICAGO_CRS,
+    keep_columns: Collection[str] = (),
+) -> gpd.GeoDataFrame:
+    """Read a point layer whose location column holds ``"address\\n(lat, lon)"``.
+
+    The City of Chicago land inventory (vacant city-owned lots) uses this form.
+    Rows without a parseable ``(lat, lon)`` are dropped (logged).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``source_row`` plus ``keep_columns``, Point geometry in ``crs``.
+    """
+    frame, source = _load_frame(path_or_df)
+    if location_column not in frame.columns:
+        raise MissingColumnError(
+            [location_column], found=frame.columns, source=source,
+            hint="pass location_column= naming the column with '(lat, lon)'",
+        )  # fmt: skip
+    parts = frame[location_column].astype("string").str.extract(_LOCATION)
+    lat = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
+    lon = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64)
+    good = np.isfinite(lat) & np.isfinite(lon)
+    if (~good).any():
+        logger.info("%s: %d rows without (lat, lon) dropped", source, (~good).sum())
+    target = check_metric_crs(crs, where="target CRS")
+    table = frame.loc[good, list(keep_columns)].reset_index(drop=True)
+    table.insert(0, "source_row", np.flatnonzero(good))
+    points = gpd.GeoSeries(shapely.points(lon[good], lat[good]), crs=WGS84).to_crs(target)
+    return gpd.GeoDataFrame(table, geometry=points.values, crs=target)

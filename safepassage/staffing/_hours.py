@@ -1,0 +1,115 @@
+"""School bell times: parse CPS ``School_Hours`` text and derive staffing windows."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from safepassage.errors import MissingColumnError
+
+__all__ = ["parse_school_hours", "school_windows"]
+
+
+_TIME = r"(\d{1,2})\s*[:.]\s*(\d{2})\s*([ap])?\.?\s*(?:m\b\.?)?"
+_RANGE = re.compile(_TIME + r"\s*[-–]\s*" + _TIME.replace("[:.]", "[:.-]"), re.IGNORECASE)
+
+
+def _minutes(hour: int, minute: int, meridiem: str | None, *, default: str) -> int:
+    meridiem = (meridiem or default).lower()
+    hour %= 12
+    return (hour + (12 if meridiem == "p" else 0)) * 60 + minute
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def parse_school_hours(text: object) -> tuple[str, str] | None:
+    """Parse a CPS ``School_Hours`` value into bell start and end times.
+
+    Handles ``07:45 AM-02:45 PM``, ``8:00 am-3:30 pm``, ``8:00AM - 3:00PM``,
+    ``8:45 a.m. - 3:45 p.m.`` and ``7:45-2:45`` (no meridiem: the start is taken
+    as morning and the end as afternoon).  When the text lists several
+    schedules (``M-Th ...; F ...``, ``Main ..., Branch ...``) the first is used.
+    An end earlier than the start (``7:30 am - 4:30 am``) is read as afternoon.
+
+    Parameters
+    ----------
+    text : str or None
+        The ``School_Hours`` cell; NaN, None or text without a time range give None.
+
+    Returns
+    -------
+    tuple of str or None
+        ``(start, end)`` as ``HH:MM`` (24-hour clock, local time), or None when
+        no plausible range (start 05:00-11:59, end after start and before 21:00) is found.
+    """
+    if not isinstance(text, str):
+        return None
+    match = _RANGE.search(text)
+    if match is None:
+        return None
+    h1, m1, ap1, h2, m2, ap2 = match.groups()
+    start = _minutes(int(h1), int(m1), ap1, default="a")
+    end = _minutes(int(h2), int(m2), ap2, default="p")
+    if end <= start and end < 12 * 60:
+        end += 12 * 60
+    if not (5 * 60 <= start < 12 * 60 and start < end < 21 * 60) or int(m1) > 59 or int(m2) > 59:
+        return None
+    return _hhmm(start), _hhmm(end)
+
+
+def school_windows(
+    profile: pd.DataFrame,
+    *,
+    default_start: str = "08:00",
+    default_end: str = "15:00",
+    arrive_before_min: int = 60,
+    arrive_after_min: int = 15,
+    dismiss_before_min: int = 15,
+    dismiss_after_min: int = 60,
+) -> pd.DataFrame:
+    """Morning and afternoon staffing windows of each school from its bell times.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        CPS school profile with ``School_ID`` and ``School_Hours`` columns.
+    default_start, default_end : str
+        Bell times (``HH:MM``) used when ``School_Hours`` does not parse.
+    arrive_before_min, arrive_after_min : int
+        The morning window runs from this many minutes before the start bell to
+        this many after it.
+    dismiss_before_min, dismiss_after_min : int
+        The afternoon window runs from this many minutes before dismissal to
+        this many after it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``school_id`` (str), ``window`` (``am``/``pm``), ``start``,
+        ``end`` (``HH:MM``), ``minutes`` (int) and ``used_fallback`` (bool: the
+        default bell times were used).
+    """
+    missing = [c for c in ("School_ID", "School_Hours") if c not in profile.columns]
+    if missing:
+        raise MissingColumnError(missing, found=profile.columns, source="school profile")
+    rows = []
+    for school_id, hours in zip(profile["School_ID"], profile["School_Hours"], strict=True):
+        parsed = parse_school_hours(hours)
+        bell_start, bell_end = parsed or (default_start, default_end)
+        spans = {
+            "am": (_clock(bell_start) - arrive_before_min, _clock(bell_start) + arrive_after_min),
+            "pm": (_clock(bell_end) - dismiss_before_min, _clock(bell_end) + dismiss_after_min),
+        }
+        for window, (start, end) in spans.items():
+            rows.append((str(school_id), window, _hhmm(start), _hhmm(end), end - start,
+                         parsed is None))  # fmt: skip
+    return pd.DataFrame(rows, columns=["school_id", "window", "start", "end", "minutes",
+                                       "used_fallback"])  # fmt: skip

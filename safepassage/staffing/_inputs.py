@@ -1,0 +1,221 @@
+"""Read and check the roster inputs (vendors, workers, demand) into typed records.
+
+Every problem found in the three tables is collected and reported in one
+:class:`DataError`, naming the table, the row and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from safepassage.errors import DataError, MissingColumnError
+from safepassage.staffing._hours import _clock
+
+__all__ = ["WEEKDAYS", "WINDOWS", "validate_roster_inputs"]
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
+WINDOWS = ("am", "pm")
+
+
+@dataclass(frozen=True)
+class _Worker:
+    worker_id: str
+    vendor_id: str
+    days: frozenset[str]
+    windows: frozenset[str]
+    max_minutes_day: int
+    max_days_week: int
+
+    @property
+    def slots(self) -> int:
+        return len(self.days) * len(self.windows)
+
+
+@dataclass(frozen=True)
+class _PostWindow:
+    post_id: str
+    school_id: str
+    window: str
+    start: str
+    end: str
+    minutes: int
+    headcount: int
+    value: float
+    days: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Program:
+    serves: dict[str, frozenset[str]]  # vendor id -> school ids
+    workers: list[_Worker]
+    posts: list[_PostWindow]
+
+
+def _as_list(value: object, default: Iterable[str]) -> list[str]:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return list(default)
+    if isinstance(value, str):
+        items = [part.strip() for part in re.split(r"[;,]", value)]
+        return [item for item in items if item] or list(default)
+    if isinstance(value, Iterable):
+        return [str(item).strip() for item in value]
+    return [str(value)]
+
+
+_DAY_NAMES = {name.lower(): name for name in WEEKDAYS} | {
+    full: short for short, full in zip(WEEKDAYS, ("monday", "tuesday", "wednesday",
+                                                  "thursday", "friday"), strict=True)
+}  # fmt: skip
+
+
+def _days(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
+    names = _as_list(value, WEEKDAYS)
+    unknown = [n for n in names if n.lower() not in _DAY_NAMES]
+    if unknown:
+        problems.append(f"{where}: unknown weekday(s) {unknown}; use Mon, Tue, Wed, Thu, Fri")
+    known = {_DAY_NAMES[n.lower()] for n in names if n.lower() in _DAY_NAMES}
+    return tuple(d for d in WEEKDAYS if d in known)
+
+
+def _require(table: pd.DataFrame, columns: Iterable[str], source: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise MissingColumnError(missing, found=table.columns, source=source)
+
+
+def _column(table: pd.DataFrame, name: str, default: object) -> list[Any]:
+    if name not in table.columns:
+        return [default] * len(table)
+    return [default if _is_missing(v) else v for v in table[name]]
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _duplicates(ids: list[str], label: str, source: str, problems: list[str]) -> None:
+    seen: dict[str, list[int]] = {}
+    for row, key in enumerate(ids):
+        seen.setdefault(key, []).append(row)
+    for key, rows in seen.items():
+        if len(rows) > 1:
+            problems.append(f"{source} rows {rows}: duplicate {label} {key!r}")
+
+
+def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, frozenset[str]]:
+    _require(vendors, ("vendor_id", "school_ids"), "vendors")
+    ids = [str(v) for v in vendors["vendor_id"]]
+    _duplicates(ids, "vendor_id", "vendors", problems)
+    serves: dict[str, set[str]] = {}
+    for vendor_id, schools in zip(ids, vendors["school_ids"], strict=True):
+        serves.setdefault(vendor_id, set()).update(_as_list(schools, ()))
+    return {v: frozenset(s) for v, s in serves.items()}
+
+
+def _read_workers(
+    workers: pd.DataFrame, serves: Mapping[str, frozenset[str]], windows: set[str],
+    problems: list[str],
+) -> list[_Worker]:  # fmt: skip
+    _require(workers, ("worker_id", "vendor_id"), "workers")
+    ids = [str(w) for w in workers["worker_id"]]
+    _duplicates(ids, "worker_id", "workers", problems)
+    columns = zip(ids, workers["vendor_id"], _column(workers, "weekdays", None),
+                  _column(workers, "windows", None), _column(workers, "max_minutes_day", 300),
+                  _column(workers, "max_days_week", 5), strict=True)  # fmt: skip
+    result = []
+    for row, (worker_id, vendor, days, wins, minutes, max_days) in enumerate(columns):
+        where = f"workers row {row} (worker_id {worker_id!r})"
+        if str(vendor) not in serves:
+            problems.append(f"{where}: vendor_id {vendor!r} is not in the vendors table")
+        names = _as_list(wins, WINDOWS)
+        if bad := [w for w in names if w not in WINDOWS]:
+            problems.append(f"{where}: unknown window(s) {bad}; use am and/or pm")
+        elif not set(names) & windows:
+            problems.append(f"{where}: available only in {names}, outside every demand window "
+                            f"{sorted(windows)}")  # fmt: skip
+        if int(minutes) <= 0 or int(max_days) <= 0:
+            problems.append(f"{where}: max_minutes_day={minutes} and max_days_week={max_days} "
+                            "must both be positive")  # fmt: skip
+        result.append(_Worker(worker_id, str(vendor), frozenset(_days(days, where, problems)),
+                              frozenset(names), int(minutes), int(max_days)))  # fmt: skip
+    return sorted(result, key=lambda w: w.worker_id)
+
+
+def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]:
+    _require(demand, ("post_id", "school_id", "window", "start", "end", "value"), "demand")
+    keys = [f"{p}/{w}" for p, w in zip(demand["post_id"], demand["window"], strict=True)]
+    _duplicates(keys, "post_id/window", "demand", problems)
+    columns = zip(demand["post_id"], demand["school_id"], demand["window"], demand["start"],
+                  demand["end"], _column(demand, "headcount", 1), demand["value"],
+                  _column(demand, "weekdays", None), strict=True)  # fmt: skip
+    result = []
+    for row, (post, school, window, start, end, headcount, value, days) in enumerate(columns):
+        where = f"demand row {row} (post_id {post!r}, window {window!r})"
+        try:
+            minutes = _clock(str(end)) - _clock(str(start))
+        except ValueError:
+            problems.append(f"{where}: start {start!r} / end {end!r} are not HH:MM times")
+            minutes = 0
+        if window not in WINDOWS:
+            problems.append(f"{where}: unknown window {window!r}; use am or pm")
+        if minutes <= 0 and ":" in str(start) + str(end):
+            problems.append(f"{where}: end {end!r} is not after start {start!r}")
+        if int(headcount) < 1 or not float(value) >= 0:
+            problems.append(f"{where}: headcount {headcount!r} must be >= 1 and value "
+                            f"{value!r} >= 0")  # fmt: skip
+        result.append(_PostWindow(str(post), str(school), str(window), str(start),
+                                  str(end), max(minutes, 0), int(headcount), float(value),
+                                  _days(days, where, problems)))  # fmt: skip
+    return sorted(result, key=lambda p: (p.post_id, p.window))
+
+
+def _read_program(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame) -> _Program:
+    problems: list[str] = []
+    serves = _read_vendors(vendors, problems)
+    posts = _read_demand(demand, problems)
+    staffed = set().union(*serves.values()) if serves else set()
+    for school in sorted({p.school_id for p in posts} - staffed):
+        rows = [i for i, s in enumerate(demand["school_id"].astype(str)) if s == school]
+        problems.append(f"demand rows {rows}: school {school!r} is served by no vendor; "
+                        "add it to a vendor's school_ids")  # fmt: skip
+    worker_list = _read_workers(workers, serves, {p.window for p in posts}, problems)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
+        raise DataError(f"{len(problems)} problem(s) in the roster inputs:\n{lines}")
+    return _Program(serves, worker_list, posts)
+
+
+def validate_roster_inputs(
+    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame
+) -> None:
+    """Check the three roster tables and report every problem at once.
+
+    Parameters
+    ----------
+    vendors : pandas.DataFrame
+        ``vendor_id``, ``name``, ``school_ids`` (list, or ``;``-separated string).
+    workers : pandas.DataFrame
+        ``worker_id``, ``vendor_id``; optional ``weekdays`` (default Mon-Fri),
+        ``windows`` (default am and pm), ``max_minutes_day`` (minutes, default
+        300), ``max_days_week`` (default 5).
+    demand : pandas.DataFrame
+        ``post_id``, ``school_id``, ``window``, ``start``, ``end`` (``HH:MM``),
+        ``value``; optional ``headcount`` (default 1) and ``weekdays``.
+
+    Raises
+    ------
+    MissingColumnError
+        When a required column is absent.
+    DataError
+        Listing each bad row: duplicate ids, unknown vendors, weekdays or
+        windows, availability outside every demand window, non-positive
+        limits, bad times, and demand at schools no vendor serves.
+    """
+    _read_program(vendors, workers, demand)

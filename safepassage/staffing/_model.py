@@ -1,0 +1,193 @@
+"""The roster's CP-SAT model: vendor groups, assignment variables and hard rules.
+
+Vendors sharing a school form one group (a *component*) solved on its own; the
+model of a group has one Boolean per feasible (worker, post-window, weekday),
+headcount, one-post-per-window, daily-minute and days-per-week rules, and the
+continuity literals that :func:`~safepassage.staffing.roster.build_roster`
+optimises second.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from safepassage.errors import ConfigError
+from safepassage.staffing._inputs import _PostWindow, _Program, _Worker
+
+
+@dataclass(frozen=True)
+class _Component:
+    """Vendors that share schools, their rostered workers and their post-windows."""
+
+    serves: dict[str, frozenset[str]]
+    workers: list[_Worker]
+    floaters: list[_Worker]
+    posts: list[_PostWindow]
+
+
+def _pick_floaters(workers: Iterable[_Worker], share: float) -> set[str]:
+    """Worker ids held back as floaters: ``ceil(share * n)`` per vendor.
+
+    The least available workers are held back (fewest weekday-windows, then
+    fewest days, then fewest minutes a day, then worker id), so the most
+    available stay on the roster and coverage suffers least.
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ConfigError([f"floater_share must be between 0 and 1, got {share!r}"])
+    by_vendor: dict[str, list[_Worker]] = {}
+    for worker in workers:
+        by_vendor.setdefault(worker.vendor_id, []).append(worker)
+    held: set[str] = set()
+    for group in by_vendor.values():
+        group.sort(key=lambda w: (w.slots, w.max_days_week, w.max_minutes_day, w.worker_id))
+        held.update(w.worker_id for w in group[: math.ceil(share * len(group) - 1e-9)])
+    return held
+
+
+def _components(program: _Program, floaters: set[str]) -> list[_Component]:
+    parent = {v: v for v in program.serves}
+
+    def root(vendor: str) -> str:
+        while parent[vendor] != vendor:
+            vendor = parent[vendor]
+        return vendor
+
+    owner: dict[str, str] = {}
+    for vendor in sorted(program.serves):
+        for school in sorted(program.serves[vendor]):
+            if school in owner:
+                parent[root(vendor)] = root(owner[school])
+            owner.setdefault(school, vendor)
+    groups: dict[str, list[str]] = {}
+    for vendor in sorted(program.serves):
+        groups.setdefault(root(vendor), []).append(vendor)
+    components = []
+    for vendors in groups.values():
+        serves = {v: program.serves[v] for v in vendors}
+        schools = set().union(*serves.values())
+        staff = [w for w in program.workers if w.vendor_id in serves]
+        components.append(_Component(
+            serves=serves,
+            workers=[w for w in staff if w.worker_id not in floaters],
+            floaters=[w for w in staff if w.worker_id in floaters],
+            posts=[p for p in program.posts if p.school_id in schools],
+        ))  # fmt: skip
+    return components
+
+
+# ----------------------------------------------------------------------------- model
+
+_Key = tuple[int, int, str]  # (worker index, post-window index, weekday)
+
+
+@dataclass(frozen=True)
+class _Model:
+    model: cp_model.CpModel
+    x: dict[_Key, Any]
+    value: dict[_Key, int]  # integer value of each assignment
+    factor: float  # integer value units per value unit
+
+
+def _assignment_vars(comp: _Component, model: cp_model.CpModel) -> dict[_Key, Any]:
+    """One Boolean per feasible (worker, post-window, weekday), in sorted order."""
+    x: dict[_Key, Any] = {}
+    for wi, worker in enumerate(comp.workers):
+        schools = comp.serves[worker.vendor_id]
+        for pi, post in enumerate(comp.posts):
+            if (post.school_id not in schools or post.window not in worker.windows
+                    or post.minutes > worker.max_minutes_day):  # fmt: skip
+                continue
+            for day in post.days:
+                if day in worker.days:
+                    x[wi, pi, day] = model.new_bool_var(f"x{wi}_{pi}_{day}")
+    return x
+
+
+def _worker_day_rules(
+    model: cp_model.CpModel, comp: _Component, wi: int, day_vars: dict[str, list[_Key]],
+    x: dict[_Key, Any],
+) -> None:  # fmt: skip
+    """One post per window, daily minutes and days per week for worker ``wi``.
+
+    Written tight for the LP: ``sum_{p in window} x <= worked[d]`` per window
+    (rather than ``sum x <= 2 worked``), and when no morning-afternoon pair fits
+    in the daily minutes, one at-most-one over the whole day.
+    """
+    worker = comp.workers[wi]
+    limit_days = len(day_vars) > worker.max_days_week
+    worked_days = []
+    for day, keys in day_vars.items():
+        windows: dict[str, list[_Key]] = {}
+        for key in keys:
+            windows.setdefault(comp.posts[key[1]].window, []).append(key)
+        shortest = [min(comp.posts[k[1]].minutes for k in ks) for ks in windows.values()]
+        longest = [max(comp.posts[k[1]].minutes for k in ks) for ks in windows.values()]
+        worked = model.new_bool_var(f"worked{wi}_{day}") if limit_days else None
+        if sum(shortest) > worker.max_minutes_day:
+            groups = [keys]  # only one window fits in the day
+        else:
+            groups = list(windows.values())
+            if sum(longest) > worker.max_minutes_day:
+                minutes = [comp.posts[k[1]].minutes for k in keys]
+                expr = cp_model.LinearExpr.weighted_sum([x[k] for k in keys], minutes)
+                model.add(expr <= worker.max_minutes_day)
+        for group in groups:
+            if worked is not None:
+                model.add(sum(x[k] for k in group) <= worked)
+            elif len(group) > 1:
+                model.add_at_most_one(x[k] for k in group)
+        if worked is not None:
+            worked_days.append(worked)
+    if limit_days:
+        model.add(sum(worked_days) <= worker.max_days_week)
+
+
+def _build_model(comp: _Component, value_factor: float) -> _Model:
+    """Hard rules: headcount, one post per window, daily minutes, days per week."""
+    model = cp_model.CpModel()
+    x = _assignment_vars(comp, model)
+    per_post: dict[tuple[int, str], list[Any]] = {}
+    per_worker: dict[int, dict[str, list[_Key]]] = {}
+    for key, var in x.items():
+        wi, pi, day = key
+        per_post.setdefault((pi, day), []).append(var)
+        per_worker.setdefault(wi, {}).setdefault(day, []).append(key)
+    for (pi, _), variables in per_post.items():
+        if len(variables) > comp.posts[pi].headcount:
+            model.add(sum(variables) <= comp.posts[pi].headcount)
+    for wi, day_vars in per_worker.items():
+        _worker_day_rules(model, comp, wi, day_vars, x)
+    value = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
+    return _Model(model, x, value, value_factor)
+
+
+def _continuity_terms(built: _Model, comp: _Component, weight: int) -> list[tuple[Any, int]]:
+    """Named bonus and penalty literals (shift_scheduling_sat.py style).
+
+    ``holds[w, p]`` is 1 when worker w holds post-window p on any day (cost
+    ``weight``: fewer distinct posts per worker means the same post all week);
+    ``same_post[w, post]`` is 1 when w holds the same post morning and
+    afternoon (bonus ``weight``).
+    """
+    model, terms = built.model, []
+    holds: dict[tuple[int, int], Any] = {}
+    for (wi, pi, _), var in built.x.items():
+        if (wi, pi) not in holds:
+            holds[wi, pi] = model.new_bool_var(f"holds{wi}_{pi}")
+            terms.append((holds[wi, pi], -weight))
+        model.add_implication(var, holds[wi, pi])
+    by_post: dict[tuple[int, str], list[Any]] = {}
+    for (wi, pi), var in holds.items():
+        by_post.setdefault((wi, comp.posts[pi].post_id), []).append(var)
+    for (wi, post_id), pair in by_post.items():
+        if len(pair) == 2:
+            same = model.new_bool_var(f"same_post{wi}_{post_id}")
+            model.add_implication(same, pair[0])
+            model.add_implication(same, pair[1])
+            terms.append((same, weight))
+    return terms

@@ -1,0 +1,177 @@
+"""Solve one vendor group: greedy hint, value first, then continuity (lexicographic).
+
+Phase 1 maximises staffed value from a greedy start; phase 2 keeps that value
+and maximises the secondary terms (continuity, or kept assignments when
+re-planning), hinted by the phase-1 roster re-matched to home posts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from ortools.sat.python import cp_model
+from scipy.optimize import linear_sum_assignment
+
+from safepassage.errors import SafePassageError
+from safepassage.staffing._cpsat import SolverSettings, solve, solve_within
+from safepassage.staffing._inputs import WEEKDAYS, WINDOWS
+from safepassage.staffing._model import _Component, _Key, _Model
+
+
+def _greedy(comp: _Component) -> set[_Key]:
+    """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
+
+    Per weekday and window, the most valuable post-windows first; each staffed
+    unit goes to the eligible free worker within limits who has worked fewest days.
+    """
+    days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
+    minutes: dict[tuple[int, str], int] = {}
+    order = sorted(range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].value, pi))
+    chosen: set[_Key] = set()
+    for day in WEEKDAYS:
+        for window in WINDOWS:
+            busy: set[int] = set()
+            for pi in order:
+                post = comp.posts[pi]
+                if post.window != window or day not in post.days:
+                    continue
+                for _ in range(post.headcount):
+                    free = [wi for wi, w in enumerate(comp.workers)
+                            if wi not in busy and day in w.days and window in w.windows
+                            and post.school_id in comp.serves[w.vendor_id]
+                            and minutes.get((wi, day), 0) + post.minutes <= w.max_minutes_day
+                            and (day in days_used[wi]
+                                 or len(days_used[wi]) < w.max_days_week)]  # fmt: skip
+                    if not free:
+                        break
+                    wi = min(free, key=lambda k: (len(days_used[k]), k))
+                    busy.add(wi)
+                    days_used[wi].add(day)
+                    minutes[wi, day] = minutes.get((wi, day), 0) + post.minutes
+                    chosen.add((wi, pi, day))
+    return chosen
+
+
+def _eligible(comp: _Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
+    worker, post = comp.workers[wi], comp.posts[pi]
+    return (post.school_id in comp.serves[worker.vendor_id] and day in post.days
+            and post.minutes <= minutes_cap)  # fmt: skip
+
+
+def _home_posts(comp: _Component, slots: dict[tuple[str, str], list[_Key]]) -> dict[str, Any]:
+    """Per window, one home post per worker: a maximum matching of days in common."""
+    homes: dict[str, Any] = {}
+    for window in WINDOWS:
+        common = np.zeros((len(comp.workers), len(comp.posts)))
+        for (_, win), keys in slots.items():
+            if win == window:
+                posts = sorted({pi for _, pi, _ in keys})
+                for wi, _, _ in keys:
+                    common[wi, posts] += 1
+        if window == "pm" and "am" in homes:  # same post morning and afternoon
+            for wi, pi in homes["am"].items():
+                twins = [
+                    q
+                    for q, p in enumerate(comp.posts)
+                    if p.post_id == comp.posts[pi].post_id and p.window == "pm"
+                ]
+                common[wi, twins] += 0.5  # fmt: skip
+        rows, cols = linear_sum_assignment(common, maximize=True)
+        homes[window] = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c]}
+    return homes
+
+
+def _sticky(comp: _Component, assigned: list[_Key]) -> list[_Key]:
+    """Re-match each day-window's workers to the same staffed posts, favouring home posts.
+
+    Keeps who works when and which posts are staffed (so the value), never
+    lengthens a worker's day; a day-window that cannot be re-matched keeps its pairs.
+    """
+    slots: dict[tuple[str, str], list[_Key]] = {}
+    for key in assigned:
+        slots.setdefault((key[2], comp.posts[key[1]].window), []).append(key)
+    homes = _home_posts(comp, slots)
+    result = []
+    for (day, window), keys in slots.items():
+        posts = [pi for _, pi, _ in keys]
+        score = np.full((len(keys), len(keys)), -1e6)
+        for r, (wi, pi, _) in enumerate(keys):
+            cap = comp.posts[pi].minutes
+            for c, qi in enumerate(posts):
+                if _eligible(comp, wi, qi, day, cap):
+                    score[r, c] = 2.0 * (homes[window].get(wi) == qi) + 1.0 * (qi == pi)
+        rows, cols = linear_sum_assignment(score, maximize=True)
+        if score[rows, cols].min() < 0:
+            result.extend(keys)
+        else:
+            result.extend((keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True))
+    return sorted(result)
+
+
+@dataclass(frozen=True)
+class _Solved:
+    assigned: list[_Key]
+    status: str
+    value: int  # integer value staffed
+    value_bound: int
+    wall_s: float
+
+
+Secondary = Callable[[_Model, _Component], list[tuple[Any, int]]]
+
+
+def _solve_lexicographic(
+    built: _Model, comp: _Component, secondary: Secondary, settings: SolverSettings,
+    deadline: float,
+) -> _Solved:  # fmt: skip
+    """Maximise staffed value, then the secondary terms without losing any value.
+
+    Phase 1 maximises value alone (its status, bound and gap are reported).
+    Phase 2 adds ``value >= phase-1 value``, the secondary literals, and the
+    phase-1 solution as a hint, and maximises the secondary terms in the time
+    left; if it finds nothing better the phase-1 solution stands.
+    """
+    keys = list(built.x)
+    variables = [built.x[k] for k in keys]
+    value_expr = cp_model.LinearExpr.weighted_sum(variables, [built.value[k] for k in keys])
+    built.model.maximize(value_expr)
+    start = _greedy(comp)
+    for key, var in zip(keys, variables, strict=True):
+        built.model.add_hint(var, key in start)
+    first = solve_within(built.model, settings)
+    if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
+        ceiling = sum(round(p.value * built.factor) * p.headcount * len(p.days) for p in comp.posts)
+        value = sum(built.value[k] for k in start)
+        return _Solved(sorted(start), "FEASIBLE", value, max(ceiling, value), settings.time_limit_s)
+    chosen = first.values(variables)
+    terms = secondary(built, comp)
+    left = deadline - time.perf_counter()
+    wall_s = first.wall_s
+    if terms and (settings.deterministic or left > 0.05):
+        value = int(sum(built.value[k] for k, on in zip(keys, chosen, strict=True) if on))
+        built.model.add(value_expr >= value)
+        built.model.maximize(sum(coef * var for var, coef in terms))
+        built.model.clear_hints()  # type: ignore[no-untyped-call]  # phase-1 hints would repeat
+        hint = set(_sticky(comp, [k for k, on in zip(keys, chosen, strict=True) if on]))
+        for key, var in zip(keys, variables, strict=True):
+            built.model.add_hint(var, key in hint)
+        fallback = np.array([key in hint for key in keys], dtype=np.int64)
+        # Continuity is rarely proven optimal: give it at most a quarter of the budget.
+        limit = (
+            settings.time_limit_s
+            if settings.deterministic
+            else min(left, max(1.0, settings.time_limit_s / 4))
+        )
+        try:
+            second = solve(built.model, replace(settings, time_limit_s=limit))
+        except SafePassageError:
+            second = None  # keep the re-matched roster when phase 2 finds nothing in time
+        chosen = fallback if second is None else second.values(variables)
+        wall_s += 0.0 if second is None else second.wall_s
+    assigned = [k for k, on in zip(keys, chosen, strict=True) if on]
+    value = sum(built.value[k] for k in assigned)
+    return _Solved(assigned, first.status, value, max(int(first.bound), value), wall_s)

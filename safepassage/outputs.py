@@ -18,10 +18,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import pandas as pd
 
 from .crs import WGS84
+from .io import _flat
 
 if TYPE_CHECKING:
     from .pipeline import PlanResult
@@ -29,15 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["write_outputs"]
 
 logger = logging.getLogger(__name__)
-
-
-def _flat(table: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """List columns joined with ';' so GeoPackage and CSV can hold them."""
-    out = table.copy()
-    for column in out.columns:
-        if column != "geometry" and out[column].map(lambda v: isinstance(v, list)).any():
-            out[column] = out[column].map(lambda v: ";".join(map(str, v)))
-    return out
 
 
 def _posts_csv(result: PlanResult) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from ._tables import gdal_source
 from .config import PlanConfig
 from .errors import DataError
 from .executor import Executor
@@ -119,10 +120,6 @@ def select_schools(config: PlanConfig, network: WalkNetwork) -> gpd.GeoDataFrame
     return chosen.sort_values("school_id").reset_index(drop=True)
 
 
-def _vsi(path: Path) -> str:
-    return f"/vsigzip/{path}" if str(path).endswith(".gz") else str(path)
-
-
 def risk_surface(config: PlanConfig, network: WalkNetwork) -> Any:
     """Score the configured incidents and hazards into a RiskSurface (windows am, pm, all)."""
     from .risk.incidents import read_hazard_points, read_incidents
@@ -202,7 +199,7 @@ def student_origins(
     """Aggregated student origins per school from the census blocks of the config."""
     if config.data.blocks is None or config.data.population is None:
         raise DataError("config [data] needs blocks and population to estimate student origins")
-    blocks = gpd.read_file(_vsi(config.data.blocks))
+    blocks = gpd.read_file(gdal_source(config.data.blocks))
     population = pd.read_csv(config.data.population)
     if "tract_bloc" not in blocks.columns and "tractce10" in blocks.columns:
         polygons = tract_population(blocks, population)  # tracts: sum of their blocks

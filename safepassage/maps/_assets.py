@@ -16,13 +16,10 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -59,7 +56,6 @@ __all__ = [
     "to_wgs84",
     "undirected_edges",
     "weekday_order",
-    "write_atomic",
 ]
 
 # URL patterns of the links folium emits -> vendored file that replaces it.
@@ -407,21 +403,3 @@ def legend_html(
     if has_origins:
         rows.append("<div><i class='sp-dot sp-origin'></i> Students walking from (aggregate)</div>")
     return "".join(rows)
-
-
-def write_atomic(path: Path, write: Any) -> Path:
-    """Call ``write(temporary_path)`` then rename it onto ``path``; no partial file is left.
-
-    The file is made readable by all (0644): maps and packets are meant to be shared.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

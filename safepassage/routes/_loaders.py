@@ -6,7 +6,6 @@ import bz2
 import gzip
 import json
 import logging
-import os
 import shutil
 import tempfile
 import xml.etree.ElementTree as ET
@@ -536,11 +535,9 @@ def _connector_edges(pairs: NDArray[np.int64], nodes: pd.DataFrame, crs: Any) ->
 # --------------------------------------------------------------------- cache
 def save_network(net: WalkNetwork, path: Path) -> Path:
     """Write nodes/edges GeoParquet, CSR npz and meta.json into ``path`` atomically."""
-    if path.exists() and not path.is_dir():
-        raise DataError(f"{path}: exists and is a file; choose a folder path for the cache")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    from .._atomic import atomic_output_dir
+
+    with atomic_output_dir(path) as tmp:
         net.nodes.to_parquet(tmp / "nodes.parquet")
         net.edges.to_parquet(tmp / "edges.parquet")
         np.savez(tmp / "csr.npz", *net._csr_full)
@@ -551,17 +548,6 @@ def save_network(net: WalkNetwork, path: Path) -> Path:
             "seams_joined": net.seams_joined,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if path.exists():
-            backup = path.with_name(f".{path.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(path, backup)
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

@@ -161,11 +161,8 @@ def _solve_lexicographic(
             built.model.add_hint(var, key in hint)
         fallback = np.array([key in hint for key in keys], dtype=np.int64)
         # Continuity is rarely proven optimal: give it at most a quarter of the budget.
-        limit = (
-            settings.time_limit_s
-            if settings.deterministic
-            else min(left, max(1.0, settings.time_limit_s / 4))
-        )
+        quarter = max(1.0, settings.time_limit_s / 4)
+        limit = quarter if settings.deterministic else min(left, quarter)
         try:
             second = solve(built.model, replace(settings, time_limit_s=limit))
         except SafePassageError:

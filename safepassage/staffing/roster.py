@@ -191,13 +191,19 @@ class _Schedule:
 
     def __init__(self, settings: SolverSettings, sizes: list[int], threads: int) -> None:
         self.settings, self.threads, self.waiting = settings, threads, sum(sizes)
+        self.total = sum(sizes)
         self.deadline = time.perf_counter() + settings.time_limit_s
         self.lock = threading.Lock()
 
     def next_budget(self, size: int) -> float:
-        """Seconds for a group of ``size`` variables: its share of what is left (>= 5 s)."""
+        """Seconds for a group of ``size`` variables: its share of what is left (>= 5 s).
+
+        With deterministic limits the share is of the whole budget, so it does not
+        depend on which group a thread happened to start first.
+        """
         if self.settings.deterministic:
-            return self.settings.time_limit_s
+            share = self.settings.time_limit_s * self.threads * size / max(self.total, 1)
+            return min(max(share, 5.0), self.settings.time_limit_s)
         with self.lock:
             left = self.deadline - time.perf_counter()
             share = left * self.threads * size / max(self.waiting, 1)

@@ -99,18 +99,30 @@ def block_population(
     GeoDataFrame
         ``blocks`` with a ``population`` column (0 where the code is absent).
     """
+    return _join_population(blocks, block_column, population, code_column, count_column, 10)
+
+
+def _join_population(
+    polygons: gpd.GeoDataFrame,
+    key_column: str,
+    population: pd.DataFrame,
+    code_column: str,
+    count_column: str,
+    digits: int,
+) -> gpd.GeoDataFrame:
+    """Sum block counts by the first ``digits`` of the zero-padded block code; join them."""
     for table, column, name in (
-        (blocks, block_column, "blocks"),
+        (polygons, key_column, "polygons"),
         (population, code_column, "population table"),
         (population, count_column, "population table"),
     ):
         if column not in table.columns:
             raise MissingColumnError([column], found=table.columns, source=name)
-    codes = population[code_column].astype(str).str.strip().str.zfill(10)
+    codes = population[code_column].astype(str).str.strip().str.zfill(10).str[:digits]
     counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
     lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
-    keys = blocks[block_column].astype(str).str.strip().str.zfill(10)
-    return blocks.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
+    keys = polygons[key_column].astype(str).str.strip().str.zfill(digits)
+    return polygons.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
 
 
 def tract_population(
@@ -128,18 +140,7 @@ def tract_population(
     GeoDataFrame
         ``tracts`` with a ``population`` column.
     """
-    for table, column, name in (
-        (tracts, tract_column, "tracts"),
-        (population, code_column, "population table"),
-        (population, count_column, "population table"),
-    ):
-        if column not in table.columns:
-            raise MissingColumnError([column], found=table.columns, source=name)
-    codes = population[code_column].astype(str).str.strip().str.zfill(10).str[:6]
-    counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
-    lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
-    keys = tracts[tract_column].astype(str).str.strip().str.zfill(6)
-    return tracts.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
+    return _join_population(tracts, tract_column, population, code_column, count_column, 6)
 
 
 def node_population(

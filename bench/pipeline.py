@@ -126,6 +126,8 @@ def main() -> None:
         same = serial.posts.drop(columns="geometry").equals(  # type: ignore[attr-defined]
             parallel.posts.drop(columns="geometry")  # type: ignore[attr-defined]
         )
+        for stage, seconds in serial.timings.items():  # type: ignore[attr-defined]
+            print(f"  serial {stage:<10} {seconds:7.2f} s")
         print(
             f"plan serial: {serial_s:.1f} s; ratio serial / --workers {args.workers}: "
             f"{serial_s / parallel_s:.2f}x; identical posts: {same}"

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,12 @@ class RiskSurface:
     table: pd.DataFrame
     params: dict[str, Any]
 
-    @property
+    @cached_property
     def windows(self) -> list[str]:
         """Window names, in order."""
-        return list(dict.fromkeys(self.table["window"]))
+        return [str(w) for w in pd.unique(self.table["window"])]
 
-    @property
+    @cached_property
     def n_edges(self) -> int:
         """Number of edges of the network the surface was scored on."""
         return int((self.table["window"] == self.windows[0]).sum())

@@ -203,7 +203,7 @@ class _Schedule:
         """
         if self.settings.deterministic:
             share = self.settings.time_limit_s * self.threads * size / max(self.total, 1)
-            return min(max(share, 5.0), self.settings.time_limit_s)
+            return min(max(share, 2.0), self.settings.time_limit_s)
         with self.lock:
             left = self.deadline - time.perf_counter()
             share = left * self.threads * size / max(self.waiting, 1)

@@ -19,7 +19,7 @@ on request (:attr:`WalkNetwork.graph`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -39,6 +39,8 @@ from scipy.spatial import cKDTree
 from ..crs import WGS84, check_metric_crs
 from ..errors import CRSError, DataError, NoRouteError, SnapError
 from . import _loaders
+from ._pathset import MIN_WEIGHT, CostMatrix, PathSet, SnapResult, build_csr
+from ._stitch import stitch
 
 __all__ = ["CostMatrix", "PathSet", "SnapResult", "WalkNetwork", "stitch"]
 
@@ -46,147 +48,6 @@ logger = logging.getLogger(__name__)
 
 NODE_COLUMNS = ["osmid", "x", "y", "street_count"]
 EDGE_COLUMNS = ["u", "v", "key", "osmid", "highway", "name", "length"]
-# Zero-length edges (merged seams) must stay edges for scipy: it drops explicit zeros.
-_MIN_WEIGHT = 1e-6
-
-
-@dataclass(frozen=True)
-class SnapResult:
-    """Nearest network node of each point.
-
-    Attributes
-    ----------
-    table
-        One row per input point, in input order: ``node`` (node id, -1 when
-        unsnapped), ``distance_m`` (to the nearest node, metres, also for
-        unsnapped points), ``snapped`` (bool).
-    max_m
-        The snapping limit used, metres.
-    """
-
-    table: pd.DataFrame
-    max_m: float
-
-    @property
-    def nodes(self) -> NDArray[np.int64]:
-        """Node ids (-1 where unsnapped)."""
-        return self.table["node"].to_numpy(dtype=np.int64)
-
-    @property
-    def unsnapped(self) -> pd.DataFrame:
-        """Rows of points farther than ``max_m`` from every node."""
-        return self.table[~self.table["snapped"]]
-
-
-@dataclass(frozen=True, eq=False)
-class CostMatrix:
-    """A per-edge cost prepared for repeated routing (see :meth:`WalkNetwork.prepare_cost`).
-
-    Attributes
-    ----------
-    matrix
-        CSR matrix of the cheapest parallel edge's cost per node pair.
-    pair_edge
-        The edge id chosen for each CSR slot.
-    """
-
-    matrix: csr_matrix
-    pair_edge: NDArray[np.int64]
-
-    @cached_property
-    def reversed(self) -> csr_matrix:
-        """The transposed matrix, for searches towards a destination."""
-        return self.matrix.T.tocsr()
-
-
-@dataclass(frozen=True, eq=False)
-class PathSet:
-    """Shortest-path trees from several sources (see :meth:`WalkNetwork.shortest_paths`).
-
-    Attributes
-    ----------
-    sources
-        Source node ids, one per row of ``distances``.
-    targets
-        Target node ids (columns of ``distances``), or None for every node.
-    distances
-        Array (sources x targets) of path costs; ``inf`` where unreachable or
-        beyond the limit.  Metres when routed on length.
-    predecessors
-        Array (sources x all nodes) of predecessor node ids (-9999 at the root
-        and where unreachable), in the direction searched.
-    reverse
-        True when the search ran on the reversed network: then each source is
-        the destination of the paths and paths run from target to source.
-    """
-
-    network: WalkNetwork
-    sources: NDArray[np.int64]
-    targets: NDArray[np.int64] | None
-    distances: NDArray[np.float64]
-    predecessors: NDArray[np.int32]
-    pair_edge: NDArray[np.int64]
-    reverse: bool = False
-
-    def _row(self, source: int) -> int:
-        rows = np.flatnonzero(self.sources == source)
-        if rows.size == 0:
-            raise KeyError(f"node {source} is not one of the sources of this PathSet")
-        return int(rows[0])
-
-    def node_path(self, source: int, target: int) -> list[int]:
-        """Node ids of the path between ``source`` and ``target`` in walking order.
-
-        Walking order is source -> target, or target -> source when
-        ``reverse`` is True (the source is then the destination).
-        """
-        if self.predecessors.size == 0:
-            raise ValueError("this PathSet was computed with paths=False; it holds no paths")
-        pred = self.predecessors[self._row(source)]
-        chain = [int(target)]
-        node = int(target)
-        while node != source:
-            node = int(pred[node])
-            if node < 0:
-                raise NoRouteError(f"no walking route between node {source} and node {target}")
-            chain.append(node)
-        return chain if self.reverse else chain[::-1]
-
-    def edge_paths(self, source: int, targets: ArrayLike) -> list[NDArray[np.int64]]:
-        """Edge ids of the paths between ``source`` and each target, in walking order.
-
-        All targets climb the predecessor tree together (one numpy step per
-        path edge), so this is much faster than :meth:`edge_path` in a loop.
-        """
-        if self.predecessors.size == 0:
-            raise ValueError("this PathSet was computed with paths=False; it holds no paths")
-        pred = self.predecessors[self._row(source)]
-        current = np.atleast_1d(np.asarray(targets, dtype=np.int64))
-        chain = [current]
-        active = current != source
-        while active.any():
-            step = np.where(active, pred[current], current).astype(np.int64)
-            lost = active & (step < 0)
-            if lost.any():
-                bad = int(current[np.flatnonzero(lost)[0]])
-                raise NoRouteError(f"no walking route between node {source} and node {bad}")
-            chain.append(step)
-            current = step
-            active = current != source
-        steps = np.stack(chain, axis=1)
-        if not self.reverse:  # the tree was grown from the source: walk it backwards
-            steps = steps[:, ::-1]
-        tails, heads = steps[:, :-1], steps[:, 1:]
-        moving = tails != heads
-        ids = self.network.edges_between(tails[moving], heads[moving], self.pair_edge)
-        counts = moving.sum(axis=1)
-        return np.split(ids, np.cumsum(counts)[:-1])
-
-    def edge_path(self, source: int, target: int) -> list[int]:
-        """Edge ids of the path, in walking order (see :meth:`node_path`)."""
-        nodes = self.node_path(source, target)
-        edge_ids = self.network.edges_between(nodes[:-1], nodes[1:], self.pair_edge)
-        return [int(e) for e in edge_ids]
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,7 +218,7 @@ class WalkNetwork:
     def _csr_full(self) -> tuple[NDArray[np.int64], ...]:
         if self._csr is not None:
             return self._csr
-        return _build_csr(
+        return build_csr(
             self.edges["u"].to_numpy(),
             self.edges["v"].to_numpy(),
             self.edges["length"].to_numpy(),
@@ -367,7 +228,7 @@ class WalkNetwork:
     @cached_property
     def _length_cost(self) -> CostMatrix:
         indptr, indices, edge_index = self.csr_arrays
-        weights = np.maximum(self.edges["length"].to_numpy()[edge_index], _MIN_WEIGHT)
+        weights = np.maximum(self.edges["length"].to_numpy()[edge_index], MIN_WEIGHT)
         n = len(self.nodes)
         return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), edge_index)
 
@@ -399,7 +260,7 @@ class WalkNetwork:
         first = np.ones(order.size, dtype=bool)
         first[1:] = edge_slot[order][1:] != edge_slot[order][:-1]
         pair_edge = order[first]
-        weights = np.maximum(cost_arr[pair_edge], _MIN_WEIGHT)
+        weights = np.maximum(cost_arr[pair_edge], MIN_WEIGHT)
         n = len(self.nodes)
         return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), pair_edge)
 
@@ -626,75 +487,3 @@ class WalkNetwork:
             "seams_joined": self.seams_joined,
             "source": self.source,
         }
-
-
-def _build_csr(
-    u: NDArray[Any], v: NDArray[Any], length: NDArray[Any], n_nodes: int
-) -> tuple[NDArray[np.int64], ...]:
-    """CSR arrays keeping the shortest of parallel edges, and each edge's slot."""
-    order = np.lexsort((length, v, u))
-    su, sv = u[order], v[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = (su[1:] != su[:-1]) | (sv[1:] != sv[:-1])
-    edge_index = order[first].astype(np.int64)
-    indices = sv[first].astype(np.int64)
-    counts = np.bincount(su[first], minlength=n_nodes)
-    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    slot_sorted = np.cumsum(first) - 1
-    edge_slot = np.empty(order.size, dtype=np.int64)
-    edge_slot[order] = slot_sorted
-    return indptr, indices, edge_index, edge_slot
-
-
-def stitch(
-    networks: WalkNetwork | Iterable[WalkNetwork],
-    seam_tolerance_m: float = 25.0,
-    *,
-    cut_tolerance_m: float = 80.0,
-) -> WalkNetwork:
-    """Combine networks of neighbouring areas and reconnect them at the seams.
-
-    Areas cut at a boundary (like the shared Chicago community-area graphs)
-    lose the street segments that crossed it.  Stitching
-
-    1. merges nodes of different networks with the same source id or lying
-       within 0.5 m of each other;
-    2. finds the pieces (weakly connected components) of the combined network;
-    3. joins each dead end to the nearest node of *another* piece within
-       ``seam_tolerance_m`` by a two-way ``connector`` edge;
-    4. joins each cut node (its ``street_count`` exceeds its degree: the
-       street segment that crossed the boundary was dropped) to the nearest
-       cut node of another piece within ``cut_tolerance_m``: on the Chicago
-       community-area graphs the dropped segment is usually one half-block,
-       about 50 m, so node-to-node joins at 25 m leave 14 pieces;
-    5. joins pieces that still do not touch by their closest pair of nodes
-       within ``cut_tolerance_m`` (one connector per pair of pieces).
-
-    Parameters
-    ----------
-    networks
-        One network (possibly of several pieces) or several.
-    seam_tolerance_m
-        Longest connector from a dead end, metres.
-    cut_tolerance_m
-        Longest connector between two cut nodes, or between pieces, metres.
-
-    Returns
-    -------
-    WalkNetwork
-        With ``seams_joined`` = merged node groups + connectors added.
-    """
-    nets = [networks] if isinstance(networks, WalkNetwork) else list(networks)
-    if not nets:
-        raise DataError("stitch needs at least one network")
-    if seam_tolerance_m < 0 or cut_tolerance_m < 0:
-        raise DataError(f"tolerances must be >= 0, got {seam_tolerance_m} and {cut_tolerance_m}")
-    crs = nets[0].crs
-    nodes, edges = _loaders.concat_tables(nets, crs)
-    nodes, edges, merged = _loaders.merge_coincident(nodes, edges, tolerance_m=0.5)
-    connectors = _loaders.seam_connectors(nodes, edges, seam_tolerance_m, cut_tolerance_m)
-    edges = pd.concat([edges, connectors], ignore_index=True)
-    seams = merged + len(connectors) // 2
-    source = " + ".join(n.source for n in nets)
-    logger.info("stitched %d network(s): %d seams joined", len(nets), seams)
-    return WalkNetwork._from_tables(nodes, edges, crs, source=source, seams_joined=seams)

@@ -33,7 +33,7 @@ from .routes.paths import (
     route_students,
 )
 from .staffing._cpsat import SolverSettings
-from .staffing.roster import Roster, build_roster, school_windows
+from .staffing.roster import Roster, build_roster, parse_school_hours, school_windows
 
 __all__ = [
     "RISK_SNAP_SHARE",
@@ -117,6 +117,10 @@ def select_schools(config: PlanConfig, network: WalkNetwork) -> gpd.GeoDataFrame
     snap = network.snap(chosen, max_m=config.network.snap_max_m)
     chosen["node"] = snap.nodes
     chosen["snap_m"] = snap.table["distance_m"].to_numpy()
+    raw_hours = chosen["school_hours"] if "school_hours" in chosen else [None] * len(chosen)
+    bells = [parse_school_hours(text) for text in raw_hours]
+    chosen["bell_start"] = [b[0] if b else config.windows.default_start for b in bells]
+    chosen["bell_end"] = [b[1] if b else config.windows.default_end for b in bells]
     return chosen.sort_values("school_id").reset_index(drop=True)
 
 

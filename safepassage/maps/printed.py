@@ -142,7 +142,7 @@ def _cover_page(
     ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
     ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
     header = ["#", "Post", "School", "Cross streets", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, [0.04, 0.13, 0.08, 0.35, 0.11, 0.11, 0.18], max_pt=8.5)
+    _table(ax, header, rows, [0.04, 0.10, 0.08, 0.33, 0.13, 0.13, 0.19], max_pt=8.5)
     return fig
 
 

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from ..crs import WGS84
 from ..errors import DataError
+from ..risk._kernel import NON_STREET_HIGHWAYS
 from ..routes.network import WalkNetwork
 from ._assets import (
     LegendControl,
@@ -100,8 +101,12 @@ def risk_layer(
     breaks: Sequence[float] = (),
     min_risk: float = 0.0,
     show: bool = True,
+    streets_only: bool = True,
 ) -> folium.FeatureGroup:
     """Street segments coloured (and thickened) by risk class for one time window.
+
+    With ``streets_only`` alleys, service roads and paths are left out: they
+    carry few students and would hide the streets' colours.
 
     Parameters
     ----------
@@ -116,6 +121,9 @@ def risk_layer(
     rows = risk[(risk["window"] == window) & (risk["risk"] > min_risk)]
     if edge_ids is not None:
         rows = rows[rows["edge_id"].isin(edge_ids)]
+    if streets_only:
+        street = ~network.edges["highway"].isin(NON_STREET_HIGHWAYS).to_numpy()
+        rows = rows[street[rows["edge_id"].to_numpy(dtype=np.int64)]]
     ids = rows["edge_id"].to_numpy(dtype=np.int64)
     values = rows["risk"].to_numpy(dtype=np.float64)
     keep = undirected_edges(network, ids) if ids.size else ids

@@ -146,3 +146,26 @@ def test_risk_breaks_are_ascending_quantiles_of_positive_values() -> None:
     values = np.concatenate([np.zeros(50), np.arange(1.0, 101.0)])
     assert risk_breaks(values) == [21.0, 41.0, 60.0, 80.0]
     assert risk_breaks(np.zeros(3)) == []
+
+
+def test_risk_layer_leaves_out_alleys() -> None:
+    import networkx as nx
+    import pandas as pd
+
+    from safepassage.maps._layers import risk_layer
+    from safepassage.routes.network import WalkNetwork
+
+    graph = nx.MultiDiGraph(crs="EPSG:26916")
+    for i in range(3):
+        graph.add_node(i, x=440_000.0 + 100 * i, y=4_630_000.0)
+    graph.add_edge(0, 1, length=100.0, highway="residential", name="Main St")
+    graph.add_edge(1, 2, length=100.0, highway="service", name="Back Alley")
+    net = WalkNetwork.from_graph(graph)
+    risk = pd.DataFrame({"edge_id": [0, 1], "window": "am", "risk": [10.0, 50.0]})
+
+    def rendered(streets_only: bool) -> str:
+        page = folium.Map(location=[41.8, -87.6], tiles=None)
+        risk_layer(net, risk, "am", breaks=[5.0, 20.0], streets_only=streets_only).add_to(page)
+        return str(page.get_root().render())
+
+    assert rendered(True).count("LineString") < rendered(False).count("LineString")

@@ -7,7 +7,10 @@ uniform (random) ranking and a naive count of incidents within 50 m of each
 edge.  Streets exclude alleys, service roads, footways and connectors; each
 later incident is attributed to its nearest street within 50 m.
 
-Usage: ``.venv/bin/python bench/risk.py [--data DIR] [--cache DIR]``.  The
+With ``--validate`` it also prints the grid that chose the geometric blend's
+parameters: fit January-April, test May-June 2016 (nothing after June).
+
+Usage: ``.venv/bin/python bench/risk.py [--data DIR] [--cache DIR] [--validate]``.  The
 stitched network is cached (``WalkNetwork.save``) under ``--cache``, default
 ``/tmp/safepassage-bench/``: the first run takes ~30 s more.
 """
@@ -34,6 +37,12 @@ CUT = pd.Timestamp("2016-07-01", tz="America/Chicago")
 # The configuration we recommend (see the PAI table): snapped + 150 m Gaussian,
 # homicides 2013-2015 added, one-year half-life.
 OURS: dict[str, Any] = {"bandwidth_m": 150.0, "snap_share": 0.7, "half_life_days": 365.0}
+# The same with the snapped and kernel rates mixed geometrically; snap_share and
+# blend_floor chosen by --validate (fit Jan-Apr, test May-Jun 2016).
+GEOMETRIC: dict[str, Any] = {
+    **OURS, "snap_share": 0.2, "blend": "geometric", "blend_floor": 0.05
+}  # fmt: skip
+VALIDATION_GRID = {"snap_share": (0.15, 0.2, 0.25, 0.3), "blend_floor": (0.02, 0.05, 0.1)}
 
 
 def peak_rss_mb() -> float:
@@ -59,9 +68,13 @@ def combine(*parts: Incidents) -> Incidents:
 
 def time_scoring(net: WalkNetwork, incidents: Incidents) -> None:
     print("\n== scoring: all 2016 gun crimes, windows am / pm / all-day ==")
-    rows = []
+    rows: list[tuple[str, float, float]] = []
     params: dict[str, Any]
-    for name, params in (("gaussian 150 m", {}), ("ours", {**OURS, "half_life_days": None})):
+    for name, params in (
+        ("gaussian 150 m", {}),
+        ("ours", {**OURS, "half_life_days": None}),
+        ("ours geometric", {**GEOMETRIC, "half_life_days": None}),
+    ):
         start = time.perf_counter()
         score(net, incidents, WINDOWS, **params)
         seconds = time.perf_counter() - start
@@ -70,8 +83,8 @@ def time_scoring(net: WalkNetwork, incidents: Incidents) -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rows.append((name, seconds, peak / 2**20))
-    for name, seconds, peak in rows:
-        print(f"{name:16s} {seconds:6.2f} s   traced peak {peak:7.0f} MB")
+    for name, seconds, peak_mb in rows:
+        print(f"{name:16s} {seconds:6.2f} s   traced peak {peak_mb:7.0f} MB")
     print(f"process peak RSS so far: {peak_rss_mb():.0f} MB (includes the network)")
 
 
@@ -92,6 +105,9 @@ def pai_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) -> pd.Dat
         "ours: gun crimes only": score(net, fit, **{**OURS, "half_life_days": None}),
         "ours: + homicides 2013-15, half-life 1 y": score(
             net, combine(fit, old_homicides), reference_date=CUT, **OURS
+        ),
+        "ours geometric (snap 0.2, floor 0.05)": score(
+            net, combine(fit, old_homicides), reference_date=CUT, **GEOMETRIC
         ),
     }
     rows = []
@@ -115,10 +131,40 @@ def pai_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) -> pd.Dat
     return pd.DataFrame(rows)
 
 
+def validation_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) -> pd.DataFrame:
+    """PAI on May-Jun 2016 of surfaces fit on Jan-Apr 2016 (+ homicides 2013-15).
+
+    Chooses the geometric blend's parameters without touching Jul-Dec 2016.
+    """
+    occurred = guns.table["occurred_at"]
+    cut = pd.Timestamp("2016-05-01", tz="America/Chicago")
+    fit = guns.subset((occurred < cut).to_numpy())
+    later = guns.subset(((occurred >= cut) & (occurred < CUT)).to_numpy())
+    fit = combine(fit, homicides.subset((homicides.table["year"] <= 2015).to_numpy()))
+    candidates: list[dict[str, Any]] = [{**OURS, "blend": "linear", "blend_floor": np.nan}]
+    for share in VALIDATION_GRID["snap_share"]:
+        for floor in VALIDATION_GRID["blend_floor"]:
+            candidates.append({**GEOMETRIC, "snap_share": share, "blend_floor": floor})
+    rows = []
+    for params in candidates:
+        result = evaluate(score(net, fit, reference_date=cut, **params), net, later)
+        rows.append(
+            {
+                "blend": params["blend"], "snap_share": params["snap_share"],
+                "blend_floor": params["blend_floor"],
+                "PAI@5%": result["pai"].iloc[0], "PAI@10%": result["pai"].iloc[1],
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data_root())
     parser.add_argument("--cache", type=Path, default=Path("/tmp/safepassage-bench"))
+    parser.add_argument(
+        "--validate", action="store_true", help="also print the Jan-Apr -> May-Jun grid"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     net = load_network(args.data, args.cache)
@@ -134,6 +180,10 @@ def main() -> None:
     print("\n== predictive check: fit Jan-Jun 2016, test Jul-Dec 2016 (streets only) ==")
     table = pai_table(net, guns, homicides)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.validate:
+        print("\n== validation: fit Jan-Apr 2016, test May-Jun 2016 (chooses the blend) ==")
+        grid = validation_table(net, guns, homicides)
+        print(grid.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"\npeak RSS: {peak_rss_mb():.0f} MB")
 
 

@@ -197,3 +197,67 @@ def test_gun_crimes_score_on_englewood(data_root: Path, englewood: WalkNetwork) 
     surface = score(englewood, incidents, {"am": ("06:30", "09:00"), "pm": ("14:00", "17:30")})
     assert surface.risk("pm").max() > 0
     assert np.isfinite(surface.table["risk"]).all()
+
+
+def test_geometric_blend_gives_the_hand_computed_rate(grid: WalkNetwork) -> None:
+    incidents = make_incidents([(50, 0)])
+    kernel = score(grid, incidents, years=1.0).risk("all")
+    surface = score(grid, incidents, years=1.0, snap_share=0.5, blend="geometric", blend_floor=0.1)
+    length_km = grid.edges["length"].to_numpy() / 1000.0
+    floor = 0.1 * (kernel * length_km).sum() / length_km.sum()  # both directions: ratio holds
+    snapped = 1 / 0.1  # one incident on 100 m
+    on_street = (ndtr(50 / H) - ndtr(-50 / H)) / 0.1
+    expected = np.sqrt((snapped + floor) * (on_street + floor)) - floor
+    risk = surface.risk("all")
+    assert risk[edge_id(grid, (0, 0), (100, 0))] == pytest.approx(expected, rel=1e-9)
+
+
+def test_geometric_blend_keeps_a_street_without_a_snapped_incident_above_zero(
+    grid: WalkNetwork,
+) -> None:
+    risk = score(
+        grid, make_incidents([(50, 0)]), years=1.0, snap_share=0.2, blend="geometric"
+    ).risk("all")
+    assert 0.0 < risk[edge_id(grid, (0, 100), (100, 100))] < risk[edge_id(grid, (0, 0), (100, 0))]
+
+
+def test_geometric_blend_leaves_streets_beyond_the_kernel_at_zero(grid: WalkNetwork) -> None:
+    risk = score(
+        grid, make_incidents([(50, 0)]), bandwidth_m=30, years=1.0, snap_share=0.2,
+        blend="geometric",
+    ).risk("all")  # fmt: skip
+    assert risk[edge_id(grid, (300, 400), (400, 400))] == 0.0
+
+
+def test_geometric_blend_with_full_snap_share_is_the_snapped_rate(grid: WalkNetwork) -> None:
+    incidents = make_incidents([(50, 10), (320, 190)])
+    linear = score(grid, incidents, years=1.0, snap_share=1.0).risk("all")
+    geometric = score(grid, incidents, years=1.0, snap_share=1.0, blend="geometric").risk("all")
+    np.testing.assert_allclose(geometric, linear, atol=1e-9)
+
+
+def test_unknown_blend_is_refused(grid: WalkNetwork) -> None:
+    with pytest.raises(DataError, match="blend must be one of"):
+        score(grid, make_incidents([(50, 0)]), snap_share=0.2, blend="harmonic")
+
+
+@pytest.mark.parametrize("floor", [0.0, -1.0, float("nan")])
+def test_non_positive_blend_floor_is_refused(grid: WalkNetwork, floor: float) -> None:
+    with pytest.raises(DataError, match="blend_floor"):
+        score(grid, make_incidents([(50, 0)]), blend="geometric", blend_floor=floor)
+
+
+def test_blend_is_recorded_in_the_params(grid: WalkNetwork) -> None:
+    surface = score(grid, make_incidents([(50, 0)]), snap_share=0.2, blend="geometric")
+    assert surface.params["blend"] == "geometric"
+    assert surface.params["blend_floor"] == 0.05
+
+
+def test_geometric_blend_of_a_window_without_incidents_is_zero(grid: WalkNetwork) -> None:
+    incidents = make_incidents([(50, 0)], times=["2016-05-03 07:15"])
+    surface = score(
+        grid, incidents, {"am": ("06:30", "09:00"), "pm": ("14:00", "17:30")}, years=1.0,
+        snap_share=0.2, blend="geometric",
+    )  # fmt: skip
+    assert surface.risk("am").max() > 0
+    assert np.all(surface.risk("pm") == 0.0)

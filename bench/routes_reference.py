@@ -78,7 +78,7 @@ from safepassage.routes.corridors import compare_routes, designate_corridors
 from safepassage.routes.network import WalkNetwork, stitch
 from safepassage.routes.origins import estimate_origins, tract_population
 from safepassage.routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
-from safepassage.stages import RISK_SNAP_SHARE, window_risk
+from safepassage.stages import RISK_OPTIONS, window_risk
 
 AREAS = {
     "englewood": "ENGLEWOOD",
@@ -158,7 +158,7 @@ def load_bench(root: Path, *, draw: str = "area") -> Bench:
     origins = origins[origins["school_id"].isin(set(schools["school_id"]))]
     seconds["origins"] = time.perf_counter() - start - sum(seconds.values())
     incidents = read_incidents(root / "crime/gun_crimes_2016_citywide.csv.gz", network=network)
-    surface = score(network, incidents, WINDOWS, bandwidth_m=150.0, snap_share=RISK_SNAP_SHARE)
+    surface = score(network, incidents, WINDOWS, bandwidth_m=150.0, **RISK_OPTIONS)
     risk = {w: window_risk(surface, w) for w in ("am", "pm")}
     seconds["risk"] = time.perf_counter() - start - sum(seconds.values())
     return Bench(network, schools, origins.reset_index(drop=True), risk, reference, seconds)

@@ -186,17 +186,34 @@ def _combine(tables: list[Any]) -> Any:
 def window_risk(surface: Any, window: str) -> NDArray[np.float64]:
     """Risk used for routing and posts in ``window``.
 
-    The window's own density (incidents during arrival or dismissal hours)
-    plus a quarter of the all-day density, normalised to the same yearly
-    rate: windowed counts are sparse, and the all-day pattern (homicides
-    with only a year, too) says where violence concentrates.
+    The window's own incident density (arrival or dismissal hours) plus a
+    quarter of the all-day incident density, and the hazard term (vacant
+    lots), the last two scaled by the window's share of all-day incidents:
+    windowed counts are sparse and the all-day pattern (homicides with only a
+    year, too) says where violence concentrates, while a hazard's weight is
+    set against all-day incidents and must not outweigh a window's few.
     """
-    own = np.asarray(surface.risk(window), dtype=np.float64)
+    own = _component(surface, window, "risk_incidents")
+    hazards = _component(surface, window, "risk_hazards")
     if "all" not in surface.windows or window == "all":
-        return own
-    every = np.asarray(surface.risk("all"), dtype=np.float64)
-    scale = own.sum() / every.sum() if every.sum() > 0 else 0.0
-    return own + 0.25 * scale * every
+        return own + hazards
+    every = _component(surface, "all", "risk_incidents")
+    share = own.sum() / every.sum() if every.sum() > 0 else 0.0
+    return own + share * (0.25 * every + hazards)
+
+
+def _component(surface: Any, window: str, column: str) -> NDArray[np.float64]:
+    """One risk component per edge (all of ``risk`` when the surface has no components)."""
+    table = surface.table
+    if column not in table.columns:
+        return (
+            np.asarray(surface.risk(window), dtype=np.float64)
+            if column == "risk_incidents"
+            else np.zeros(surface.n_edges)
+        )
+    values = table[column].to_numpy(dtype=np.float64)
+    i = surface.windows.index(window)
+    return np.asarray(values[i * surface.n_edges : (i + 1) * surface.n_edges])
 
 
 def student_origins(

@@ -120,3 +120,19 @@ def test_unknown_school_id_is_refused(data_root: Path, tmp_path: Path) -> None:
     cfg = dataclasses.replace(cfg, schools=dataclasses.replace(cfg.schools, ids=("999999",)))
     with pytest.raises(DataError, match="999999"):
         plan(cfg)
+
+
+def test_window_risk_scales_hazards_to_the_window(
+    planned: tuple[PlanConfig, PlanResult, Path],
+) -> None:
+    from safepassage.stages import window_risk
+
+    _, result, _ = planned
+    table = result.risk.table
+    hazards_all = table.loc[table["window"] == "all", "risk_hazards"].sum()
+    assert hazards_all > 0
+    am = window_risk(result.risk, "am")
+    every = window_risk(result.risk, "all")
+    # the arrival window holds a small share of the day's incidents, so its hazard
+    # term is scaled down with it: window risk stays well below the all-day risk
+    assert 0 < am.sum() < 0.5 * every.sum()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +157,6 @@ def plan(
     workers: int = 1,
     scheduler: str | None = None,
     progress: bool = False,
-    on_stage: Callable[[str], None] | None = None,
 ) -> PlanResult:
     """Run every stage of the plan; write the outputs when ``out`` is given.
 
@@ -175,7 +174,6 @@ def plan(
         Show a progress bar per stage.
     """
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
-    del on_stage
     executor = make_executor(workers, scheduler)
     stages = _Stages(
         ["network", "schools", "risk", "origins", "routes", "corridors", "posts", "roster"],

@@ -136,3 +136,16 @@ def test_window_risk_scales_hazards_to_the_window(
     # the arrival window holds a small share of the day's incidents, so its hazard
     # term is scaled down with it: window risk stays well below the all-day risk
     assert 0 < am.sum() < 0.5 * every.sum()
+
+
+def test_west_side_example_plans_on_census_tracts(data_root: Path, tmp_path: Path) -> None:
+    cfg = load_config(EXAMPLE.with_name("west_side.toml"), data_root=data_root)
+    cfg = dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, cache_dir=tmp_path / "cache"),
+        staffing=dataclasses.replace(cfg.staffing, num_workers=1, time_limit_s=10),
+    )
+    result = plan(cfg)
+    assert result.metrics["schools"] == 14
+    assert result.metrics["posts_selected"] > 0
+    assert result.problems.empty

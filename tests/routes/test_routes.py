@@ -26,6 +26,28 @@ def node_at(net: WalkNetwork, x: float, y: float) -> int:
     return int(net.snap(np.array([[X0 + x, Y0 + y]]), max_m=1.0, strict=True).nodes[0])
 
 
+def two_corner_schools(
+    grid: WalkNetwork, ids: list[str], bands: list[str], enrollment: list[int]
+) -> gpd.GeoDataFrame:
+    """Schools at the (0, 0) and (400, 400) corners of the grid."""
+    return gpd.GeoDataFrame(
+        {
+            "school_id": ids,
+            "node": [node_at(grid, 0, 0), node_at(grid, 400, 400)],
+            "grade_band": bands,
+            "enrollment": enrollment,
+        },
+        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 400, Y0 + 400)],
+        crs=CHICAGO_EPSG,
+    )
+
+
+def grid_square(population: float) -> gpd.GeoDataFrame:
+    """One polygon covering the whole grid with ``population`` people."""
+    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
+    return gpd.GeoDataFrame({"population": [population]}, geometry=[square], crs=CHICAGO_EPSG)
+
+
 def one_route_setup(grid: WalkNetwork) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, np.ndarray]:
     school, origin = node_at(grid, 0, 0), node_at(grid, 200, 0)
     schools = gpd.GeoDataFrame(
@@ -100,16 +122,7 @@ def test_grade_bands_from_grades_text() -> None:
 
 
 def test_students_go_only_to_schools_of_their_band(grid: WalkNetwork) -> None:
-    schools = gpd.GeoDataFrame(
-        {
-            "school_id": ["E", "H"],
-            "node": [node_at(grid, 0, 0), node_at(grid, 400, 400)],
-            "grade_band": ["elementary", "high"],
-            "enrollment": [1000, 1000],
-        },
-        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 400, Y0 + 400)],
-        crs=CHICAGO_EPSG,
-    )
+    schools = two_corner_schools(grid, ["E", "H"], ["elementary", "high"], [1000, 1000])
     population = np.full(len(grid.nodes), 100.0)
     table = allocate_students(
         grid,
@@ -124,16 +137,7 @@ def test_students_go_only_to_schools_of_their_band(grid: WalkNetwork) -> None:
 
 
 def test_enrollment_caps_a_school(grid: WalkNetwork) -> None:
-    schools = gpd.GeoDataFrame(
-        {
-            "school_id": ["A", "B"],
-            "node": [node_at(grid, 0, 0), node_at(grid, 400, 400)],
-            "grade_band": ["elementary", "elementary"],
-            "enrollment": [50, 1000],
-        },
-        geometry=[shapely.Point(X0, Y0), shapely.Point(X0 + 400, Y0 + 400)],
-        crs=CHICAGO_EPSG,
-    )
+    schools = two_corner_schools(grid, ["A", "B"], ["elementary", "elementary"], [50, 1000])
     population = np.full(len(grid.nodes), 100.0)
     table = allocate_students(grid, schools, population, band_share={"elementary": 0.1})
     totals = table.groupby("school_id")["students"].sum()
@@ -150,8 +154,7 @@ def test_radius_must_be_positive(grid: WalkNetwork) -> None:
 
 
 def test_population_spreads_along_residential_streets(grid: WalkNetwork) -> None:
-    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
-    polygons = gpd.GeoDataFrame({"population": [400.0]}, geometry=[square], crs=CHICAGO_EPSG)
+    polygons = grid_square(400.0)
     pop = node_population(grid, polygons, residential_classes=frozenset({"residential"}))
     assert pop.sum() == pytest.approx(400.0)
     assert pop.max() > pop.min()  # interior nodes touch more street than corners
@@ -208,8 +211,7 @@ def test_unsnapped_and_unreachable_schools_are_listed_while_others_are_planned(
         geometry=[shapely.Point(X0, Y0)] * 3,
         crs=CHICAGO_EPSG,
     )
-    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
-    polygons = gpd.GeoDataFrame({"population": [2000.0]}, geometry=[square], crs=CHICAGO_EPSG)
+    polygons = grid_square(2000.0)
     result = estimate_origins(grid, schools, polygons, band_share={"elementary": 0.1, "high": 0.0})
     assert set(result.origins["school_id"]) == {"OK"}
     problems = dict(zip(result.problems["school_id"], result.problems["problem"], strict=True))
@@ -229,8 +231,7 @@ def test_competing_schools_draw_students_but_get_no_origins(grid: WalkNetwork) -
     rival = gpd.GeoDataFrame(
         [school("B", 400, 400)], geometry=[shapely.Point(X0, Y0)], crs=CHICAGO_EPSG
     )
-    square = shapely.box(X0 - 1, Y0 - 1, X0 + 401, Y0 + 401)
-    polygons = gpd.GeoDataFrame({"population": [2000.0]}, geometry=[square], crs=CHICAGO_EPSG)
+    polygons = grid_square(2000.0)
     alone = estimate_origins(grid, planned, polygons, band_share={"elementary": 0.1})
     shared = estimate_origins(
         grid,

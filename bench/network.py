@@ -6,11 +6,12 @@ Run ``.venv/bin/python bench/network.py`` (citywide, a few minutes) or add
 a. load + project + stitch with our code (``WalkNetwork.from_graphml``, ``stitch``)
    vs osmnx GraphML load + ``project_graph`` (no stitching);
 b. 1,000 origin -> school routes (20 CPS schools x 50 origins within 2.4 km of
-   network distance), lengths and edge paths: ours (one reversed, limited
-   Dijkstra per school) vs ``networkx.bidirectional_dijkstra`` per pair on a
-   ``DiGraph`` of the same stitched network (equal lengths asserted to 1e-6 m),
-   and vs ``osmnx.routing.shortest_path`` per pair on ``net.graph`` (a sample,
-   extrapolated);
+   network distance), lengths and edge paths: ours (one reversed Dijkstra per
+   school that stops at its origins) vs ``networkx.bidirectional_dijkstra`` per
+   pair on a ``DiGraph`` of the same stitched network (equal lengths asserted
+   to 1e-6 m), vs ``osmnx.routing.shortest_path`` per pair on ``net.graph`` (a
+   sample, extrapolated), and vs the previous engine (``scipy.sparse.csgraph``
+   per school and a numpy walk up its predecessors);
 c. one full single-source Dijkstra: ours vs ``networkx.single_source_dijkstra_path_length``;
 d. cache load (``WalkNetwork.load``) vs osmnx GraphML load + projection.
 
@@ -56,7 +57,7 @@ from _common import (
 )
 
 from safepassage.errors import NoRouteError
-from safepassage.routes.network import PathSet, WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork, stitch
 
 CITY_GRAPH = "osm/chicago_walk_2019_77_community_areas_union.graphml.gz"
 QUICK_GRAPH = "osm/chicago_walk_2019_englewood.graphml.gz"
@@ -133,7 +134,7 @@ def _child_ours_from_cache(cache_dir: str, work: Workload) -> dict[str, float]:
         net = WalkNetwork.load(cache_dir)
     load_peak = peak_rss_mb()
     with timed() as route:
-        route_ours(net, work, one_call=False, tree_paths=False)
+        route_ours(net, work, one_call=False)
     return {
         "load_s": load.seconds,
         "route_s": route.seconds,
@@ -228,79 +229,74 @@ def step_load(graph_path: Path, osmnx_load: dict[str, float]) -> tuple[WalkNetwo
     return net, result
 
 
-def tree_edge_paths(
-    net: WalkNetwork, paths: PathSet, rows: NDArray[np.int64], targets: NDArray[np.int64],
-    *, toward_root: bool,
-) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:  # fmt: skip
-    """Edge paths of many (source row, target) pairs at once, in walking order.
-
-    Walks every target up its predecessor tree in lockstep (one numpy step per
-    node of the longest path) instead of one Python loop per path.  With
-    ``toward_root`` (a reversed search) the walk goes target -> source, else
-    source -> target.
-
-    Returns
-    -------
-    edge, on_path
-        Arrays (longest path x pairs): column ``j`` holds the edge ids of pair
-        ``j`` in walking order where ``on_path`` is True (-1 elsewhere).
-    """
-    roots = paths.sources[rows]
-    steps = [targets]
-    current = targets
-    while np.any(moving := current != roots):
-        current = np.where(moving, paths.predecessors[rows, current], roots)
-        if np.any(current < 0):
-            raise NoRouteError("a target is not reachable from its source")
-        steps.append(current)
-    chain = np.stack(steps)
-    tails, heads = (chain[:-1], chain[1:]) if toward_root else (chain[1:], chain[:-1])
-    on_path = tails != heads
-    edge = np.full(tails.shape, -1, dtype=np.int64)
-    edge[on_path] = net.edges_between(tails[on_path], heads[on_path], paths.pair_edge)
-    if not toward_root:
-        return np.ascontiguousarray(edge[::-1]), np.ascontiguousarray(on_path[::-1])
-    return edge, on_path
-
-
 def route_ours(
-    net: WalkNetwork, work: Workload, *, one_call: bool, tree_paths: bool
+    net: WalkNetwork, work: Workload, *, one_call: bool
 ) -> tuple[RouteLengths, dict[tuple[int, int], NDArray[np.int64]]]:
-    """Our routes: reversed limited Dijkstra per school (or one call), every edge path rebuilt.
+    """Our routes: a reversed Dijkstra per school to its origins, every edge path returned.
 
-    Paths come from ``PathSet.edge_path`` per pair, or from :func:`tree_edge_paths`;
-    each route's length is the sum of its edges' ``length`` in walking order.
+    ``one_call`` routes all schools in one ``shortest_paths`` call (each search
+    then stops at the union of the origins).  Each route's length is the sum
+    of its edges' ``length`` in walking order (origins differ from their
+    school, so no path is empty).
     """
     edge_length = net.edges["length"].to_numpy()
     if one_call:
-        sizes = [o.size for o in work.origins]
-        batches = [(work.schools, np.repeat(np.arange(len(sizes)), sizes),
-                    np.concatenate(work.origins))]  # fmt: skip
+        batches = [(work.schools, np.unique(np.concatenate(work.origins)))]
     else:
-        batches = [(np.array([s]), np.zeros(o.size, dtype=np.int64), o)
-                   for s, o in zip(work.schools, work.origins, strict=True)]  # fmt: skip
+        batches = [(np.array([s]), o) for s, o in zip(work.schools, work.origins, strict=True)]
     lengths: RouteLengths = {}
     edge_paths: dict[tuple[int, int], NDArray[np.int64]] = {}
-    for sources, rows, origins in batches:
-        paths = net.shortest_paths(
-            sources, targets=np.unique(origins), reverse=True, limit_m=work.radius_m
-        )
-        if tree_paths:
-            edge, on_path = tree_edge_paths(net, paths, rows, origins, toward_root=paths.reverse)
-            route_m = np.where(on_path, edge_length[edge], 0.0).sum(axis=0)
-            found = [edge[on_path[:, j], j] for j in range(origins.size)]
-        elif len(sources) == 1:  # the library's vectorised tree walk
-            found = paths.edge_paths(int(sources[0]), origins)
-            route_m = np.array([edge_length[f].sum() for f in found])
-        else:
-            found = [np.asarray(paths.edge_path(int(sources[r]), int(o)), dtype=np.int64)
-                     for r, o in zip(rows, origins, strict=True)]  # fmt: skip
-            route_m = np.array([edge_length[f].sum() for f in found])
-        pairs = zip(origins.tolist(), sources[rows].tolist(), strict=True)
-        for pair, edge_ids, metres in zip(pairs, found, route_m.tolist(), strict=True):
-            lengths[pair] = metres
-            edge_paths[pair] = edge_ids
+    origins_of = dict(zip(work.schools.tolist(), work.origins, strict=True))
+    for sources, targets in batches:
+        paths = net.shortest_paths(sources, targets=targets, reverse=True, limit_m=work.radius_m)
+        for school in sources.tolist():
+            origins = origins_of[school]
+            found = paths.edge_paths(school, origins)
+            sizes = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+            metres = np.add.reduceat(edge_length[np.concatenate(found)], np.cumsum(sizes) - sizes)
+            keys = list(zip(origins.tolist(), [school] * origins.size, strict=True))
+            lengths.update(zip(keys, metres.tolist(), strict=True))
+            edge_paths.update(zip(keys, found, strict=True))
     return lengths, edge_paths
+
+
+def route_scipy(net: WalkNetwork, work: Workload) -> RouteLengths:
+    """The previous engine: scipy ``dijkstra`` per school, paths walked up its predecessors.
+
+    Per school, one limited ``scipy.sparse.csgraph.dijkstra`` on the reversed
+    length matrix returns dense distance and predecessor rows; the origins
+    then climb the tree together in numpy (one vectorised step per path edge)
+    and each step's edge is found by a key search.
+    """
+    cost = net.prepare_cost(None)
+    reversed_matrix = cost.matrix.T.tocsr()
+    indptr, indices, _ = net.csr_arrays
+    keys = (
+        np.repeat(np.arange(len(net.nodes), dtype=np.int64), np.diff(indptr)) * len(net.nodes)
+        + indices
+    )
+    edge_length = net.edges["length"].to_numpy()
+    lengths: RouteLengths = {}
+    for school, origins in zip(work.schools.tolist(), work.origins, strict=True):
+        _, pred = dijkstra(
+            reversed_matrix, indices=school, limit=work.radius_m, return_predecessors=True
+        )
+        steps = [origins]
+        current = origins
+        while np.any(moving := current != school):
+            current = np.where(moving, pred[current], school)
+            if np.any(current < 0):
+                raise NoRouteError("an origin is not reachable from its school")
+            steps.append(current)
+        chain = np.stack(steps)
+        tails, heads = chain[:-1], chain[1:]
+        on_path = tails != heads
+        slots = np.searchsorted(keys, tails[on_path] * len(net.nodes) + heads[on_path])
+        metres = np.zeros(tails.shape)
+        metres[on_path] = edge_length[cost.pair_edge[slots]]
+        for origin, route_m in zip(origins.tolist(), metres.sum(axis=0).tolist(), strict=True):
+            lengths[origin, school] = route_m
+    return lengths
 
 
 def check_edge_paths(
@@ -329,25 +325,24 @@ def max_length_gap(ours: RouteLengths, other: RouteLengths) -> float:
     return max(abs(ours[pair] - length) for pair, length in other.items())
 
 
-# label, all schools in one call, paths by tree_edge_paths (else PathSet.edge_path per pair)
-ROUTE_VARIANTS = [
-    ("per school, edge_paths", False, False),
-    ("per school, tree paths", False, True),
-    ("one call, tree paths", True, True),
-]
+# label, all schools in one shortest_paths call
+ROUTE_VARIANTS = [("per school", False), ("one call", True)]
 
 
 def step_routes(
     net: WalkNetwork, graph: nx.DiGraph, work: Workload, repeat: int
 ) -> tuple[list[Result], RouteLengths]:
-    """(b) bulk routing: our variants vs networkx per pair; equal lengths asserted."""
+    """(b) bulk routing: ours vs networkx per pair and vs the scipy engine; equal lengths."""
     n_pairs = len(work.pairs)
+    with timed() as first_call:  # numba compiles here (or loads its on-disk cache)
+        route_ours(net, work, one_call=False)
     nx_s, theirs = best_of(repeat, lambda: route_networkx(graph, work))
     results: list[Result] = []
     first: RouteLengths = {}
-    for label, one_call, tree_paths in ROUTE_VARIANTS:
-        run_variant = partial(route_ours, net, work, one_call=one_call, tree_paths=tree_paths)
-        ours_s, (ours, edge_paths) = best_of(repeat, run_variant)
+    for label, one_call in ROUTE_VARIANTS:
+        ours_s, (ours, edge_paths) = best_of(
+            repeat, partial(route_ours, net, work, one_call=one_call)
+        )
         check_edge_paths(net, edge_paths)
         gap = max_length_gap(ours, theirs)
         if gap > LENGTH_TOLERANCE_M:
@@ -358,13 +353,23 @@ def step_routes(
             note = (
                 f"{len(work.schools)} schools x {n_pairs // len(work.schools)} origins within "
                 f"{work.radius_m:g} m, mean route {np.mean(list(ours.values())):,.0f} m; best of "
-                f"{repeat}; every edge path rebuilt and checked; {note}"
+                f"{repeat}; every edge path returned and checked; {note}; the first call "
+                f"(numba compile or cache load, then the routes) took {first_call.seconds:.2f} s"
             )
         results.append(Result(
             f"b. routes: {label}", ours_s, nx_s,
             f"networkx bidirectional_dijkstra x {n_pairs:,} on a DiGraph (min parallel edge)",
             peak_rss_mb(), note,
         ))  # fmt: skip
+    scipy_s, scipy_lengths = best_of(repeat, lambda: route_scipy(net, work))
+    gap = max_length_gap(scipy_lengths, theirs)
+    if gap > LENGTH_TOLERANCE_M:
+        raise AssertionError(f"scipy engine: route lengths differ from networkx by up to {gap} m")
+    results.append(Result(
+        "b. routes vs scipy engine", results[0].ours_s, scipy_s,
+        "scipy.sparse.csgraph.dijkstra per school + numpy walk up the predecessors",
+        peak_rss_mb(), f"ours = per school; scipy lengths equal to networkx (max gap {gap:.1e} m)",
+    ))  # fmt: skip
     return results, first
 
 
@@ -389,7 +394,7 @@ def step_routes_osmnx(
         f"EXTRAPOLATED: timed {len(pairs)} sampled pairs ({child['route_s']:.2f} s, "
         f"{per_call:.3f} s/call) x {len(all_pairs):,}; path lengths equal to ours on the sample "
         f"(max gap {max(gaps):.1e} m); building net.graph took {child['graph_s']:.2f} s "
-        f"(not counted); ours = per school, edge_paths; osmnx child peak RSS "
+        f"(not counted); ours = per school; osmnx child peak RSS "
         f"{child['peak_mb']:,.0f} MiB"
     )
     return Result(
@@ -463,7 +468,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--schools", type=int, default=20, help="schools to route to")
     parser.add_argument("--origins", type=int, default=50, help="origins per school")
     parser.add_argument("--radius-m", type=float, default=2400.0, help="walk radius, metres")
-    parser.add_argument("--repeat", type=int, default=3, help="best of N for ours and networkx")
+    parser.add_argument("--repeat", type=int, default=5, help="best of N for ours and networkx")
     parser.add_argument(
         "--osmnx-sample", type=int, default=10, help="pairs timed with osmnx (extrapolated)"
     )

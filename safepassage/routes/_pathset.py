@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csr_matrix
 
 from ..errors import NoRouteError
+from ._dijkstra import SearchGraph, SearchResult, walk_tree
 
 if TYPE_CHECKING:
     from .network import WalkNetwork
@@ -58,15 +59,27 @@ class CostMatrix:
         CSR matrix of the cheapest parallel edge's cost per node pair.
     pair_edge
         The edge id chosen for each CSR slot.
+    node_order
+        The order the routing kernel numbers nodes in (identity when None).
     """
 
     matrix: csr_matrix
     pair_edge: NDArray[np.int64]
+    node_order: NDArray[np.int32] | None = None
 
     @cached_property
-    def reversed(self) -> csr_matrix:
-        """The transposed matrix, for searches towards a destination."""
-        return self.matrix.T.tocsr()
+    def forward(self) -> SearchGraph:
+        """The kernel's arrays for searches from a source."""
+        return SearchGraph.from_csr(self.matrix, self.pair_edge, self.node_order)
+
+    @cached_property
+    def backward(self) -> SearchGraph:
+        """The kernel's arrays for searches toward a destination (reversed edges)."""
+        return self.forward.reversed()
+
+    def search_graph(self, reverse: bool) -> SearchGraph:
+        """:attr:`backward` when ``reverse`` else :attr:`forward`."""
+        return self.backward if reverse else self.forward
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,21 +95,29 @@ class PathSet:
     distances
         Array (sources x targets) of path costs; ``inf`` where unreachable or
         beyond the limit.  Metres when routed on length.
-    predecessors
-        Array (sources x all nodes) of predecessor node ids (-9999 at the root
-        and where unreachable), in the direction searched.
     reverse
         True when the search ran on the reversed network: then each source is
         the destination of the paths and paths run from target to source.
+    search
+        The kernel's trees and the targets' edge paths (see
+        :class:`~safepassage.routes._dijkstra.SearchResult`).
+    graph
+        The arrays searched.
+    has_paths
+        False when computed with ``paths=False`` (distances only).
+
+    With ``targets``, each search stops once all of them are settled and only
+    their paths are kept; without, whole trees are kept (paths to any node).
     """
 
     network: WalkNetwork
     sources: NDArray[np.int64]
     targets: NDArray[np.int64] | None
     distances: NDArray[np.float64]
-    predecessors: NDArray[np.int32]
-    pair_edge: NDArray[np.int64]
-    reverse: bool = False
+    reverse: bool
+    search: SearchResult
+    graph: SearchGraph
+    has_paths: bool = True
 
     def _row(self, source: int) -> int:
         rows = np.flatnonzero(self.sources == source)
@@ -104,59 +125,102 @@ class PathSet:
             raise KeyError(f"node {source} is not one of the sources of this PathSet")
         return int(rows[0])
 
-    def node_path(self, source: int, target: int) -> list[int]:
-        """Node ids of the path between ``source`` and ``target`` in walking order.
-
-        Walking order is source -> target, or target -> source when
-        ``reverse`` is True (the source is then the destination).
-        """
-        if self.predecessors.size == 0:
+    def _require_paths(self) -> None:
+        if not self.has_paths:
             raise ValueError("this PathSet was computed with paths=False; it holds no paths")
-        pred = self.predecessors[self._row(source)]
-        chain = [int(target)]
-        node = int(target)
-        while node != source:
-            node = int(pred[node])
-            if node < 0:
-                raise NoRouteError(f"no walking route between node {source} and node {target}")
-            chain.append(node)
-        return chain if self.reverse else chain[::-1]
+
+    @cached_property
+    def predecessors(self) -> NDArray[np.int32]:
+        """Array (sources x all nodes) of predecessor node ids in the direction searched.
+
+        -9999 at the root and where not reached (scipy's convention).  Only a
+        search without ``targets`` keeps whole trees.
+        """
+        self._require_paths()
+        if self.targets is not None:
+            raise ValueError(
+                "this PathSet was computed with targets and keeps only their paths; "
+                "search without targets for whole predecessor trees"
+            )
+        pred = np.full((self.sources.size, self.graph.n_nodes), -9999, dtype=np.int32)
+        ptr = self.search.tree_ptr
+        for row in range(self.sources.size):
+            nodes = self.search.tree_node[ptr[row] : ptr[row + 1]]
+            slots = self.search.tree_slot[ptr[row] : ptr[row + 1]]
+            reached = slots >= 0
+            pred[row, nodes[reached]] = self.graph.order[self.graph.slot_row[slots[reached]]]
+        return pred
+
+    @cached_property
+    def _target_columns(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Targets sorted, and the first column holding each."""
+        assert self.targets is not None
+        order = np.argsort(self.targets, kind="stable")
+        keys = self.targets[order]
+        first = np.ones(keys.size, dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        return keys[first], order[first]
+
+    def _columns(self, targets: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Column of each target among the searched targets (-1 where absent)."""
+        keys, columns = self._target_columns
+        if keys.size == 0:
+            return np.full(targets.size, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(keys, targets), keys.size - 1)
+        return np.where(keys[at] == targets, columns[at], -1)
 
     def edge_paths(self, source: int, targets: ArrayLike) -> list[NDArray[np.int64]]:
         """Edge ids of the paths between ``source`` and each target, in walking order.
 
-        All targets climb the predecessor tree together (one numpy step per
-        path edge), so this is much faster than :meth:`edge_path` in a loop.
+        Walking order is source -> target, or target -> source when
+        ``reverse`` is True (the source is then the destination).  The arrays
+        are read-only views.
         """
-        if self.predecessors.size == 0:
-            raise ValueError("this PathSet was computed with paths=False; it holds no paths")
-        pred = self.predecessors[self._row(source)]
-        current = np.atleast_1d(np.asarray(targets, dtype=np.int64))
-        chain = [current]
-        active = current != source
-        while active.any():
-            step = np.where(active, pred[current], current).astype(np.int64)
-            lost = active & (step < 0)
-            if lost.any():
-                bad = int(current[np.flatnonzero(lost)[0]])
-                raise NoRouteError(f"no walking route between node {source} and node {bad}")
-            chain.append(step)
-            current = step
-            active = current != source
-        steps = np.stack(chain, axis=1)
-        if not self.reverse:  # the tree was grown from the source: walk it backwards
-            steps = steps[:, ::-1]
-        tails, heads = steps[:, :-1], steps[:, 1:]
-        moving = tails != heads
-        ids = self.network.edges_between(tails[moving], heads[moving], self.pair_edge)
-        counts = moving.sum(axis=1)
-        return np.split(ids, np.cumsum(counts)[:-1])
+        self._require_paths()
+        row = self._row(source)
+        target_arr = np.atleast_1d(np.asarray(targets, dtype=np.int64))
+        if self.targets is not None:
+            columns = self._columns(target_arr)
+            reached = (columns >= 0) & np.isfinite(self.distances[row, columns])
+            if not reached.all():
+                self._no_route(source, int(target_arr[np.flatnonzero(~reached)[0]]))
+            at = row * self.distances.shape[1] + columns
+            starts, ends = self.search.path_ptr[at], self.search.path_ptr[at + 1]
+            edges = self.search.path_edge
+            return [edges[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+        ptr = self.search.tree_ptr
+        found, lost = walk_tree(
+            self.graph,
+            self.search.tree_node[ptr[row] : ptr[row + 1]],
+            self.search.tree_slot[ptr[row] : ptr[row + 1]],
+            source,
+            target_arr,
+            walk_toward_source=self.reverse,
+        )
+        if lost >= 0:
+            self._no_route(source, lost)
+        return found
+
+    def _no_route(self, source: int, target: int) -> None:
+        hint = ""
+        if self.targets is not None and not np.any(self.targets == target):
+            hint = " (a search with targets keeps only their paths: pass this node as a target)"
+        raise NoRouteError(
+            f"no walking route between node {source} and node {target} within the limit{hint}"
+        )
 
     def edge_path(self, source: int, target: int) -> list[int]:
-        """Edge ids of the path, in walking order (see :meth:`node_path`)."""
-        nodes = self.node_path(source, target)
-        edge_ids = self.network.edges_between(nodes[:-1], nodes[1:], self.pair_edge)
-        return [int(e) for e in edge_ids]
+        """Edge ids of the path, in walking order (see :meth:`edge_paths`)."""
+        return [int(e) for e in self.edge_paths(source, [target])[0]]
+
+    def node_path(self, source: int, target: int) -> list[int]:
+        """Node ids of the path between ``source`` and ``target`` in walking order."""
+        edge_ids = self.edge_path(source, target)
+        if not edge_ids:
+            return [int(target)]
+        tails = self.network.edges["u"].to_numpy()[edge_ids]
+        last = int(self.network.edges["v"].to_numpy()[edge_ids[-1]])
+        return [int(t) for t in tails] + [last]
 
 
 def build_csr(

@@ -1,7 +1,8 @@
 """The walking street network: loaders, stitching, snapping and bulk routing.
 
 A :class:`WalkNetwork` holds two tables in a local metric CRS and CSR arrays
-for :mod:`scipy.sparse.csgraph`:
+for routing (a compiled Dijkstra, :mod:`._dijkstra`) and for
+:mod:`scipy.sparse.csgraph` (components, walksheds):
 
 ``nodes`` (one row per node; the row number is the node id used everywhere)
     ``osmid`` (source id, string), ``x``, ``y`` (metres), ``street_count``,
@@ -39,6 +40,7 @@ from scipy.spatial import cKDTree
 from ..crs import WGS84, check_metric_crs
 from ..errors import CRSError, DataError, NoRouteError, SnapError
 from . import _loaders
+from ._dijkstra import search, spatial_order
 from ._pathset import MIN_WEIGHT, CostMatrix, PathSet, SnapResult, build_csr
 from ._stitch import stitch
 
@@ -230,7 +232,13 @@ class WalkNetwork:
         indptr, indices, edge_index = self.csr_arrays
         weights = np.maximum(self.edges["length"].to_numpy()[edge_index], MIN_WEIGHT)
         n = len(self.nodes)
-        return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), edge_index)
+        return CostMatrix(
+            csr_matrix((weights, indices, indptr), shape=(n, n)), edge_index, self._node_order
+        )
+
+    @cached_property
+    def _node_order(self) -> NDArray[np.int32]:
+        return spatial_order(self.nodes["x"].to_numpy(), self.nodes["y"].to_numpy())
 
     @property
     def _length_matrix(self) -> csr_matrix:
@@ -262,7 +270,9 @@ class WalkNetwork:
         pair_edge = order[first]
         weights = np.maximum(cost_arr[pair_edge], MIN_WEIGHT)
         n = len(self.nodes)
-        return CostMatrix(csr_matrix((weights, indices, indptr), shape=(n, n)), pair_edge)
+        return CostMatrix(
+            csr_matrix((weights, indices, indptr), shape=(n, n)), pair_edge, self._node_order
+        )
 
     def edges_between(
         self,
@@ -301,7 +311,11 @@ class WalkNetwork:
         reverse: bool = False,
         paths: bool = True,
     ) -> PathSet:
-        """Shortest paths from each source with one C-backed Dijkstra per source.
+        """Shortest paths from each source with one compiled Dijkstra per source.
+
+        With ``targets``, each search stops as soon as every target is settled
+        and the targets' edge paths are built during the search, so a call
+        costs what it visits rather than the size of the network.
 
         Parameters
         ----------
@@ -319,8 +333,8 @@ class WalkNetwork:
             Search on the reversed network, so each source is a destination:
             one search from a school gives every origin's route to it.
         paths
-            Keep the predecessor trees (needed for :meth:`PathSet.node_path`);
-            False saves memory when only distances are wanted.
+            Keep the trees and the targets' edge paths (needed for
+            :meth:`PathSet.edge_paths`); False when only distances are wanted.
 
         Returns
         -------
@@ -334,21 +348,12 @@ class WalkNetwork:
             target_arr = np.atleast_1d(np.asarray(targets, dtype=np.int64))
             self._check_nodes(target_arr, "targets")
         prepared = self.prepare_cost(cost)
-        matrix = prepared.reversed if reverse else prepared.matrix
-        pair_edge = prepared.pair_edge
+        graph = prepared.search_graph(reverse)
         limit = np.inf if limit_m is None else float(limit_m)
-        if paths:
-            dist, pred = dijkstra(
-                matrix, directed=True, indices=source_arr, return_predecessors=True, limit=limit
-            )
-            pred = np.atleast_2d(pred).astype(np.int32)
-        else:
-            dist = dijkstra(matrix, directed=True, indices=source_arr, limit=limit)
-            pred = np.empty((0, 0), dtype=np.int32)
-        dist = np.atleast_2d(dist)
-        if target_arr is not None:
-            dist = dist[:, target_arr]
-        return PathSet(self, source_arr, target_arr, dist, pred, pair_edge, reverse)
+        found = search(
+            graph, source_arr, target_arr, limit, paths=paths, walk_toward_source=reverse
+        )
+        return PathSet(self, source_arr, target_arr, found.distances, reverse, found, graph, paths)
 
     def _check_nodes(self, ids: NDArray[np.int64], what: str) -> None:
         bad = (ids < 0) | (ids >= len(self.nodes))

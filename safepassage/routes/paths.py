@@ -158,7 +158,7 @@ def prepare_route_costs(
         prepared = []
         for cost, lam in zip(raw, labels, strict=True):
             matrix = network.prepare_cost(cost)
-            _ = matrix.reversed  # computed now, so it travels with the object to workers
+            _ = matrix.backward  # computed now, so it travels with the object to workers
             prepared.append((cost, matrix, lam))
         by_window[window] = prepared
         risks[window] = risk_arr
@@ -240,8 +240,10 @@ def _school_routes(
     max_walk_m: float | None,
 ) -> list[dict[str, object]]:
     targets = origins["node"].to_numpy(dtype=np.int64)
-    shortest = network.shortest_paths([school_node], limit_m=max_walk_m, reverse=True)
-    best = shortest.distances[0][targets]
+    shortest = network.shortest_paths(
+        [school_node], targets=targets, limit_m=max_walk_m, reverse=True
+    )
+    best = shortest.distances[0]
     reachable = np.flatnonzero(np.isfinite(best))
     fallback = dict(
         zip(
@@ -258,7 +260,9 @@ def _school_routes(
             break
         # the cheapest path costs at most what the shortest one does: a safe search limit
         limit = max(float(edge_cost[fallback[i]].sum()) for i in todo) + 1e-6
-        paths = network.shortest_paths([school_node], cost=cost, limit_m=limit, reverse=True)
+        paths = network.shortest_paths(
+            [school_node], targets=targets[todo], cost=cost, limit_m=limit, reverse=True
+        )
         found = paths.edge_paths(school_node, targets[todo])
         for i, edge_arr in zip(todo, found, strict=True):
             edges = edge_arr.tolist()

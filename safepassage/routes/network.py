@@ -350,6 +350,8 @@ class WalkNetwork:
         prepared = self.prepare_cost(cost)
         graph = prepared.search_graph(reverse)
         limit = np.inf if limit_m is None else float(limit_m)
+        if not limit >= 0:  # also catches NaN
+            raise DataError(f"limit_m must be a non-negative number of metres, not {limit_m!r}")
         found = search(
             graph, source_arr, target_arr, limit, paths=paths, walk_toward_source=reverse
         )

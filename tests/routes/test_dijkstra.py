@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy.sparse.csgraph import dijkstra
 
-from safepassage.errors import NoRouteError
+from safepassage.errors import DataError, NoRouteError
 from safepassage.routes import _dijkstra
 from safepassage.routes.network import PathSet, WalkNetwork
 
@@ -100,6 +100,12 @@ def test_node_beyond_the_settled_targets_names_the_fix(grid: WalkNetwork) -> Non
     paths = grid.shortest_paths([0], targets=[1])  # the search stops at node 1
     with pytest.raises(NoRouteError, match="pass this node as a target"):
         paths.edge_path(0, 24)
+
+
+@pytest.mark.parametrize("limit_m", [-1.0, float("nan")])
+def test_a_negative_or_missing_limit_is_refused(grid: WalkNetwork, limit_m: float) -> None:
+    with pytest.raises(DataError, match="limit_m must be a non-negative"):
+        grid.shortest_paths([0], targets=[24], limit_m=limit_m)
 
 
 def test_paths_false_holds_no_paths(grid: WalkNetwork) -> None:

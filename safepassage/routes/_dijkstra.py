@@ -27,6 +27,8 @@ from numba import njit
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 
+from ..errors import DataError
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 NO_NODE = -1
@@ -95,10 +97,23 @@ class SearchGraph:
         slot_edge: NDArray[np.int64],
         order: NDArray[np.int32] | None = None,
     ) -> SearchGraph:
-        """Arrays of ``matrix`` (one slot per node pair), renumbered by ``order``."""
+        """Arrays of ``matrix`` (one slot per node pair), renumbered by ``order``.
+
+        Every weight must be positive and finite: the kernel marks a settled
+        node by negating its distance, and a NaN would never be settled.
+        """
         n = matrix.shape[0]
         if max(n, matrix.nnz, len(slot_edge)) >= 2**31 - 1:
-            raise ValueError("the routing kernel numbers nodes and edges in int32")
+            raise DataError(
+                "the routing kernel numbers nodes and edges in int32: network too large"
+            )
+        bad = ~(matrix.data > 0) | ~np.isfinite(matrix.data)
+        if bad.any():
+            raise DataError(
+                f"{int(bad.sum())} edge costs are zero, negative, NaN or infinite "
+                f"(e.g. {matrix.data[bad][:3].tolist()}); routing needs positive finite costs "
+                "(build them with WalkNetwork.prepare_cost, which floors zero lengths)"
+            )
         order = np.arange(n, dtype=np.int32) if order is None else order.astype(np.int32)
         rank = np.empty(n, dtype=np.int32)
         rank[order] = np.arange(n, dtype=np.int32)
@@ -380,7 +395,10 @@ def _search(
     tree_node = np.empty(n_sources * n if with_tree else 0, dtype=np.int32)
     tree_slot = np.empty(n_sources * n if with_tree else 0, dtype=np.int32)
     path_ptr = np.zeros(n_sources * n_targets + 1 if with_paths else 0, dtype=np.int64)
-    path_edge = np.empty(32 * n_sources * n_targets if with_paths else 0, dtype=np.int64)
+    # room for typical paths (grown on demand), capped so huge calls do not reserve GBs
+    path_edge = np.empty(
+        min(32 * n_sources * n_targets, 1 << 22) if with_paths else 0, dtype=np.int64
+    )
     n_tree = 0
     n_path = 0
     for s in range(n_sources):

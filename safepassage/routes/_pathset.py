@@ -179,13 +179,21 @@ class PathSet:
         self._require_paths()
         row = self._row(source)
         target_arr = np.atleast_1d(np.asarray(targets, dtype=np.int64))
+        self.network._check_nodes(target_arr, "targets")
         if self.targets is not None:
             columns = self._columns(target_arr)
-            reached = (columns >= 0) & np.isfinite(self.distances[row, columns])
-            if not reached.all():
-                self._no_route(source, int(target_arr[np.flatnonzero(~reached)[0]]))
-            at = row * self.distances.shape[1] + columns
-            starts, ends = self.search.path_ptr[at], self.search.path_ptr[at + 1]
+            listed = columns >= 0
+            reached = np.zeros(target_arr.size, dtype=bool)
+            reached[listed] = np.isfinite(self.distances[row, columns[listed]])
+            at_source = target_arr == source  # the empty path, listed as a target or not
+            missing = ~(reached | at_source)
+            if missing.any():
+                self._no_route(source, int(target_arr[np.flatnonzero(missing)[0]]))
+            at = row * self.distances.shape[1] + columns[reached]
+            starts = np.zeros(target_arr.size, dtype=np.int64)
+            ends = np.zeros(target_arr.size, dtype=np.int64)
+            starts[reached] = self.search.path_ptr[at]
+            ends[reached] = self.search.path_ptr[at + 1]
             edges = self.search.path_edge
             return [edges[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
         ptr = self.search.tree_ptr

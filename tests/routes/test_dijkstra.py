@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from safepassage.errors import DataError, NoRouteError
@@ -94,6 +95,35 @@ def test_source_as_its_own_target_has_an_empty_path(grid: WalkNetwork) -> None:
     assert paths.distances[0, 0] == 0.0
     assert paths.edge_path(12, 12) == []
     assert paths.node_path(12, 12) == [12]
+
+
+def test_the_source_has_an_empty_path_even_when_not_a_target(grid: WalkNetwork) -> None:
+    assert grid.shortest_paths([12], targets=[13]).edge_path(12, 12) == []
+    assert grid.shortest_paths([12], targets=[]).edge_paths(12, [12])[0].size == 0
+
+
+def test_a_target_of_an_empty_target_list_has_no_route(grid: WalkNetwork) -> None:
+    with pytest.raises(NoRouteError, match="pass this node as a target"):
+        grid.shortest_paths([0], targets=[]).edge_paths(0, [3])
+
+
+@pytest.mark.parametrize("targets", [None, [5]])
+def test_paths_to_node_ids_out_of_range_are_refused(
+    grid: WalkNetwork, targets: list[int] | None
+) -> None:
+    paths = grid.shortest_paths([0], targets=targets)
+    for bad in (-1, 25):
+        with pytest.raises(DataError, match=r"outside 0\.\.24"):
+            paths.edge_paths(0, [bad])
+
+
+def test_zero_or_nan_weights_are_refused_before_the_kernel_sees_them() -> None:
+    matrix = csr_matrix(([5.0, 0.0, 0.0], [1, 2, 1], [0, 2, 2, 3]), shape=(3, 3))
+    with pytest.raises(DataError, match="2 edge costs are zero"):
+        _dijkstra.SearchGraph.from_csr(matrix, np.arange(3))
+    matrix.data[:] = [5.0, np.nan, 1.0]
+    with pytest.raises(DataError, match="1 edge costs"):
+        _dijkstra.SearchGraph.from_csr(matrix, np.arange(3))
 
 
 def test_node_beyond_the_settled_targets_names_the_fix(grid: WalkNetwork) -> None:

@@ -266,15 +266,9 @@ def route_scipy(net: WalkNetwork, work: Workload) -> RouteLengths:
     Per school, one limited ``scipy.sparse.csgraph.dijkstra`` on the reversed
     length matrix returns dense distance and predecessor rows; the origins
     then climb the tree together in numpy (one vectorised step per path edge)
-    and each step's edge is found by a key search.
+    and each step's edge is found with ``WalkNetwork.edges_between``.
     """
-    cost = net.prepare_cost(None)
-    reversed_matrix = cost.matrix.T.tocsr()
-    indptr, indices, _ = net.csr_arrays
-    keys = (
-        np.repeat(np.arange(len(net.nodes), dtype=np.int64), np.diff(indptr)) * len(net.nodes)
-        + indices
-    )
+    reversed_matrix = net.prepare_cost(None).matrix.T.tocsr()
     edge_length = net.edges["length"].to_numpy()
     lengths: RouteLengths = {}
     for school, origins in zip(work.schools.tolist(), work.origins, strict=True):
@@ -291,9 +285,8 @@ def route_scipy(net: WalkNetwork, work: Workload) -> RouteLengths:
         chain = np.stack(steps)
         tails, heads = chain[:-1], chain[1:]
         on_path = tails != heads
-        slots = np.searchsorted(keys, tails[on_path] * len(net.nodes) + heads[on_path])
         metres = np.zeros(tails.shape)
-        metres[on_path] = edge_length[cost.pair_edge[slots]]
+        metres[on_path] = edge_length[net.edges_between(tails[on_path], heads[on_path])]
         for origin, route_m in zip(origins.tolist(), metres.sum(axis=0).tolist(), strict=True):
             lengths[origin, school] = route_m
     return lengths

@@ -258,9 +258,8 @@ def walk_tree(
     """Edge paths in one source's tree (network ids); (paths, first target not in it or -1)."""
     pred_slot = np.full(graph.n_nodes, -1, dtype=np.int32)
     pred_slot[graph.rank[tree_node]] = tree_slot
-    in_tree = np.zeros(graph.n_nodes, dtype=bool)
-    in_tree[tree_node] = True
-    lost = np.flatnonzero(~in_tree[targets])
+    kernel_targets = graph.rank[targets]
+    lost = np.flatnonzero((pred_slot[kernel_targets] < 0) & (targets != source))
     if lost.size:
         return [], int(targets[lost[0]])
     ptr, edges = _walk_tree(
@@ -268,7 +267,7 @@ def walk_tree(
         graph.slot_row,
         graph.slot_edge,
         int(graph.rank[source]),
-        graph.rank[targets],
+        kernel_targets,
         not walk_toward_source,
     )
     return np.split(edges, ptr[1:-1]), -1

@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from ._compare import MOVED_M, OutputComparison, compare_outputs
-from ._validate import VALIDATION_CRS as VALIDATION_CRS  # importable from here, as before
-from ._validate import validate_inputs
 from .config import default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
+from .validate import validate_inputs
 
 __all__ = [
     "EXIT_ERROR",
@@ -78,16 +77,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for problem in problems:
             _err(f"  - {problem}")
         return EXIT_INPUT
-    problems, facts = validate_inputs(config)
-    if problems:
-        _err(f"error: {args.config}: {len(problems)} problem(s) in the inputs")
-        for problem in problems:
+    found = validate_inputs(config)
+    if found.problems:
+        _err(f"error: {args.config}: {len(found.problems)} problem(s) in the inputs")
+        for problem in found.problems:
             _err(f"  - {problem}")
-        return EXIT_INPUT
-    _out(f"ok: {args.config}")
-    for line in facts:
+    else:
+        _out(f"ok: {args.config}")
+    for line in found.facts:
         _out(f"  {line}")
-    return EXIT_OK
+    if len(found.schools):
+        _out(f"  {len(found.schools)} schools would be planned:")
+        for school_id, name in found.schools.itertuples(index=False):
+            _out(f"    {school_id}  {name}")
+    for stage in found.skipped:
+        _out(f"  skipped: {stage}")
+    return EXIT_INPUT if found.problems else EXIT_OK
 
 
 # ----------------------------------------------------------------------------- plan

@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .crs import WGS84
 from .io import _flat
-
-if TYPE_CHECKING:
-    from .pipeline import PlanResult
+from .result import PlanResult
 
 __all__ = ["write_outputs"]
 
@@ -93,18 +90,4 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
 
 
 def _inputs(result: PlanResult) -> list[Path]:
-    data = result.config.data
-    paths: list[Path | None] = [
-        *data.networks,
-        data.schools,
-        data.profiles,
-        *data.incidents,
-        data.homicides,
-        data.population,
-        data.blocks,
-        data.reference_routes,
-        data.vendors,
-        data.workers,
-        *(h.path for h in data.hazards.values()),
-    ]
-    return [Path(p) for p in paths if p is not None and Path(p).exists()]
+    return [p for p in result.config.data.input_files() if p.exists()]

@@ -1,10 +1,11 @@
 """The semester plan: every stage composed, from a config to outputs on disk.
 
-``plan(config)`` runs network -> schools -> risk -> origins -> routes ->
-corridors -> posts -> roster and returns a :class:`PlanResult`;
-``plan(config, out=DIR)`` also writes the outputs atomically (a temporary
-folder renamed into place, so a failed or interrupted run leaves earlier
-outputs untouched).  Each stage is a plain function an analyst can call alone.
+Read :func:`plan` top to bottom: inputs are read once
+(:mod:`safepassage.inputs`), then each stage (:mod:`safepassage.stages`) is one
+call with the data it needs and its own config section.  ``plan(config,
+out=DIR)`` also writes the outputs (:mod:`safepassage.outputs`): into a new,
+empty or earlier plan folder only, atomically, so a failed or interrupted run
+leaves earlier outputs untouched.
 """
 
 from __future__ import annotations
@@ -12,24 +13,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import geopandas as gpd
-import pandas as pd
+from tqdm import tqdm
 
 from .config import PlanConfig, load_config
 from .executor import make_executor
+from .inputs import InputError, PlanInputs, check_inputs, read_inputs
+from .outputs import write_outputs
+from .result import PlanResult
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
-from .routes.origins import OriginSet
-from .routes.paths import DEFAULT_CLASS_FACTORS, RouteSet
+from .routes.paths import DEFAULT_CLASS_FACTORS
 from .staffing._cpsat import SolverSettings
-from .staffing.posts import PostPlan, plan_posts
-from .staffing.roster import Roster
+from .staffing.posts import plan_posts
 from .stages import (
     load_network,
     plan_roster,
@@ -41,109 +41,46 @@ from .stages import (
     window_risk,
 )
 
-__all__ = [
-    "PlanResult",
-    "load_network",
-    "plan",
-    "plan_roster",
-    "risk_surface",
-    "route_all_schools",
-    "select_schools",
-    "staffing_windows",
-    "student_origins",
-    "window_risk",
-]
+__all__ = ["STAGES", "PlanResult", "plan"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 WINDOWS = ("am", "pm")
-
-
-@dataclass
-class PlanResult:
-    """Everything a plan produced (tables in the network's metric CRS).
-
-    Attributes
-    ----------
-    network, schools, risk, origins, routes, corridors, posts, roster
-        The stage results (``risk`` is a ``RiskSurface``; ``posts`` a
-        GeoDataFrame of candidate posts with ``selected``; ``roster`` the
-        assignment table).
-    post_plan, roster_result
-        The solver results with status, objective, bound and gap.
-    vendors, windows
-        Vendor table and staffing windows per school.
-    comparison
-        Recall/precision against the reference routes (None without them).
-    metrics, timings
-        Headline numbers and seconds per stage.
-    """
-
-    config: PlanConfig
-    network: WalkNetwork
-    schools: gpd.GeoDataFrame
-    risk: Any
-    origin_set: OriginSet
-    routes: RouteSet
-    corridors: gpd.GeoDataFrame
-    post_plan: PostPlan
-    roster_result: Roster | None
-    vendors: pd.DataFrame
-    windows: pd.DataFrame
-    comparison: pd.DataFrame | None
-    timings: dict[str, float] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-    @property
-    def origins(self) -> gpd.GeoDataFrame:
-        return self.origin_set.origins
-
-    @property
-    def posts(self) -> gpd.GeoDataFrame:
-        return self.post_plan.table
-
-    @property
-    def roster(self) -> pd.DataFrame | None:
-        return None if self.roster_result is None else self.roster_result.assignments
-
-    @property
-    def plan_name(self) -> str:
-        return self.config.name
-
-    @property
-    def plan_date(self) -> str:
-        return self.config.plan_date
-
-    @property
-    def min_students(self) -> int:
-        return self.config.routes.min_students
-
-    def summary(self) -> dict[str, Any]:
-        """Headline metrics (what the CLI prints at the end)."""
-        return dict(self.metrics)
+STAGES = (
+    "network",
+    "inputs",
+    "schools",
+    "risk",
+    "origins",
+    "routes",
+    "corridors",
+    "posts",
+    "roster",
+)
 
 
 class _Stages:
-    """Times stages and reports progress (tqdm when asked)."""
+    """Times each stage, logs its start and end, and shows a progress bar when asked."""
 
-    def __init__(self, names: list[str], progress: bool) -> None:
+    def __init__(self, progress: bool) -> None:
         self.timings: dict[str, float] = {}
-        self._bar: Any = None
-        if progress:
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=len(names), unit="stage", leave=False)
+        self._bar = tqdm(total=len(STAGES), unit="stage", leave=False) if progress else None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         if self._bar is not None:
             self._bar.set_description(name)
+        logger.info("%s started", name)
         started = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - started, 3)
         logger.info("%s done in %.1f s", name, self.timings[name])
         if self._bar is not None:
             self._bar.update(1)
+
+    def run(self, name: str, step: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        with self.stage(name):
+            return step(*args, **kwargs)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -165,94 +102,99 @@ def plan(
     config
         A :class:`PlanConfig` or the path of a TOML config.
     out
-        Output folder (default ``config.output.dir`` when writing); written
-        atomically.  None returns the result without writing.
+        Output folder: new, empty or an earlier plan's (else refused before any
+        work); written atomically.  None returns the result without writing.
     workers, scheduler
         Run per-school routing in ``workers`` local processes, or on the Dask
         scheduler at ``scheduler``; the plan is identical for any value.
     progress
         Show a progress bar per stage.
+
+    Raises
+    ------
+    SafePassageError
+        A subclass naming the input at fault (all input problems at once).
     """
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
-    executor = make_executor(workers, scheduler)
-    stages = _Stages(
-        ["network", "schools", "risk", "origins", "routes", "corridors", "posts", "roster"],
-        progress,
-    )
-    settings = SolverSettings(
+    solver = SolverSettings(
         time_limit_s=cfg.staffing.time_limit_s,
         num_workers=cfg.staffing.num_workers,
         seed=cfg.seed,
         relative_gap=cfg.staffing.relative_gap,
-        # limits in CP-SAT deterministic time: the same plan on every run and machine
-        deterministic=True,
+        deterministic=True,  # limits in CP-SAT deterministic time: the same plan everywhere
     )
+    stages, executor = _Stages(progress), make_executor(workers, scheduler)
     try:
-        with stages.stage("network"):
-            network = load_network(cfg)
-        with stages.stage("schools"):
-            schools = select_schools(cfg, network)
-            windows = staffing_windows(cfg, schools)
-        with stages.stage("risk"):
-            risk = risk_surface(cfg, network)
-        with stages.stage("origins"):
-            origin_set = student_origins(cfg, network, schools)
-        factors = {**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors}
-        max_walk = max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m)
-        with stages.stage("routes"):
-            risk_by_window = {w: window_risk(risk, w) for w in WINDOWS}
-            routes = route_all_schools(
-                executor,
-                network,
-                schools,
-                origin_set.origins,
-                risk_by_window,
-                risk_weight=cfg.routes.risk_weight,
-                detour_cap=cfg.routes.detour_cap,
-                factors=factors,
-                max_walk_m=max_walk,
+        network = stages.run("network", load_network, cfg.data, cfg.network)
+        inputs = stages.run("inputs", _checked_inputs, cfg, network)
+        schools = stages.run("schools", select_schools, cfg, inputs, network)
+        windows = staffing_windows(schools, cfg.windows)
+        risk = stages.run("risk", risk_surface, inputs, network, cfg.risk, cfg.windows)
+        risk_by_window = {w: window_risk(risk, w) for w in WINDOWS}
+        origins = stages.run(
+            "origins",
+            student_origins,
+            inputs,
+            network,
+            schools,
+            cfg.routes,
+            snap_max_m=cfg.network.snap_max_m,
+        )
+        routes = stages.run(
+            "routes",
+            route_all_schools,
+            executor,
+            network,
+            schools,
+            origins.origins,
+            risk_by_window,
+            risk_weight=cfg.routes.risk_weight,
+            detour_cap=cfg.routes.detour_cap,
+            factors={**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors},
+            max_walk_m=max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m),
+        )
+        corridors = stages.run(
+            "corridors",
+            designate_corridors,
+            network,
+            schools,
+            routes,
+            budget_m=cfg.routes.corridor_budget_m,
+            risk=risk_by_window["pm"],
+        )
+        comparison = None
+        if inputs.reference_routes is not None:
+            lines = inputs.reference_routes[inputs.reference_routes["kind"] == "line"]
+            comparison = compare_routes(
+                corridors, lines, tolerance_m=cfg.routes.reference_tolerance_m
             )
-        with stages.stage("corridors"):
-            corridors = designate_corridors(
-                network,
-                schools,
-                routes,
-                budget_m=cfg.routes.corridor_budget_m,
-                risk=risk_by_window["pm"],
-            )
-            comparison = None
-            if cfg.data.reference_routes is not None:
-                from .io import read_routes
-
-                reference = read_routes(cfg.data.reference_routes, crs=network.crs)
-                reference = reference[reference["kind"] == "line"]
-                comparison = compare_routes(
-                    corridors, reference, tolerance_m=cfg.routes.reference_tolerance_m
-                )
-        with stages.stage("posts"):
-            post_plan = plan_posts(
-                network,
-                corridors,
-                schools,
-                routes,
-                risk=risk_by_window.__getitem__,
-                windows=WINDOWS,
-                per_school=cfg.posts.per_school,
-                min_spacing_m=cfg.posts.min_spacing_m,
-                sight_m=cfg.posts.sight_m,
-                settings=dataclasses.replace(settings, num_workers=1),  # reproducible
-            )
-        with stages.stage("roster"):
-            roster, vendors = plan_roster(cfg, post_plan.table, windows, settings)
+        post_plan = stages.run(
+            "posts",
+            plan_posts,
+            network,
+            corridors,
+            schools,
+            routes,
+            risk=risk_by_window.__getitem__,
+            windows=WINDOWS,
+            per_school=cfg.posts.per_school,
+            min_spacing_m=cfg.posts.min_spacing_m,
+            sight_m=cfg.posts.sight_m,
+            settings=dataclasses.replace(solver, num_workers=1),  # reproducible
+        )
+        roster, vendors = stages.run(
+            "roster", plan_roster, inputs, post_plan.table, windows, cfg.staffing, solver
+        )
     finally:
         stages.close()
         executor.close()
-    result = PlanResult(
+    draft = PlanResult(
         cfg,
+        inputs,
         network,
         schools,
         risk,
-        origin_set,
+        origins,
         routes,
         corridors,
         post_plan,
@@ -261,14 +203,20 @@ def plan(
         windows,
         comparison,
         stages.timings,
-        problems=origin_set.problems,
     )
-    result.metrics = _metrics(result)
+    result = dataclasses.replace(draft, metrics=_metrics(draft))
     if out is not None:
-        from .outputs import write_outputs
-
         write_outputs(result, Path(out))
     return result
+
+
+def _checked_inputs(cfg: PlanConfig, network: WalkNetwork) -> PlanInputs:
+    """Every input read once and checked together (as ``safepassage validate`` does)."""
+    inputs = read_inputs(cfg, crs=network.crs, network=network)
+    problems = check_inputs(cfg, inputs)
+    if problems:
+        raise InputError(problems)
+    return inputs
 
 
 def _metrics(result: PlanResult) -> dict[str, Any]:

@@ -18,12 +18,21 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._tables import gdal_source
-from .config import PlanConfig
+from .config import (
+    DataConfig,
+    NetworkConfig,
+    PlanConfig,
+    RiskConfig,
+    RoutesConfig,
+    StaffingConfig,
+    WindowConfig,
+)
 from .errors import DataError
 from .executor import Executor
+from .inputs import PlanInputs, planned_schools
+from .risk.surface import RiskSurface, score
 from .routes.network import WalkNetwork, stitch
-from .routes.origins import OriginSet, block_population, estimate_origins, tract_population
+from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
     DEFAULT_CLASS_FACTORS,
     RouteCosts,
@@ -54,18 +63,22 @@ logger = logging.getLogger(__name__)
 RISK_OPTIONS: dict[str, Any] = {"snap_share": 0.2, "blend": "geometric", "blend_floor": 0.05}
 
 
-def load_network(config: PlanConfig) -> WalkNetwork:
-    """Load, stitch and cache the configured networks (cache keyed by inputs and tolerances)."""
-    paths = [Path(p) for p in config.data.networks]
+def load_network(data: DataConfig, options: NetworkConfig) -> WalkNetwork:
+    """Load, stitch and cache the configured networks (cache keyed by inputs and tolerances).
+
+    The key holds the files as a set (sorted), so listing them in another order
+    reuses the cache; stitching does not depend on the order either.
+    """
+    paths = sorted(Path(p) for p in data.networks)
     if not paths:
         raise DataError("config [data] networks is empty; list at least one network file")
     key = hashlib.sha256(
         json.dumps(
             [[str(p), p.stat().st_size if p.exists() else 0] for p in paths]
-            + [config.network.seam_tolerance_m, config.network.cut_tolerance_m]
+            + [options.seam_tolerance_m, options.cut_tolerance_m]
         ).encode()
     ).hexdigest()[:16]
-    cache = Path(config.data.cache_dir) / f"network-{key}"
+    cache = Path(data.cache_dir) / f"network-{key}"
     if cache.is_dir():
         try:
             return WalkNetwork.load(cache)
@@ -74,8 +87,8 @@ def load_network(config: PlanConfig) -> WalkNetwork:
     pieces = [_load_one(p) for p in paths]
     network = stitch(
         pieces,
-        seam_tolerance_m=config.network.seam_tolerance_m,
-        cut_tolerance_m=config.network.cut_tolerance_m,
+        seam_tolerance_m=options.seam_tolerance_m,
+        cut_tolerance_m=options.cut_tolerance_m,
     )
     try:
         network.save(cache)
@@ -93,97 +106,47 @@ def _load_one(path: Path) -> WalkNetwork:
     return WalkNetwork.from_centerlines(path)
 
 
-def select_schools(config: PlanConfig, network: WalkNetwork) -> gpd.GeoDataFrame:
-    """Read schools, keep the configured ones, snap them to the network.
+def select_schools(
+    config: PlanConfig, inputs: PlanInputs, network: WalkNetwork
+) -> gpd.GeoDataFrame:
+    """The ``[schools]`` selection, snapped to the network, with its bell times.
 
     Returns
     -------
     GeoDataFrame
-        The reader's columns plus ``node`` (-1 when unsnapped) and ``snap_m``.
+        The reader's columns plus ``node`` (-1 when unsnapped), ``snap_m``, and
+        ``bell_start``/``bell_end`` (``HH:MM``: parsed ``school_hours``, else
+        ``[windows] default_start``/``default_end``), sorted by ``school_id``.
     """
-    from .io import read_routes, read_schools
-    from .io import select_schools as select_from
-
-    schools = read_schools(config.data.schools, profiles=config.data.profiles, crs=network.crs)
-    if schools["school_id"].duplicated().any():
-        dupes = sorted(schools.loc[schools["school_id"].duplicated(), "school_id"].unique())
-        raise DataError(f"{config.data.schools}: duplicate school ids {dupes[:10]}")
-    routes = None
-    if config.schools.safe_passage_year and config.data.reference_routes is not None:
-        routes = read_routes(config.data.reference_routes, crs=network.crs)
-    chosen = select_from(
-        schools, config.schools, areas_path=config.data.community_areas, routes=routes
-    ).copy()
-    if chosen.empty:
-        raise DataError("no school matches the [schools] selection of the config")
+    chosen = planned_schools(config, inputs).copy()
     snap = network.snap(chosen, max_m=config.network.snap_max_m)
     chosen["node"] = snap.nodes
     chosen["snap_m"] = snap.table["distance_m"].to_numpy()
-    raw_hours = chosen["school_hours"] if "school_hours" in chosen else [None] * len(chosen)
-    bells = [parse_school_hours(text) for text in raw_hours]
+    bells = [parse_school_hours(text) for text in chosen["school_hours"]]
     chosen["bell_start"] = [b[0] if b else config.windows.default_start for b in bells]
     chosen["bell_end"] = [b[1] if b else config.windows.default_end for b in bells]
-    return chosen.sort_values("school_id").reset_index(drop=True)
+    return chosen
 
 
-def risk_surface(config: PlanConfig, network: WalkNetwork) -> Any:
-    """Score the configured incidents and hazards into a RiskSurface (windows am, pm, all)."""
-    from .risk.incidents import read_hazard_points, read_incidents
-    from .risk.surface import score
-
-    weights = dict(config.risk.category_weights) or None
-    sources = [*config.data.incidents]
-    if config.data.homicides is not None:
-        sources.append(config.data.homicides)
-    tables = [
-        read_incidents(p, network=network, category_weights=weights, tz=config.timezone)
-        for p in sources
-    ]
-    incidents = _combine(tables)
-    hazards = {
-        name: (read_hazard_points(h.path, crs=network.crs), h.weight * config.risk.hazard_weight)
-        for name, h in config.data.hazards.items()
-    }
-    windows: dict[str, tuple[str, str] | None] = {
-        "am": (config.windows.am[0], config.windows.am[1]),
-        "pm": (config.windows.pm[0], config.windows.pm[1]),
-        "all": None,
-    }
+def risk_surface(
+    inputs: PlanInputs, network: WalkNetwork, options: RiskConfig, windows: WindowConfig
+) -> RiskSurface:
+    """Score the incidents and hazards into a RiskSurface (windows ``am``, ``pm``, ``all``)."""
+    if inputs.incidents is None:
+        raise DataError("config [data] incidents is empty; list at least one incident table")
+    spans: dict[str, tuple[str, str] | None] = {"am": windows.am, "pm": windows.pm, "all": None}
     return score(
         network,
-        incidents,
-        windows,
-        bandwidth_m=config.risk.bandwidth_m,
-        half_life_days=config.risk.half_life_days,
-        hazards=hazards or None,
+        inputs.incidents,
+        spans,
+        bandwidth_m=options.bandwidth_m,
+        half_life_days=options.half_life_days,
+        hazards=inputs.hazards or None,
         **RISK_OPTIONS,
     )
 
 
-def _combine(tables: list[Any]) -> Any:
-    """One incident table from several sources (ids prefixed by source order)."""
-    from .risk.incidents import Incidents
-
-    if len(tables) == 1:
-        return tables[0]
-    parts = [
-        t.table.assign(incident_id=f"{i}:" + t.table["incident_id"].astype(str))
-        for i, t in enumerate(tables)
-    ]
-    table = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=tables[0].crs)
-    problems = pd.concat([t.problems.assign(source=t.source) for t in tables], ignore_index=True)
-    first = tables[0]
-    return Incidents(
-        table,
-        problems,
-        first.crs,
-        first.tz,
-        " + ".join(t.source for t in tables),
-        first.category_weights,
-    )
-
-
-def window_risk(surface: Any, window: str) -> NDArray[np.float64]:
+def window_risk(surface: RiskSurface, window: str) -> NDArray[np.float64]:
     """Risk used for routing and posts in ``window``.
 
     The window's own incident density (arrival or dismissal hours) plus a
@@ -202,7 +165,7 @@ def window_risk(surface: Any, window: str) -> NDArray[np.float64]:
     return own + share * (0.25 * every + hazards)
 
 
-def _component(surface: Any, window: str, column: str) -> NDArray[np.float64]:
+def _component(surface: RiskSurface, window: str, column: str) -> NDArray[np.float64]:
     """One risk component per edge (all of ``risk`` when the surface has no components)."""
     table = surface.table
     if column not in table.columns:
@@ -217,43 +180,33 @@ def _component(surface: Any, window: str, column: str) -> NDArray[np.float64]:
 
 
 def student_origins(
-    config: PlanConfig, network: WalkNetwork, schools: gpd.GeoDataFrame
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    options: RoutesConfig,
+    *,
+    snap_max_m: float,
 ) -> OriginSet:
-    """Aggregated student origins per school from the census blocks of the config."""
-    if config.data.blocks is None or config.data.population is None:
+    """Aggregated student origins per school; every school in the network competes for them."""
+    if inputs.population is None:
         raise DataError("config [data] needs blocks and population to estimate student origins")
-    blocks = gpd.read_file(gdal_source(config.data.blocks))
-    population = pd.read_csv(config.data.population)
-    if "tract_bloc" not in blocks.columns and "tractce10" in blocks.columns:
-        polygons = tract_population(blocks, population)  # tracts: sum of their blocks
-    else:
-        polygons = block_population(blocks, population)
-    competitors = None
-    if schools_path := config.data.schools:
-        from .io import read_schools
-
-        everyone = read_schools(schools_path, profiles=config.data.profiles, crs=network.crs)
-        everyone["node"] = network.snap(everyone, max_m=config.network.snap_max_m).nodes
-        competitors = everyone[everyone["node"] >= 0]
+    everyone = inputs.schools.copy()
+    everyone["node"] = network.snap(everyone, max_m=snap_max_m).nodes
     return estimate_origins(
         network,
         schools,
-        polygons,
-        competitors=competitors,
-        radius_m={
-            "elementary": config.routes.radius_elementary_m,
-            "high": config.routes.radius_high_m,
-        },
-        min_students=config.routes.min_students,
+        inputs.population,
+        competitors=everyone[everyone["node"] >= 0],
+        radius_m={"elementary": options.radius_elementary_m, "high": options.radius_high_m},
+        min_students=options.min_students,
     )
 
 
-def staffing_windows(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFrame:
+def staffing_windows(schools: gpd.GeoDataFrame, w: WindowConfig) -> pd.DataFrame:
     """Morning and afternoon staffing windows per school from bell times (fallbacks reported)."""
     profile = pd.DataFrame(
-        {"School_ID": schools["school_id"], "School_Hours": schools.get("school_hours")}
+        {"School_ID": schools["school_id"], "School_Hours": schools["school_hours"]}
     )
-    w = config.windows
     return school_windows(
         profile,
         default_start=w.default_start,
@@ -266,16 +219,20 @@ def staffing_windows(config: PlanConfig, schools: gpd.GeoDataFrame) -> pd.DataFr
 
 
 def plan_roster(
-    config: PlanConfig, posts: gpd.GeoDataFrame, windows: pd.DataFrame, settings: SolverSettings
+    inputs: PlanInputs,
+    posts: gpd.GeoDataFrame,
+    windows: pd.DataFrame,
+    options: StaffingConfig,
+    settings: SolverSettings,
 ) -> tuple[Roster | None, pd.DataFrame]:
-    """Roster the configured vendors' workers onto the selected posts; also the vendor table."""
-    from .io import read_vendors, read_workers
+    """Roster the vendors' workers onto the selected posts; also the vendor table.
 
-    if config.data.vendors is None or config.data.workers is None:
+    Without vendors and workers the roster is skipped (None) with a warning.
+    """
+    vendors, workers = inputs.vendors, inputs.workers
+    if vendors is None or workers is None:
         logger.warning("no vendors/workers configured: skipping the roster")
         return None, pd.DataFrame(columns=["vendor_id", "name", "school_ids"])
-    vendors = read_vendors(config.data.vendors)
-    workers = read_workers(config.data.workers)
     # a plan of some schools: each vendor keeps only its schools in this plan
     planned = set(posts["school_ids"].explode().dropna().astype(str)) | set(windows["school_id"])
     kept: list[Any] = [[s for s in ids if s in planned] for ids in vendors["school_ids"]]
@@ -292,7 +249,7 @@ def plan_roster(
         vendors,
         workers,
         demand[["post_id", "school_id", "window", "start", "end", "headcount", "value"]],
-        floater_share=config.staffing.floater_share,
+        floater_share=options.floater_share,
         settings=settings,
     )
     return roster, vendors

@@ -17,7 +17,7 @@ import pandas as pd
 from safepassage.errors import DataError, MissingColumnError
 from safepassage.staffing._hours import _clock
 
-__all__ = ["WEEKDAYS", "WINDOWS", "validate_roster_inputs"]
+__all__ = ["WEEKDAYS", "WINDOWS", "staff_problems", "validate_roster_inputs"]
 
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
@@ -219,3 +219,38 @@ def validate_roster_inputs(
         limits, bad times, and demand at schools no vendor serves.
     """
     _read_program(vendors, workers, demand)
+
+
+def staff_problems(
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    *,
+    school_ids: set[str],
+    planned: set[str],
+    sources: tuple[str, str] = ("vendors", "workers"),
+) -> list[str]:
+    """Every problem of the vendors and workers tables, before any post exists.
+
+    The row checks the roster runs (duplicate ids, unknown vendors, weekdays and
+    windows, non-positive limits) plus: vendors name only known schools, and every
+    planned school is served by a vendor.  ``school_ids`` are the schools of the
+    school file, ``planned`` the selected ones.
+    """
+    problems: list[str] = []
+    try:
+        serves = _read_vendors(vendors, problems)
+        _read_workers(workers, serves, set(WINDOWS), problems)
+    except MissingColumnError as exc:
+        return [str(exc)]
+    vendor_file, _ = sources
+    served = set().union(*serves.values()) if serves else set()
+    unknown = sorted(served - school_ids)
+    if unknown:
+        problems.append(f"{vendor_file}: school_ids {unknown[:10]} are not in the schools file")
+    unserved = sorted(planned - served)
+    if unserved:
+        problems.append(
+            f"{vendor_file}: selected schools {unserved[:10]} are served by no vendor; "
+            "add them to a vendor's school_ids"
+        )
+    return problems

@@ -1,0 +1,252 @@
+"""Every input table of a plan, read once and checked together.
+
+:func:`read_inputs` reads each file named in ``[data]`` exactly once (schools
+with their profiles, reference routes, incidents, hazards, population
+polygons, vendors, workers) and :func:`check_inputs` runs the checks that span
+tables (the selection matches schools, vendors serve the selected schools,
+every worker row is valid).  ``safepassage plan`` and ``safepassage validate``
+call the same two functions, so they accept and refuse the same inputs; only
+``plan`` goes on to build the network and plan.
+
+Both collect every problem before raising one :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import geopandas as gpd
+import pandas as pd
+
+from .config import PlanConfig
+from .errors import DataError, SafePassageError
+from .io import read_routes, read_schools, read_table, read_vendors, read_workers, select_schools
+from .risk.incidents import DEFAULT_CATEGORY_WEIGHTS, Incidents, read_hazard_points, read_incidents
+from .routes.network import WalkNetwork
+from .routes.origins import block_population, tract_population
+from .staffing._inputs import staff_problems
+
+__all__ = ["InputError", "PlanInputs", "check_inputs", "read_inputs", "skipped_stages"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class InputError(DataError):
+    """Several input problems at once; ``problems`` lists them, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the inputs:\n{lines}")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The tables named in a config's ``[data]``, in the CRS ``crs``.
+
+    Attributes
+    ----------
+    crs
+        The metric CRS every table was projected to (the network's when planning).
+    schools
+        Every school of ``data.schools`` (:func:`~safepassage.io.read_schools`
+        columns), the planned ones and their competitors for students.
+    reference_routes
+        Official route lines and buffers (:func:`~safepassage.io.read_routes`), or None.
+    incidents
+        All incident sources combined (ids prefixed by source order when several), or None.
+    hazards
+        Layer name -> (points, weight: the layer's weight x ``risk.hazard_weight``).
+    population
+        Census polygons with a ``population`` column (blocks, or tracts summed from
+        blocks), or None.
+    vendors, workers
+        :func:`~safepassage.io.read_vendors` / :func:`~safepassage.io.read_workers`
+        tables, or None when not configured.
+    """
+
+    crs: Any
+    schools: gpd.GeoDataFrame
+    reference_routes: gpd.GeoDataFrame | None = None
+    incidents: Incidents | None = None
+    hazards: dict[str, tuple[gpd.GeoDataFrame, float]] = field(default_factory=dict)
+    population: gpd.GeoDataFrame | None = None
+    vendors: pd.DataFrame | None = None
+    workers: pd.DataFrame | None = None
+
+
+class _Collector:
+    """Runs readers, turning each SafePassageError into one problem line."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def read(self, key: str, reader: Callable[[], T]) -> T | None:
+        try:
+            return reader()
+        except InputError as exc:
+            self.problems.extend(f"{key}: {p}" for p in exc.problems)
+        except SafePassageError as exc:
+            self.problems.append(f"{key}: {exc}")
+        return None
+
+
+def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = None) -> PlanInputs:
+    """Read every table of ``config.data`` once, projected to ``crs``.
+
+    With ``network``, incidents farther than 500 m from it are dropped (as
+    ``outside_network``).
+
+    Raises
+    ------
+    InputError
+        Listing every input that could not be read, each with its config key.
+    """
+    data, collect = config.data, _Collector()
+    unknown = sorted(set(config.risk.category_weights) - set(DEFAULT_CATEGORY_WEIGHTS))
+    if unknown:
+        known = ", ".join(DEFAULT_CATEGORY_WEIGHTS)
+        collect.problems.append(f"risk.category_weights: unknown categories {unknown}; use {known}")
+    schools = collect.read(
+        "data.schools", lambda: read_schools(data.schools, profiles=data.profiles, crs=crs)
+    )
+    routes = None
+    if data.reference_routes is not None:
+        path = data.reference_routes
+        routes = collect.read("data.reference_routes", lambda: read_routes(path, crs=crs))
+    weights = {k: v for k, v in config.risk.category_weights.items() if k not in unknown}
+    sources = {f"data.incidents[{i}]": path for i, path in enumerate(data.incidents)}
+    if data.homicides is not None:
+        sources["data.homicides"] = data.homicides
+    tables = [
+        collect.read(
+            key,
+            partial(
+                read_incidents,
+                path,
+                crs=crs,
+                network=network,
+                category_weights=weights,
+                tz=config.timezone,
+            ),
+        )
+        for key, path in sources.items()
+    ]
+    hazards: dict[str, tuple[gpd.GeoDataFrame, float]] = {}
+    for name, hazard in data.hazards.items():
+        reader = partial(read_hazard_points, hazard.path, crs=crs)
+        if (points := collect.read(f"data.hazards.{name}", reader)) is not None:
+            hazards[name] = (points, hazard.weight * config.risk.hazard_weight)
+    population = collect.read("data.population", lambda: _population(config, crs))
+    vendors = workers = None
+    if (vendors_path := data.vendors) is not None:
+        vendors = collect.read("data.vendors", lambda: read_vendors(vendors_path))
+    if (workers_path := data.workers) is not None:
+        workers = collect.read("data.workers", lambda: read_workers(workers_path))
+    if collect.problems or schools is None:
+        raise InputError(collect.problems)
+    read = [t for t in tables if t is not None]
+    incidents = combine_incidents(read) if read else None
+    return PlanInputs(crs, schools, routes, incidents, hazards, population, vendors, workers)
+
+
+def _population(config: PlanConfig, crs: Any) -> gpd.GeoDataFrame | None:
+    data = config.data
+    if data.blocks is None or data.population is None:
+        return None
+    polygons = read_table(data.blocks)
+    if not isinstance(polygons, gpd.GeoDataFrame) or polygons.crs is None:
+        raise DataError(f"{data.blocks}: has no geometry; give census block or tract polygons")
+    counts = pd.read_csv(data.population)
+    if "tract_bloc" not in polygons.columns and "tractce10" in polygons.columns:
+        joined = tract_population(polygons, counts)  # tracts: the sum of their blocks
+    else:
+        joined = block_population(polygons, counts)
+    return joined.to_crs(crs)
+
+
+def combine_incidents(tables: list[Incidents]) -> Incidents:
+    """One incident table from several sources (ids prefixed by source order)."""
+    if len(tables) == 1:
+        return tables[0]
+    parts = [
+        t.table.assign(incident_id=f"{i}:" + t.table["incident_id"].astype(str))
+        for i, t in enumerate(tables)
+    ]
+    table = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=tables[0].crs)
+    problems = pd.concat([t.problems.assign(source=t.source) for t in tables], ignore_index=True)
+    first = tables[0]
+    sources = " + ".join(t.source for t in tables)
+    return Incidents(table, problems, first.crs, first.tz, sources, first.category_weights)
+
+
+def planned_schools(config: PlanConfig, inputs: PlanInputs) -> gpd.GeoDataFrame:
+    """The schools the ``[schools]`` selection picks (not yet snapped), sorted by id.
+
+    Raises
+    ------
+    DataError
+        When the selection names unknown schools or matches none.
+    """
+    chosen = select_schools(
+        inputs.schools,
+        config.schools,
+        areas_path=config.data.community_areas,
+        routes=inputs.reference_routes,
+    )
+    if chosen.empty:
+        raise DataError("no school matches the [schools] selection of the config")
+    return chosen.sort_values("school_id").reset_index(drop=True)
+
+
+def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
+    """Problems that span tables; empty when the plan can start.
+
+    The school selection must match schools; origins need population polygons;
+    the staffing tables (when given) must be valid row by row and serve the
+    selected schools; risk category weights must name known categories.
+    """
+    problems: list[str] = []
+    chosen: set[str] = set()
+    try:
+        chosen = set(planned_schools(config, inputs)["school_id"])
+    except SafePassageError as exc:
+        problems.append(f"schools: {exc}")
+    if inputs.population is None:
+        problems.append(
+            "data.blocks and data.population: both are needed to estimate where students "
+            "walk from; add census block (or tract) polygons and the block population table"
+        )
+    if inputs.incidents is None:
+        problems.append("data.incidents: the risk stage needs at least one incident table")
+    if (inputs.vendors is None) != (inputs.workers is None):
+        given = "data.vendors" if inputs.vendors is not None else "data.workers"
+        problems.append(f"{given}: the roster needs both data.vendors and data.workers")
+    if inputs.vendors is not None and inputs.workers is not None:
+        problems.extend(
+            staff_problems(
+                inputs.vendors,
+                inputs.workers,
+                school_ids=set(inputs.schools["school_id"]),
+                planned=chosen,
+                sources=(str(config.data.vendors), str(config.data.workers)),
+            )
+        )
+    return problems
+
+
+def skipped_stages(config: PlanConfig, inputs: PlanInputs) -> list[str]:
+    """Stages the plan will skip with these inputs, each with the reason."""
+    skipped = []
+    if inputs.vendors is None or inputs.workers is None:
+        skipped.append("roster (no data.vendors and data.workers): posts are sited, not staffed")
+    if inputs.reference_routes is None:
+        skipped.append("comparison (no data.reference_routes)")
+    if not config.output.pdf or inputs.vendors is None:
+        skipped.append("PDF packets (output.pdf is off or no vendors)")
+    return skipped

@@ -1,0 +1,134 @@
+"""PlanResult: everything one plan produced, and the contract of its tables.
+
+Every table is in the plan's metric CRS (the network's); lengths in metres,
+times ``HH:MM`` in the plan's time zone, identifiers are strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from .config import PlanConfig
+from .inputs import PlanInputs
+from .risk.surface import RiskSurface
+from .routes.network import WalkNetwork
+from .routes.origins import OriginSet
+from .routes.paths import RouteSet
+from .staffing.posts import PostPlan
+from .staffing.roster import Roster
+
+__all__ = ["PlanResult"]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Everything a plan produced (:func:`safepassage.pipeline.plan`).
+
+    Attributes and the columns of their tables
+    ------------------------------------------
+    config
+        The :class:`~safepassage.config.PlanConfig` planned.
+    inputs
+        The input tables as read (:class:`~safepassage.inputs.PlanInputs`).
+    network
+        The stitched walk network; an edge id is a row of ``network.edges``
+        (``u``, ``v``, ``key``, ``length``, ``highway``, ``name``, geometry).
+    schools
+        The planned schools: ``school_id``, ``name``, ``grades``, ``grade_band``
+        (elementary/high/both), ``enrollment``, ``school_hours`` (raw text),
+        ``community_area``, ``node`` (-1 unsnapped), ``snap_m``, ``bell_start``,
+        ``bell_end`` (``HH:MM``), geometry (Point).
+    risk
+        :class:`~safepassage.risk.surface.RiskSurface`; ``risk.table``:
+        ``edge_id``, ``window`` (am/pm/all), ``risk`` (weighted incidents per km
+        per year), ``risk_incidents``, ``risk_hazards``.
+    origin_set
+        :class:`~safepassage.routes.origins.OriginSet`; ``origins`` (also
+        ``result.origins``): ``origin_id``, ``school_id``, ``students`` (an
+        aggregate of at least ``routes.min_students``), ``node``, geometry.
+        ``problems``: ``school_id``, ``problem``.
+    routes
+        :class:`~safepassage.routes.paths.RouteSet`; ``routes.routes``:
+        ``origin_id``, ``school_id``, ``window``, ``students``, ``length_m``,
+        ``shortest_m``, ``risk``, ``detour_ratio``, ``lam``, ``edge_ids``,
+        geometry; ``routes.flows``: ``edge_id``, ``window``, ``students``.
+    corridors
+        ``route_id``, ``school_id``, ``length_m``, ``students_served``,
+        ``risk_exposure``, ``edge_ids`` (list), geometry ((Multi)LineString).
+    post_plan
+        :class:`~safepassage.staffing.posts.PostPlan` (status, objective, bound,
+        gap); ``table`` (also ``result.posts``): ``post_id``, ``node``,
+        ``school_id``, ``school_ids``, ``route_ids`` (lists), ``cross_streets``,
+        ``kind`` (corner/door/mandatory), ``value_am``, ``value_pm``,
+        ``selected``, geometry (Point).
+    roster_result
+        :class:`~safepassage.staffing.roster.Roster` or None (no vendors/workers);
+        ``assignments`` (also ``result.roster``): ``worker_id``, ``vendor_id``,
+        ``post_id``, ``school_id``, ``weekday`` (Mon..Fri), ``window``,
+        ``start``, ``end`` (``HH:MM``), ``minutes``; ``unfilled``: ``post_id``,
+        ``school_id``, ``window``, ``weekday``, ``missing``, ``reason``.
+    vendors
+        ``vendor_id``, ``name``, ``school_ids`` (the planned schools each serves).
+    windows
+        ``school_id``, ``window`` (am/pm), ``start``, ``end`` (``HH:MM``),
+        ``minutes``, ``used_fallback`` (the default bells were used).
+    comparison
+        Against ``data.reference_routes`` (None without): ``school_id`` (``ALL``
+        for the total), ``reference_m``, ``ours_m``, ``recall``, ``precision``.
+    timings
+        Seconds per stage.
+    metrics
+        Headline numbers (what ``safepassage plan`` prints).
+    """
+
+    config: PlanConfig
+    inputs: PlanInputs
+    network: WalkNetwork
+    schools: gpd.GeoDataFrame
+    risk: RiskSurface
+    origin_set: OriginSet
+    routes: RouteSet
+    corridors: gpd.GeoDataFrame
+    post_plan: PostPlan
+    roster_result: Roster | None
+    vendors: pd.DataFrame
+    windows: pd.DataFrame
+    comparison: pd.DataFrame | None
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def origins(self) -> gpd.GeoDataFrame:
+        return self.origin_set.origins
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        return self.origin_set.problems
+
+    @property
+    def posts(self) -> gpd.GeoDataFrame:
+        return self.post_plan.table
+
+    @property
+    def roster(self) -> pd.DataFrame | None:
+        return None if self.roster_result is None else self.roster_result.assignments
+
+    @property
+    def plan_name(self) -> str:
+        return self.config.name
+
+    @property
+    def plan_date(self) -> str:
+        return self.config.plan_date
+
+    @property
+    def min_students(self) -> int:
+        return self.config.routes.min_students
+
+    def summary(self) -> dict[str, Any]:
+        """Headline metrics (what the CLI prints at the end)."""
+        return dict(self.metrics)

@@ -1,0 +1,101 @@
+"""The whole plan on hand-made inputs (no shared data), and validate == plan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from safepassage.cli import main
+from safepassage.config import load_config
+from safepassage.inputs import InputError
+from safepassage.pipeline import plan
+from safepassage.validate import validate_inputs
+from tests.grid_plan import SCHOOLS, write_inputs
+
+
+@pytest.fixture(scope="module")
+def grid_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    config = write_inputs(tmp_path_factory.mktemp("grid"))
+    out = config.parent / "out"
+    plan(config, out=out)
+    return config, out
+
+
+def test_plan_runs_end_to_end_without_shared_data(grid_plan: tuple[Path, Path]) -> None:
+    _, out = grid_plan
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["metrics"]["schools"] == len(SCHOOLS)
+    posts = pd.read_csv(out / "posts.csv")
+    assert posts["selected"].sum() == 2 * len(SCHOOLS)  # [posts] per_school = 2
+    roster = pd.read_csv(out / "roster.csv")
+    assert set(roster["post_id"]) <= set(posts.loc[posts["selected"], "post_id"])
+    assert roster["minutes"].gt(0).all()
+    assert (out / "map.html").stat().st_size > 0
+    assert list((out / "partner").glob("posts_*.pdf"))
+
+
+def _edit(config: Path, name: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
+    path = config.parent / name
+    change(pd.read_csv(path, dtype=str)).to_csv(path, index=False)
+
+
+def _set(column: str, value: str, row: int = 0) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def change(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[row, column] = value
+        return table
+
+    return change
+
+
+BROKEN: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = {
+    "weekday Tues": ("workers.csv", _set("weekdays", "Mon;Tues"), "Tues"),
+    "window noon": ("workers.csv", _set("windows", "noon"), "noon"),
+    "duplicate worker": ("workers.csv", _set("worker_id", "W2"), "duplicate worker_id"),
+    "negative minutes": ("workers.csv", _set("max_minutes_day", "-30"), "must both be positive"),
+    "unknown vendor": ("workers.csv", _set("vendor_id", "V9"), "V9"),
+    "school nobody serves": ("vendors.csv", _set("school_ids", "S1"), "served by no vendor"),
+    "incidents without dates": (
+        "incidents.csv",
+        lambda t: t.drop(columns=["Date"]),
+        "incidents.csv",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_validate_and_plan_refuse_the_same_broken_inputs(tmp_path: Path, case: str) -> None:
+    name, change, needle = BROKEN[case]
+    config = write_inputs(tmp_path)
+    _edit(config, name, change)
+    found = validate_inputs(load_config(config))
+    with pytest.raises(InputError) as refused:
+        plan(config)
+    assert found.problems == refused.value.problems
+    assert any(needle in p for p in found.problems), found.problems
+
+
+def test_without_staff_tables_validate_and_plan_both_skip_the_roster(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    text = config.read_text().replace('vendors = "vendors.csv"\n', "")
+    config.write_text(text.replace('workers = "workers.csv"\n', ""))
+    found = validate_inputs(load_config(config))
+    assert found.problems == []
+    assert list(found.schools["school_id"]) == sorted(SCHOOLS)
+    assert any(s.startswith("roster") for s in found.skipped)
+    result = plan(config)
+    assert result.roster_result is None
+    assert result.posts["selected"].sum() == 2 * len(SCHOOLS)
+
+
+def test_validate_lists_the_schools_it_would_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_inputs(tmp_path)
+    assert main(["validate", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert "2 schools would be planned" in printed
+    assert "S1  GRID ELEMENTARY" in printed

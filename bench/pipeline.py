@@ -110,10 +110,10 @@ def main() -> None:
     warm_s, _ = 0.0, None
     cache = Path(cfg.data.cache_dir)  # type: ignore[attr-defined]
     if not any(cache.glob("network-*")):
-        from safepassage.pipeline import load_network
+        from safepassage.stages import load_network
 
         t0 = time.perf_counter()
-        load_network(cfg)  # type: ignore[arg-type]
+        load_network(cfg.data, cfg.network)  # type: ignore[attr-defined]
         warm_s = time.perf_counter() - t0
     parallel_s, parallel = run(cfg, args.workers, folder / "out-parallel")
     print(f"network cache built in {warm_s:.1f} s (not counted)" if warm_s else "network cached")

@@ -25,7 +25,9 @@ import pandas as pd
 from .config import PlanConfig
 from .errors import DataError, SafePassageError
 from .io import read_routes, read_schools, read_table, read_vendors, read_workers, select_schools
-from .risk.incidents import DEFAULT_CATEGORY_WEIGHTS, Incidents, read_hazard_points, read_incidents
+from .risk.cpd import DEFAULT_CATEGORY_WEIGHTS
+from .risk.hazards import read_hazard_points
+from .risk.incidents import Incidents, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import block_population, tract_population
 from .staffing._inputs import staff_problems

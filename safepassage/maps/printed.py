@@ -25,20 +25,18 @@ from matplotlib.transforms import Bbox
 
 from .._atomic import atomic_file
 from ..errors import DataError
-from ._assets import require_columns
-from ._common import PlanLike, post_schedule, window_times
-from ._draw import (
-    _HALO,
+from .assets import require_columns
+from .drawing import (
+    HALO,
     LETTER_IN,
-    _draw_corridors,
-    _draw_post,
-    _draw_school,
-    _map_furniture,
-    _square_bbox,
+    draw_corridors,
+    draw_post,
+    draw_school,
     draw_streets,
+    map_furniture,
+    square_bbox,
 )
-from ._draw import ATTRIBUTION as ATTRIBUTION  # importable from here, as before the split
-from ._draw import abbreviate as abbreviate
+from .plan_data import PlanLike, post_schedule, window_times
 
 __all__ = ["post_packet"]
 
@@ -165,18 +163,18 @@ def _school_page(
         va="top",
     )
     geoms = [school.geometry, *corridors.geometry.values, *posts.geometry.values]
-    bbox = _square_bbox(geoms, SCHOOL_MARGIN_M)
+    bbox = square_bbox(geoms, SCHOOL_MARGIN_M)
     ax = fig.add_axes((0.07, 0.24, 0.86, 0.86 * 8.5 / 11))
     keep_clear = [
         shapely.buffer(p, 0.022 * (bbox[2] - bbox[0]))
         for p in geoms[:1] + list(posts.geometry.values)
     ]
     draw_streets(ax, result.network, bbox, label_pt=6.5, avoid=keep_clear)
-    _draw_corridors(ax, corridors)
+    draw_corridors(ax, corridors)
     for post in posts.itertuples(index=False):
-        _draw_post(ax, post.geometry.x, post.geometry.y, numbers[str(post.post_id)], size=17)
-    _draw_school(ax, school.geometry.x, school.geometry.y, str(school.name))
-    _map_furniture(ax, bbox)
+        draw_post(ax, post.geometry.x, post.geometry.y, numbers[str(post.post_id)], size=17)
+    draw_school(ax, school.geometry.x, school.geometry.y, str(school.name))
+    map_furniture(ax, bbox)
     _post_key(fig, posts, numbers)
     return fig
 
@@ -225,9 +223,9 @@ def _post_page(
     ax = fig.add_axes((0.12, 0.28, 0.76, 0.76 * 8.5 / 11))
     marker = shapely.Point(x, y).buffer(0.09 * (bbox[2] - bbox[0]))
     draw_streets(ax, result.network, bbox, label_pt=9, avoid=[marker])
-    _draw_corridors(ax, corridors)
+    draw_corridors(ax, corridors)
     ax.plot(x, y, "o", ms=34, mfc="none", mec="black", mew=2.5, zorder=8)
-    _draw_post(ax, x, y, number, size=22)
+    draw_post(ax, x, y, number, size=22)
     ax.annotate(
         "STAND HERE",
         (x, y),
@@ -236,10 +234,10 @@ def _post_page(
         ha="center",
         fontsize=11,
         fontweight="bold",
-        bbox=_HALO,
+        bbox=HALO,
         zorder=9,
     )
-    _map_furniture(ax, bbox)
+    map_furniture(ax, bbox)
     rows = []
     for day in WEEKDAYS:
         cells = [day]

@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from .._atomic import atomic_file
 from ..errors import DataError
-from ._assets import (
+from .assets import (
     MAP_CSS,
     SIMPLIFY_M,
     Attribution,
@@ -38,10 +38,7 @@ from ._assets import (
     require_columns,
     to_wgs84,
 )
-from ._common import PlanLike, RiskLike, post_schedule, select_schools, window_times
-from ._layers import HEAT_URL as HEAT_URL  # importable from here, as before the split
-from ._layers import RISK_COLORS as RISK_COLORS
-from ._layers import (
+from .layers import (
     SCHOOL_COLORS,
     corridor_layer,
     incident_layer,
@@ -53,7 +50,7 @@ from ._layers import (
     school_layer,
     street_layer,
 )
-from ._layers import WINDOW_LABELS as WINDOW_LABELS
+from .plan_data import PlanLike, RiskLike, post_schedule, select_schools, window_times
 
 __all__ = [
     "PlanLike",

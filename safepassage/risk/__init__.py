@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from .incidents import (
-    CATEGORIES,
-    DEFAULT_CATEGORY_WEIGHTS,
-    Incidents,
-    filter_school_days,
-    in_window,
-    read_hazard_points,
-    read_incidents,
-    recency_weights,
-)
-from .surface import RiskSurface, evaluate, score
+from .cpd import CATEGORIES, DEFAULT_CATEGORY_WEIGHTS
+from .evaluation import evaluate
+from .hazards import read_hazard_points
+from .incidents import Incidents, filter_school_days, in_window, read_incidents, recency_weights
+from .surface import RiskSurface, score
 
 __all__ = [
     "CATEGORIES",

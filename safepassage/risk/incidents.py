@@ -27,32 +27,25 @@ from numpy.typing import NDArray
 from ..crs import check_metric_crs
 from ..errors import DataError
 from ..routes.network import WalkNetwork
-from ._cpd import (
+from .cpd import (
     CATEGORIES,
+    CHICAGO_CRS,
+    CPD_XY_CRS,
     DEFAULT_CATEGORY_WEIGHTS,
-    _categorise,
-    _dates,
-    _load_frame,
-    _located,
-    _outside,
-    _problem_table,
-    _raise_strict,
-    _resolve_columns,
+    categorise,
+    load_frame,
+    locate_points,
+    outside_network,
+    parse_dates,
+    problem_table,
+    raise_strict,
+    resolve_columns,
 )
-from ._cpd import CHICAGO_CRS as CHICAGO_CRS  # importable from here, as before the split
-from ._cpd import CPD_DATE_FORMAT as CPD_DATE_FORMAT
-from ._cpd import CPD_XY_CRS as CPD_XY_CRS
-from ._cpd import PROBLEM_ACTIONS as PROBLEM_ACTIONS
-from ._cpd import TABLE_COLUMNS as TABLE_COLUMNS
-from ._hazards import read_hazard_points
 
 __all__ = [
-    "CATEGORIES",
-    "DEFAULT_CATEGORY_WEIGHTS",
     "Incidents",
     "filter_school_days",
     "in_window",
-    "read_hazard_points",
     "read_incidents",
     "recency_weights",
 ]
@@ -165,21 +158,21 @@ def read_incidents(
     CRSError
         When most coordinates look like swapped latitude and longitude.
     """
-    frame, source = _load_frame(path_or_df)
+    frame, source = load_frame(path_or_df)
     target = check_metric_crs(network.crs if network is not None else crs, where="target CRS")
-    cols = _resolve_columns(frame, columns, source)
+    cols = resolve_columns(frame, columns, source)
     weights = {**DEFAULT_CATEGORY_WEIGHTS, **(category_weights or {})}
     bad_weights = sorted(k for k in weights if k not in CATEGORIES)
     if bad_weights:
         raise DataError(f"category_weights has unknown categories {bad_weights}; use {CATEGORIES}")
 
-    x, y, missing, zero, swapped = _located(frame, cols, source, source_crs, target)
-    outside = _outside(network, x, y, ~missing & ~zero & ~swapped, area_margin_m)
-    occurred, year, bad_date = _dates(frame, cols, tz)
+    x, y, missing, zero, swapped = locate_points(frame, cols, source, source_crs, target)
+    outside = outside_network(network, x, y, ~missing & ~zero & ~swapped, area_margin_m)
+    occurred, year, bad_date = parse_dates(frame, cols, tz)
     description = frame[cols["description"]] if "description" in cols else None
-    category, unknown = _categorise(frame[cols["category"]], description)
+    category, unknown = categorise(frame[cols["category"]], description)
 
-    problems = _problem_table(
+    problems = problem_table(
         {
             "missing_coordinates": missing,
             "zero_coordinates": zero,
@@ -190,7 +183,7 @@ def read_incidents(
         }
     )
     if strict and len(problems):
-        _raise_strict(problems, source)
+        raise_strict(problems, source)
     keep = ~(missing | zero | swapped | outside | bad_date)
     ids = (
         frame[cols["incident_id"]].astype(str)

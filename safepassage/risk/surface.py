@@ -48,20 +48,17 @@ from numpy.typing import NDArray
 from .._atomic import atomic_file
 from ..errors import CRSError, DataError
 from ..routes.network import WalkNetwork
-from ._evaluate import evaluate
-from ._kernel import KERNEL_REACH as KERNEL_REACH  # importable from here, as before
-from ._kernel import (
+from .incidents import Incidents, in_window, recency_weights
+from .kernel import (
     KERNELS,
     NON_STREET_HIGHWAYS,
-    _density,
-    _Segments,
-    _segments,
-    _snapped,
-    segment_kernel,
+    Segments,
+    kernel_density,
+    snapped_density,
+    street_segments,
 )
-from .incidents import Incidents, in_window, recency_weights
 
-__all__ = ["NON_STREET_HIGHWAYS", "RiskSurface", "evaluate", "score", "segment_kernel"]
+__all__ = ["RiskSurface", "score"]
 
 Window = tuple[str, str] | None
 BLENDS = ("linear", "geometric")
@@ -257,7 +254,7 @@ def _window_weights(
 
 def _hazard_density(
     network: WalkNetwork,
-    segments: _Segments,
+    segments: Segments,
     hazards: Mapping[str, tuple[gpd.GeoDataFrame, float]],
     bandwidths: Sequence[float],
     kernel: str,
@@ -269,7 +266,7 @@ def _hazard_density(
             raise CRSError(f"hazard layer {name!r} has no CRS; set one (EPSG:4326 for lon/lat)")
         geoms = layer.to_crs(network.crs).geometry
         points = np.asarray(geoms.representative_point().values)
-        density = _density(segments, points, np.ones((points.size, 1)), bandwidths, kernel)
+        density = kernel_density(segments, points, np.ones((points.size, 1)), bandwidths, kernel)
         out[name] = (density[:, 0][segments.of_edge] / per_km, float(weight))
     return out
 
@@ -293,7 +290,7 @@ def _checked_bandwidths(
 
 def _incident_density(
     network: WalkNetwork,
-    segments: _Segments,
+    segments: Segments,
     incidents: Incidents,
     weights: NDArray[np.float64],
     bandwidths: Sequence[float],
@@ -308,12 +305,12 @@ def _incident_density(
     kernel rate, years): the geometric blend mixes the two terms as rates.
     """
     points = np.asarray(incidents.table.geometry.values)
-    density = _density(segments, points, weights, bandwidths, kernel)
+    density = kernel_density(segments, points, weights, bandwidths, kernel)
     if snap_share:
         if not 0.0 <= snap_share <= 1.0:
             raise DataError(f"snap_share must be within 0..1, got {snap_share}")
         street = ~network.edges["highway"].isin(list(NON_STREET_HIGHWAYS)).to_numpy()
-        snapped = _snapped(segments, street[segments.edge], points, weights, snap_m)
+        snapped = snapped_density(segments, street[segments.edge], points, weights, snap_m)
         mode, floor_share, span = blend
         if mode == "geometric":
             scale = (np.maximum(segments.length_m, 1.0) / 1000.0 * span)[:, None]
@@ -417,7 +414,7 @@ def score(
             reference_date = incidents.table["occurred_at"].max()
         recency = recency_weights(incidents, reference_date, half_life_days)
 
-    segments = _segments(network)
+    segments = street_segments(network)
     per_km = np.maximum(network.edges["length"].to_numpy(dtype=np.float64), 1.0) / 1000.0
     weights = _window_weights(incidents, windows, recency)
     density = _incident_density(

@@ -152,7 +152,7 @@ def test_risk_layer_leaves_out_alleys() -> None:
     import networkx as nx
     import pandas as pd
 
-    from safepassage.maps._layers import risk_layer
+    from safepassage.maps.layers import risk_layer
     from safepassage.routes.network import WalkNetwork
 
     graph = nx.MultiDiGraph(crs="EPSG:26916")

@@ -21,7 +21,7 @@ from shapely.affinity import rotate, translate
 from shapely.ops import substring
 
 from ..routes.network import WalkNetwork
-from ._assets import undirected_edges
+from .assets import undirected_edges
 
 __all__ = ["ATTRIBUTION", "LETTER_IN", "abbreviate", "draw_streets"]
 
@@ -40,9 +40,9 @@ _ABBREVIATIONS = {
 }  # fmt: skip
 # A white box behind labels, not a path effect: path effects turn text into outlines
 # that PDF readers cannot search or copy.
-_HALO = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+HALO = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
 # TrueType text (extractable, searchable); names with "$" must not become math.
-_LABEL |= {"bbox": _HALO, "zorder": 5}
+_LABEL |= {"bbox": HALO, "zorder": 5}
 
 
 def _street_ids(network: WalkNetwork, bbox: tuple[float, float, float, float]) -> Any:
@@ -145,7 +145,7 @@ def _label_spot(
     return (at.x, at.y), angle
 
 
-def _draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
+def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
     segments = [
         np.asarray(part.coords)
         for part in shapely.get_parts(corridors.geometry.values)
@@ -155,7 +155,7 @@ def _draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
     ax.add_collection(LineCollection(segments, colors="#1a1a1a", linewidths=4.5, zorder=3))
 
 
-def _draw_post(ax: Axes, x: float, y: float, number: int, *, size: float) -> None:
+def draw_post(ax: Axes, x: float, y: float, number: int, *, size: float) -> None:
     ax.plot(x, y, "o", ms=size, mfc="white", mec="black", mew=2.2, zorder=8)
     ax.text(
         x,
@@ -169,7 +169,7 @@ def _draw_post(ax: Axes, x: float, y: float, number: int, *, size: float) -> Non
     )
 
 
-def _draw_school(ax: Axes, x: float, y: float, name: str) -> None:
+def draw_school(ax: Axes, x: float, y: float, name: str) -> None:
     ax.plot(x, y, "s", ms=13, mfc="black", mec="white", mew=1.5, zorder=7)
     ax.annotate(
         name,
@@ -178,12 +178,12 @@ def _draw_school(ax: Axes, x: float, y: float, name: str) -> None:
         textcoords="offset points",
         fontsize=8,
         fontweight="bold",
-        bbox=_HALO,
+        bbox=HALO,
         zorder=7,
     )
 
 
-def _map_furniture(ax: Axes, bbox: tuple[float, float, float, float]) -> None:
+def map_furniture(ax: Axes, bbox: tuple[float, float, float, float]) -> None:
     """Scale bar (metres), north arrow and attribution; the axis frame is the map edge."""
     minx, miny, maxx, maxy = bbox
     width = maxx - minx
@@ -200,7 +200,7 @@ def _map_furniture(ax: Axes, bbox: tuple[float, float, float, float]) -> None:
                 zorder=10,
             )
         )
-    ax.text(x0, y0 + 0.02 * width, f"0        {bar:g} m", fontsize=8, bbox=_HALO, zorder=10)
+    ax.text(x0, y0 + 0.02 * width, f"0        {bar:g} m", fontsize=8, bbox=HALO, zorder=10)
     ax.annotate(
         "N",
         xy=(0.94, 0.95),
@@ -221,7 +221,7 @@ def _map_furniture(ax: Axes, bbox: tuple[float, float, float, float]) -> None:
         ha="right",
         va="bottom",
         fontsize=6.5,
-        bbox=_HALO,
+        bbox=HALO,
         zorder=10,
     )
     ax.set_xlim(minx, maxx)
@@ -231,7 +231,7 @@ def _map_furniture(ax: Axes, bbox: tuple[float, float, float, float]) -> None:
     ax.set_yticks([])
 
 
-def _square_bbox(geoms: Sequence[Any], margin_m: float) -> tuple[float, float, float, float]:
+def square_bbox(geoms: Sequence[Any], margin_m: float) -> tuple[float, float, float, float]:
     minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(geoms, dtype=object))
     half = max(maxx - minx, maxy - miny) / 2 + margin_m
     cx, cy = (minx + maxx) / 2, (miny + maxy) / 2

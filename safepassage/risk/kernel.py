@@ -33,7 +33,7 @@ NON_STREET_HIGHWAYS = frozenset(
 
 # ----------------------------------------------------------------- segments
 @dataclass(frozen=True)
-class _Segments:
+class Segments:
     """Undirected street segments: each two-way street once."""
 
     of_edge: NDArray[np.int64]  # segment index of each edge
@@ -42,7 +42,7 @@ class _Segments:
     length_m: NDArray[np.float64]  # edges["length"] of the representative edge
 
 
-def _segments(network: WalkNetwork) -> _Segments:
+def street_segments(network: WalkNetwork) -> Segments:
     edges = network.edges
     u = edges["u"].to_numpy()
     v = edges["v"].to_numpy()
@@ -53,7 +53,7 @@ def _segments(network: WalkNetwork) -> _Segments:
     of_edge = of_edge.astype(np.int64)
     first = np.full(of_edge.max() + 1, len(edges), dtype=np.int64)
     np.minimum.at(first, of_edge, np.arange(len(edges), dtype=np.int64))
-    return _Segments(
+    return Segments(
         of_edge,
         first,
         np.asarray(edges.geometry.values)[first],
@@ -163,8 +163,8 @@ def segment_kernel(
 _CHUNK_POINTS = 2000  # bounds memory: pairs of one chunk of incidents at a time
 
 
-def _density(
-    segments: _Segments,
+def kernel_density(
+    segments: Segments,
     points: NDArray[np.object_],
     weights: NDArray[np.float64],
     bandwidths: Sequence[float],
@@ -196,8 +196,8 @@ def _density(
     return out
 
 
-def _snapped(
-    segments: _Segments,
+def snapped_density(
+    segments: Segments,
     street: NDArray[np.bool_],
     points: NDArray[np.object_],
     weights: NDArray[np.float64],

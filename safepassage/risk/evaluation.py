@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,11 +10,9 @@ import shapely
 from numpy.typing import NDArray
 
 from ..routes.network import WalkNetwork
-from ._kernel import NON_STREET_HIGHWAYS, _segments
 from .incidents import Incidents, in_window
-
-if TYPE_CHECKING:
-    from .surface import RiskSurface
+from .kernel import NON_STREET_HIGHWAYS, street_segments
+from .surface import RiskSurface
 
 __all__ = ["evaluate"]
 
@@ -66,7 +63,7 @@ def evaluate(
         ``hit_rate``, ``pai``.
     """
     surface._check_network(network)
-    segments = _segments(network)
+    segments = street_segments(network)
     keep = ~network.edges["highway"].isin(list(exclude_highways)).to_numpy()[segments.edge]
     if window is None:
         risk = sum((surface.risk(w) for w in surface.windows), np.zeros(surface.n_edges))

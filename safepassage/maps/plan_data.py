@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..routes.network import WalkNetwork
-from ._assets import require_columns
+from .assets import require_columns
 
 __all__ = ["PlanLike", "RiskLike", "post_schedule", "select_schools", "window_times"]
 

@@ -104,7 +104,7 @@ def _normalise_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
 
 
-def _resolve_columns(
+def resolve_columns(
     frame: pd.DataFrame, columns: Mapping[str, str] | None, source: str
 ) -> dict[str, str]:
     """Canonical field -> source column; raises MissingColumnError listing what is needed."""
@@ -140,7 +140,7 @@ def _resolve_columns(
     return resolved
 
 
-def _categorise(
+def categorise(
     primary: pd.Series, description: pd.Series | None
 ) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
     """Category per row and a mask of rows whose type was not recognised."""
@@ -219,7 +219,7 @@ def _swapped_rows(
     return candidates & ~inside(lon, lat) & inside(lat, lon)
 
 
-def _problem_table(problems: Mapping[str, NDArray[np.bool_]]) -> pd.DataFrame:
+def problem_table(problems: Mapping[str, NDArray[np.bool_]]) -> pd.DataFrame:
     rows = [
         {
             "problem": kind,
@@ -233,7 +233,7 @@ def _problem_table(problems: Mapping[str, NDArray[np.bool_]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["problem", "count", "rows", "action"])
 
 
-def _raise_strict(problems: pd.DataFrame, source: str) -> None:
+def raise_strict(problems: pd.DataFrame, source: str) -> None:
     detail = "; ".join(
         f"{kind}: {count} row(s) {list(rows)[:10]}{' ...' if count > 10 else ''}"
         for kind, count, rows in zip(
@@ -246,7 +246,7 @@ def _raise_strict(problems: pd.DataFrame, source: str) -> None:
     )
 
 
-def _load_frame(path_or_df: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def load_frame(path_or_df: str | Path | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     if isinstance(path_or_df, pd.DataFrame):
         return pd.DataFrame(path_or_df).reset_index(drop=True), "incident table"
     path = Path(path_or_df)
@@ -267,7 +267,7 @@ Located = tuple[
 ]
 
 
-def _located(
+def locate_points(
     frame: pd.DataFrame, cols: Mapping[str, str], source: str, source_crs: Any, target: pyproj.CRS
 ) -> Located:
     """Projected x, y and masks of rows with missing, zero and swapped coordinates.
@@ -288,7 +288,7 @@ def _located(
     return x, y, missing, zero, swapped
 
 
-def _outside(
+def outside_network(
     network: WalkNetwork | None,
     x: NDArray[np.float64],
     y: NDArray[np.float64],
@@ -304,7 +304,7 @@ def _outside(
     return outside
 
 
-def _dates(
+def parse_dates(
     frame: pd.DataFrame, cols: Mapping[str, str], tz: str
 ) -> tuple[pd.Series, NDArray[np.int64], NDArray[np.bool_]]:
     """``occurred_at`` (tz-aware; NaT for year-only rows), year, and a mask of bad dates."""

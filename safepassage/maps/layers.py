@@ -21,9 +21,9 @@ from numpy.typing import NDArray
 
 from ..crs import WGS84
 from ..errors import DataError
-from ..risk._kernel import NON_STREET_HIGHWAYS
+from ..risk.kernel import NON_STREET_HIGHWAYS
 from ..routes.network import WalkNetwork
-from ._assets import (
+from .assets import (
     LegendControl,
     esc,
     feature_group,

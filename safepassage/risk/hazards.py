@@ -15,7 +15,7 @@ import shapely
 
 from ..crs import WGS84, check_metric_crs
 from ..errors import MissingColumnError
-from ._cpd import CHICAGO_CRS, _load_frame
+from .cpd import CHICAGO_CRS, load_frame
 
 __all__ = ["read_hazard_points"]
 
@@ -42,7 +42,7 @@ def read_hazard_points(
     geopandas.GeoDataFrame
         ``source_row`` plus ``keep_columns``, Point geometry in ``crs``.
     """
-    frame, source = _load_frame(path_or_df)
+    frame, source = load_frame(path_or_df)
     if location_column not in frame.columns:
         raise MissingColumnError(
             [location_column], found=frame.columns, source=source,

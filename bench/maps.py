@@ -31,7 +31,8 @@ import shapely
 
 from safepassage.config import default_data_root
 from safepassage.maps import plan_map, post_packet, save_map
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
+from safepassage.routes.stitch import stitch
 
 CACHE = Path("/tmp/safepassage-bench")
 POST_SPACING_M = 150.0

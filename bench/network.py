@@ -57,7 +57,8 @@ from _common import (
 )
 
 from safepassage.errors import NoRouteError
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
+from safepassage.routes.stitch import stitch
 
 CITY_GRAPH = "osm/chicago_walk_2019_77_community_areas_union.graphml.gz"
 QUICK_GRAPH = "osm/chicago_walk_2019_englewood.graphml.gz"

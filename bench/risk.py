@@ -30,7 +30,8 @@ import pandas as pd
 
 from safepassage.config import default_data_root
 from safepassage.risk import Incidents, RiskSurface, evaluate, read_incidents, score
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
+from safepassage.routes.stitch import stitch
 
 WINDOWS = {"am": ("06:30", "09:00"), "pm": ("14:00", "17:30"), "all": None}
 CUT = pd.Timestamp("2016-07-01", tz="America/Chicago")

@@ -25,7 +25,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import add_data_argument, peak_rss_mb, resolve_data_root
 
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import (
     aggregate_origins,
     allocate_students,
@@ -33,6 +33,7 @@ from safepassage.routes.origins import (
     tract_population,
 )
 from safepassage.routes.paths import route_students
+from safepassage.routes.stitch import stitch
 
 CACHE = Path(tempfile.gettempdir()) / "safepassage-bench" / "city-stitched"
 

@@ -75,9 +75,10 @@ from safepassage.io import community_area_schools, read_routes, read_schools
 from safepassage.risk.incidents import read_incidents
 from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import estimate_origins, tract_population
 from safepassage.routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+from safepassage.routes.stitch import stitch
 from safepassage.stages import RISK_OPTIONS, window_risk
 
 AREAS = {

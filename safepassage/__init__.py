@@ -26,7 +26,7 @@ _LAZY = {
     "load_config": "safepassage.config",
     "PlanConfig": "safepassage.config",
     "WalkNetwork": "safepassage.routes.network",
-    "stitch": "safepassage.routes.network",
+    "stitch": "safepassage.routes.stitch",
     "SafePassageError": "safepassage.errors",
 }
 

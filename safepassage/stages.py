@@ -31,7 +31,7 @@ from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, planned_schools
 from .risk.surface import RiskSurface, score
-from .routes.network import WalkNetwork, stitch
+from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
     DEFAULT_CLASS_FACTORS,
@@ -41,6 +41,7 @@ from .routes.paths import (
     prepare_route_costs,
     route_students,
 )
+from .routes.stitch import stitch
 from .staffing._cpsat import SolverSettings
 from .staffing.roster import Roster, build_roster, parse_school_hours, school_windows
 

@@ -39,12 +39,11 @@ from scipy.spatial import cKDTree
 
 from ..crs import WGS84, check_metric_crs
 from ..errors import CRSError, DataError, NoRouteError, SnapError
-from . import _loaders
-from ._dijkstra import search, spatial_order
-from ._pathset import MIN_WEIGHT, CostMatrix, PathSet, SnapResult, build_csr
-from ._stitch import stitch
+from . import loaders
+from .dijkstra import search, spatial_order
+from .pathset import MIN_WEIGHT, CostMatrix, PathSet, SnapResult, build_csr, check_node_ids
 
-__all__ = ["CostMatrix", "PathSet", "SnapResult", "WalkNetwork", "stitch"]
+__all__ = ["WalkNetwork"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ class WalkNetwork:
         path
             A ``.graphml`` or ``.graphml.gz`` file written by ``osmnx.save_graphml``.
         """
-        graph = _loaders.read_graphml(Path(path))
+        graph = loaders.read_graphml(Path(path))
         return cls.from_graph(graph, source=str(path))
 
     @classmethod
@@ -107,7 +106,7 @@ class WalkNetwork:
         Motorways, ways tagged ``foot=no`` and private ways are dropped; every
         way is walkable in both directions.
         """
-        graph = _loaders.read_osm_xml(Path(path))
+        graph = loaders.read_osm_xml(Path(path))
         return cls.from_graph(graph, source=str(path))
 
     @classmethod
@@ -132,7 +131,7 @@ class WalkNetwork:
             Columns holding the street name and class; found by common names
             (``name``, ``street_nam``, ``highway``, ``class``...) when omitted.
         """
-        nodes, edges, crs, source = _loaders.centerline_tables(
+        nodes, edges, crs, source = loaders.centerline_tables(
             lines, name_column=name_column, class_column=class_column
         )
         return cls._from_tables(nodes, edges, crs, source=source)
@@ -144,7 +143,7 @@ class WalkNetwork:
         The graph needs ``graph.graph["crs"]``, node ``x``/``y`` and edge
         ``length`` in metres.  A lon/lat graph is projected to its local UTM zone.
         """
-        nodes, edges, crs = _loaders.graph_tables(graph, source=source)
+        nodes, edges, crs = loaders.graph_tables(graph, source=source)
         return cls._from_tables(nodes, edges, crs, source=source)
 
     @classmethod
@@ -191,12 +190,13 @@ class WalkNetwork:
 
         Loading it with :meth:`load` is far faster than parsing GraphML.
         """
-        return _loaders.save_network(self, Path(path))
+        meta = {"crs": self.crs.to_wkt(), "source": self.source, "seams_joined": self.seams_joined}
+        return loaders.save_network(self.nodes, self.edges, self._csr_full, meta, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> WalkNetwork:
         """Load a cache folder written by :meth:`save`."""
-        nodes, edges, crs, meta, csr = _loaders.load_network(Path(path))
+        nodes, edges, crs, meta, csr = loaders.load_network(Path(path))
         return cls._from_tables(
             nodes,
             edges,
@@ -355,14 +355,22 @@ class WalkNetwork:
         found = search(
             graph, source_arr, target_arr, limit, paths=paths, walk_toward_source=reverse
         )
-        return PathSet(self, source_arr, target_arr, found.distances, reverse, found, graph, paths)
+        edges = self.edges
+        return PathSet(
+            edges["u"].to_numpy(np.int64),
+            edges["v"].to_numpy(np.int64),
+            len(self.nodes),
+            source_arr,
+            target_arr,
+            found.distances,
+            reverse,
+            found,
+            graph,
+            paths,
+        )
 
     def _check_nodes(self, ids: NDArray[np.int64], what: str) -> None:
-        bad = (ids < 0) | (ids >= len(self.nodes))
-        if np.any(bad):
-            raise DataError(
-                f"{what} hold node ids outside 0..{len(self.nodes) - 1}: {ids[bad][:5].tolist()}"
-            )
+        check_node_ids(ids, len(self.nodes), what)
 
     # ------------------------------------------------------------- geometry
     def snap(self, points: Any, max_m: float, *, strict: bool = False) -> SnapResult:
@@ -459,7 +467,7 @@ class WalkNetwork:
     @cached_property
     def graph(self) -> nx.MultiDiGraph:
         """An osmnx-style projected ``MultiDiGraph`` (built on first use)."""
-        return _loaders.tables_to_graph(self.nodes, self.edges, self.crs)
+        return loaders.tables_to_graph(self.nodes, self.edges, self.crs)
 
     def components(self) -> NDArray[np.int32]:
         """Weakly connected component label of each node."""

@@ -28,7 +28,8 @@ import shapely
 from numpy.typing import NDArray
 
 from ..errors import DataError
-from .network import CostMatrix, WalkNetwork
+from .network import WalkNetwork
+from .pathset import CostMatrix
 
 __all__ = [
     "DEFAULT_CLASS_FACTORS",

@@ -13,8 +13,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from safepassage.errors import DataError, NoRouteError
-from safepassage.routes import _dijkstra
-from safepassage.routes.network import PathSet, WalkNetwork
+from safepassage.routes import dijkstra as kernel
+from safepassage.routes.network import WalkNetwork
+from safepassage.routes.pathset import PathSet
 
 
 def scipy_distances(
@@ -120,10 +121,10 @@ def test_paths_to_node_ids_out_of_range_are_refused(
 def test_zero_or_nan_weights_are_refused_before_the_kernel_sees_them() -> None:
     matrix = csr_matrix(([5.0, 0.0, 0.0], [1, 2, 1], [0, 2, 2, 3]), shape=(3, 3))
     with pytest.raises(DataError, match="2 edge costs are zero"):
-        _dijkstra.SearchGraph.from_csr(matrix, np.arange(3))
+        kernel.SearchGraph.from_csr(matrix, np.arange(3))
     matrix.data[:] = [5.0, np.nan, 1.0]
     with pytest.raises(DataError, match="1 edge costs"):
-        _dijkstra.SearchGraph.from_csr(matrix, np.arange(3))
+        kernel.SearchGraph.from_csr(matrix, np.arange(3))
 
 
 def test_node_beyond_the_settled_targets_names_the_fix(grid: WalkNetwork) -> None:
@@ -159,7 +160,7 @@ def test_paths_to_any_node_of_a_search_without_targets(grid: WalkNetwork) -> Non
 
 def test_spatial_order_keeps_neighbours_close() -> None:
     x, y = np.meshgrid(np.arange(64.0), np.arange(64.0))
-    order = _dijkstra.spatial_order(x.ravel(), y.ravel())
+    order = kernel.spatial_order(x.ravel(), y.ravel())
     assert np.array_equal(np.sort(order), np.arange(64 * 64))
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -187,7 +188,7 @@ def test_predecessors_follow_scipy_convention(grid: WalkNetwork) -> None:
 def test_work_space_is_idle_after_each_search(grid: WalkNetwork) -> None:
     grid.shortest_paths([0, 5], targets=[24, 24, 3], limit_m=300.0)
     grid.shortest_paths([7], limit_m=np.inf)
-    dist, _pred, is_target, *_ = _dijkstra._WORKSPACE.arrays
+    dist, _pred, is_target, *_ = kernel._WORKSPACE.arrays
     assert np.all(np.isinf(dist))
     assert not np.any(is_target)
 

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safepassage.errors import CRSError, DataError, NoRouteError, SafePassageError, SnapError
-from safepassage.routes.network import WalkNetwork, stitch
+from safepassage.routes.network import WalkNetwork
+from safepassage.routes.stitch import stitch
 from tests.conftest import CHICAGO_EPSG, grid_lines
 
 X0, Y0 = 440_000.0, 4_630_000.0

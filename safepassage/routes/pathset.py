@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import csr_matrix
 
-from ..errors import NoRouteError
-from ._dijkstra import SearchGraph, SearchResult, walk_tree
-
-if TYPE_CHECKING:
-    from .network import WalkNetwork
+from ..errors import DataError, NoRouteError
+from .dijkstra import SearchGraph, SearchResult, walk_tree
 
 # Zero-length edges (merged seams) must stay edges for scipy: it drops explicit zeros.
 MIN_WEIGHT = 1e-6
@@ -88,6 +85,9 @@ class PathSet:
 
     Attributes
     ----------
+    edge_u, edge_v, n_nodes
+        Tail and head node of each edge id, and the number of nodes, of the
+        network searched.
     sources
         Source node ids, one per row of ``distances``.
     targets
@@ -100,7 +100,7 @@ class PathSet:
         the destination of the paths and paths run from target to source.
     search
         The kernel's trees and the targets' edge paths (see
-        :class:`~safepassage.routes._dijkstra.SearchResult`).
+        :class:`~safepassage.routes.dijkstra.SearchResult`).
     graph
         The arrays searched.
     has_paths
@@ -110,7 +110,9 @@ class PathSet:
     their paths are kept; without, whole trees are kept (paths to any node).
     """
 
-    network: WalkNetwork
+    edge_u: NDArray[np.int64]
+    edge_v: NDArray[np.int64]
+    n_nodes: int
     sources: NDArray[np.int64]
     targets: NDArray[np.int64] | None
     distances: NDArray[np.float64]
@@ -179,7 +181,7 @@ class PathSet:
         self._require_paths()
         row = self._row(source)
         target_arr = np.atleast_1d(np.asarray(targets, dtype=np.int64))
-        self.network._check_nodes(target_arr, "targets")
+        check_node_ids(target_arr, self.n_nodes, "targets")
         if self.targets is not None:
             columns = self._columns(target_arr)
             listed = columns >= 0
@@ -226,9 +228,16 @@ class PathSet:
         edge_ids = self.edge_path(source, target)
         if not edge_ids:
             return [int(target)]
-        tails = self.network.edges["u"].to_numpy()[edge_ids]
-        last = int(self.network.edges["v"].to_numpy()[edge_ids[-1]])
+        tails = self.edge_u[edge_ids]
+        last = int(self.edge_v[edge_ids[-1]])
         return [int(t) for t in tails] + [last]
+
+
+def check_node_ids(ids: NDArray[np.int64], n_nodes: int, what: str) -> None:
+    """Raise DataError when any of ``ids`` is not a node id (0..n_nodes-1)."""
+    bad = (ids < 0) | (ids >= n_nodes)
+    if np.any(bad):
+        raise DataError(f"{what} hold node ids outside 0..{n_nodes - 1}: {ids[bad][:5].tolist()}")
 
 
 def build_csr(

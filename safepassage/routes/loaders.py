@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -22,11 +22,9 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
+from .._atomic import atomic_output_dir
 from ..crs import local_metric_crs
 from ..errors import CRSError, DataError
-
-if TYPE_CHECKING:
-    from .network import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -363,21 +361,22 @@ def centerline_tables(
 
 
 # --------------------------------------------------------------------- cache
-def save_network(net: WalkNetwork, path: Path) -> Path:
-    """Write nodes/edges GeoParquet, CSR npz and meta.json into ``path`` atomically."""
-    from .._atomic import atomic_output_dir
+def save_network(
+    nodes: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
+    csr: tuple[NDArray[np.int64], ...],
+    meta: dict[str, Any],
+    path: Path,
+) -> Path:
+    """Write nodes/edges GeoParquet, CSR npz and meta.json into ``path`` atomically.
 
+    ``meta`` (crs as WKT, source, seams_joined) is stored with the cache format.
+    """
     with atomic_output_dir(path) as tmp:
-        net.nodes.to_parquet(tmp / "nodes.parquet")
-        net.edges.to_parquet(tmp / "edges.parquet")
-        np.savez(tmp / "csr.npz", *net._csr_full)
-        meta = {
-            "format": CACHE_FORMAT,
-            "crs": net.crs.to_wkt(),
-            "source": net.source,
-            "seams_joined": net.seams_joined,
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        nodes.to_parquet(tmp / "nodes.parquet")
+        edges.to_parquet(tmp / "edges.parquet")
+        np.savez(tmp / "csr.npz", *csr)
+        (tmp / "meta.json").write_text(json.dumps({"format": CACHE_FORMAT, **meta}, indent=2))
     return path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,9 +16,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ..errors import DataError
-
-if TYPE_CHECKING:
-    from .network import WalkNetwork
+from .network import WalkNetwork
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +225,6 @@ def stitch(
     WalkNetwork
         With ``seams_joined`` = merged node groups + connectors added.
     """
-    from .network import WalkNetwork
 
     nets = [networks] if isinstance(networks, WalkNetwork) else list(networks)
     if not nets:

@@ -128,9 +128,15 @@ def test_required_inputs_are_reported_when_absent(tmp_path: Path) -> None:
     path = tmp_path / "empty.toml"
     path.write_text('[plan]\nname = "x"\n')
     assert sorted(problems_of(path)) == [
-        "data.networks: needs at least one file",
+        "data.networks: is required",
         "data.schools: is required",
     ]
+
+
+def test_an_empty_network_list_is_a_problem(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path)
+    path.write_text(path.read_text().replace('["walk.graphml"]', "[]"))
+    assert problems_of(path) == ["data.networks: must not be empty"]
 
 
 def test_invalid_toml_is_a_config_error_naming_the_file(tmp_path: Path) -> None:

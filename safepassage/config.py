@@ -392,10 +392,10 @@ class NetworkConfig(_Table):
     """``[network]``: stitching and snapping tolerances."""
 
     seam_tolerance_m: Number = Field(
-        25.0, ge=0, description="Join network ends this close across a seam (m)"
+        25.0, ge=0, description="Join a dead end to another network piece this close (m)"
     )
     cut_tolerance_m: Number = Field(
-        80.0, ge=0, description="Cut streets at seams within this distance (m)"
+        80.0, ge=0, description="Rejoin streets cut at area boundaries this close (m)"
     )
     snap_max_m: Number = Field(
         150.0, gt=0, description="Farthest a school or origin may snap to a street (m)"

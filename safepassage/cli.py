@@ -1,4 +1,4 @@
-"""The ``safepassage`` command: ``fetch``, ``validate``, ``plan`` and ``compare``.
+"""The ``safepassage`` command: ``fetch``, ``validate``, ``plan``, ``compare`` and ``config``.
 
 Exit codes
 ----------
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ._compare import MOVED_M, OutputComparison, compare_outputs
-from .config import default_cache_dir, load_config
+from .config import config_template, default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
 from .validate import validate_inputs
 
@@ -137,6 +137,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ----------------------------------------------------------------------------- config
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    if not args.template:
+        _err("error: nothing to print; use --template")
+        return EXIT_INPUT
+    sys.stdout.write(config_template())
+    return EXIT_OK
+
+
 # ----------------------------------------------------------------------------- fetch
 
 
@@ -203,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--cache", metavar="DIR", help="cache folder (default ~/.cache/safepassage)")
     fetch.add_argument("--crime-year", type=int, default=2016, help="year of police incidents")
     fetch.add_argument("--force", action="store_true", help="download again even if cached")
+    config = command("config", "Print a plan configuration template.", _cmd_config)
+    config.add_argument(
+        "--template", action="store_true", help="every table and key, commented, with defaults"
+    )
     return parser
 
 

@@ -1,33 +1,62 @@
-"""Plan configuration: frozen dataclasses loaded from a ``safepassage.toml`` file.
+"""Plan configuration: pydantic models of a ``safepassage.toml`` file.
 
-:func:`load_config` reads the TOML file, checks every key and value, and
-raises one :class:`~safepassage.errors.ConfigError` that lists *all* problems,
-each with its TOML path (``routes.radius_elementary_m: must be > 0, got -5``).
-Unknown keys are problems too, so a typo never silently falls back to a default.
+How to read this module
+-----------------------
+*Value types* first: small annotated types (``Number``, ``Count``, ``Clock``,
+``InputFile``, ...) say what a TOML value may be; TOML integers count as numbers,
+strings never do.  Then *one model class per TOML table*, in file order:
+``[plan]`` :class:`PlanTable`, ``[data]`` :class:`DataConfig` (each
+``[data.hazards.NAME]`` a :class:`HazardConfig`), ``[schools]``
+:class:`SchoolSelection`, ``[windows]`` :class:`WindowConfig`, ``[network]``
+:class:`NetworkConfig`, ``[risk]`` :class:`RiskConfig`, ``[routes]``
+:class:`RoutesConfig`, ``[posts]`` :class:`PostsConfig` (each ``[[posts.mandatory]]``
+a :class:`MandatoryPost`), ``[staffing]`` :class:`StaffingConfig`, ``[output]``
+:class:`OutputConfig`; :class:`PlanConfig` holds them all.  Every key is one
+``Field``: its default, its range and its description (with the unit) are written
+there, once.  Validators check only what a range cannot (time zones, dates, clocks,
+paths, the coordinates of a mandatory post).
 
-Paths in ``[data]`` are relative to the folder of the config file, except those
-written with a ``data:`` prefix (``"data:osm/chicago_walk_2019_englewood.graphml.gz"``),
-which are relative to the shared data root (``$SAFEPASSAGE_DATA``, see
-:func:`default_data_root`).
+Then *loading*: :func:`load_config` reads the TOML file and :func:`config_from_dict`
+validates it; pydantic's errors become one :class:`~safepassage.errors.ConfigError`
+that lists *all* problems, each with its TOML path
+(``routes.radius_elementary_m: must be > 0, got -5``).  Unknown keys are problems
+too, so a typo never silently falls back to a default.
+
+Paths are relative to the folder of the config file, except those written with a
+``data:`` prefix (``"data:osm/chicago_walk_2019_englewood.graphml.gz"``), which are
+relative to the shared data root (see :func:`default_data_root`).
+
+Last, :func:`config_template` writes a commented TOML file from the models
+(``safepassage config --template``), so the documentation cannot drift from them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._toml import (
-    DATA_ENV,
-    DATA_PREFIX,
-    Fields,
-    default_cache_dir,
-    default_data_root,
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
-from ._toml import resolve_path as resolve_path  # importable from here, as before
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
 from .errors import ConfigError
 
 __all__ = [
@@ -39,6 +68,7 @@ __all__ = [
     "NetworkConfig",
     "OutputConfig",
     "PlanConfig",
+    "PlanTable",
     "PostsConfig",
     "RiskConfig",
     "RoutesConfig",
@@ -46,49 +76,256 @@ __all__ = [
     "StaffingConfig",
     "WindowConfig",
     "config_from_dict",
+    "config_template",
     "default_cache_dir",
     "default_data_root",
     "load_config",
+    "resolve_path",
 ]
 
-
-# ----------------------------------------------------------------------------- sections
-
-
-@dataclass(frozen=True)
-class HazardConfig:
-    """A hazard layer (e.g. vacant lots): a point/polygon table and its risk weight."""
-
-    path: Path
-    weight: float = 1.0
+DATA_ENV = "SAFEPASSAGE_DATA"
+DATA_PREFIX = "data:"
 
 
-@dataclass(frozen=True)
-class DataConfig:
-    """Input files, all resolved to absolute paths.
+# ----------------------------------------------------------------------------- folders
 
-    ``networks``: GraphML(.gz) / OSM XML / street-centerline files stitched into one
-    walk network; ``schools``: CPS school locations; ``profiles``: CPS school profile
-    CSV (enrollment, hours); ``incidents``: police incident tables; ``hazards``: name
-    -> layer; ``population``: census block population CSV; ``blocks``: census block
-    polygons; ``community_areas``: community area polygons (for ``[schools]
-    community_areas``); ``reference_routes``: official Safe Passage routes;
-    ``vendors``/``workers``: CSV tables; ``cache_dir``: stage cache folder.
+
+def default_data_root(start: Path | None = None) -> Path:
+    """Folder holding the shared Chicago data.
+
+    ``$SAFEPASSAGE_DATA`` when set; else ``shared/data/chicago`` beside the checkout
+    this package lives in, when that folder exists; else the first
+    ``shared/data/chicago`` found upwards from ``start`` (default: the working
+    directory).  The folder may not exist; callers say so and how to fetch it.
     """
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    beside_checkout = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "chicago"
+    if beside_checkout.is_dir():
+        return beside_checkout
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "shared" / "data" / "chicago"
+        if candidate.is_dir():
+            return candidate
+    return beside_checkout
 
-    networks: tuple[Path, ...]
-    schools: Path
-    cache_dir: Path
-    profiles: Path | None = None
-    incidents: tuple[Path, ...] = ()
-    homicides: Path | None = None
-    hazards: Mapping[str, HazardConfig] = field(default_factory=dict)
-    population: Path | None = None
-    blocks: Path | None = None
-    community_areas: Path | None = None
-    reference_routes: Path | None = None
-    vendors: Path | None = None
-    workers: Path | None = None
+
+def default_cache_dir() -> Path:
+    """Stage cache folder: ``$XDG_CACHE_HOME/safepassage``, else ``~/.cache/safepassage``."""
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "safepassage"
+
+
+def resolve_path(text: str, base: Path, data_root: Path | None) -> Path:
+    """Resolve a config path: ``data:`` prefix -> data root, ``~`` -> home, else ``base``."""
+    if text.startswith(DATA_PREFIX):
+        root = data_root if data_root is not None else default_data_root()
+        return Path(os.path.normpath(root / text[len(DATA_PREFIX) :].lstrip("/")))
+    path = Path(text).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+# ----------------------------------------------------------------------------- value types
+
+# Validation context (set by config_from_dict): "base" folder of relative paths,
+# "data_root" of data: paths, "name" of the plan (the default output folder).
+
+
+def _context(info: ValidationInfo) -> Mapping[str, Any]:
+    return info.context if isinstance(info.context, Mapping) else {}
+
+
+def _resolved(value: Any, info: ValidationInfo) -> Any:
+    if not isinstance(value, str | Path):
+        return value  # the Path schema reports the wrong type
+    context = _context(info)
+    return resolve_path(str(value), context.get("base", Path.cwd()), context.get("data_root"))
+
+
+def _existing(value: Any, info: ValidationInfo) -> Any:
+    path = _resolved(value, info)
+    if not isinstance(path, Path) or path.is_file():
+        return path
+    if str(value).startswith(DATA_PREFIX):
+        root = _context(info).get("data_root") or default_data_root()
+        origin = f"'data:' paths are read from the data root {root} (set ${DATA_ENV})"
+    else:
+        base = _context(info).get("base", Path.cwd())
+        origin = f"relative paths are read from the config folder {base}"
+    state = "is not a file" if path.exists() else "file not found"
+    raise ValueError(f"{state}: {path} ({origin})")
+
+
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+def _id_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _clock(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.fullmatch(r"([01]?[0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ValueError(f"must be a time of day HH:MM from 00:00 to 23:59, got {value!r}")
+        return value.zfill(5)
+    return value
+
+
+def _pair(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f'must be a pair of times ["HH:MM", "HH:MM"], got {value!r}')
+    return value
+
+
+def _ordered(pair: tuple[str, str]) -> tuple[str, str]:
+    start, end = pair  # zero-padded HH:MM texts sort like the times
+    if end <= start:
+        raise ValueError(f"end {end} must be after start {start}")
+    return pair
+
+
+Number = Annotated[float, Strict()]
+Count = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+Text = Annotated[str, Strict()]
+SchoolId = Annotated[str, Strict(), BeforeValidator(_id_text)]
+Clock = Annotated[str, Strict(), BeforeValidator(_clock)]
+Window = Annotated[tuple[Clock, Clock], BeforeValidator(_pair), AfterValidator(_ordered)]
+InputFile = Annotated[Path, BeforeValidator(_existing)]
+InputFiles = Annotated[tuple[InputFile, ...], BeforeValidator(_listed)]
+Folder = Annotated[Path, BeforeValidator(_resolved)]
+Weight = Annotated[float, Strict(), Field(ge=0)]
+Factor = Annotated[float, Strict(), Field(gt=0)]
+
+
+class _Table(BaseModel):
+    """A TOML table: unknown keys are problems; loaded configs are read-only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+class PlanTable(_Table):
+    """``[plan]``: the plan's name, random seed, time zone and date."""
+
+    name: Text = Field(
+        None,
+        validate_default=True,
+        description="Plan name, a plain folder name (default: the config file's name)",
+        examples=["englewood"],
+    )
+    seed: Count = Field(0, ge=0, description="Random seed of every randomized step")
+    timezone: Text = Field("America/Chicago", description="IANA time zone of clocks and dates")
+    date: Text = Field(
+        "", description='Plan date, ISO YYYY-MM-DD ("": the pipeline records the run date)'
+    )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _default_name(cls, value: Any, info: ValidationInfo) -> Any:
+        return _context(info).get("name", "plan") if value is None else value
+
+    @field_validator("name")
+    @classmethod
+    def _plain_folder_name(cls, value: str) -> str:
+        if not value or value.startswith(".") or any(c in value for c in '/\\:*?"<>|'):
+            raise ValueError(f"must be a plain folder name, got {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'America/Chicago')") from None
+        return value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()  # an unquoted TOML date
+        if isinstance(value, str) and value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"not an ISO date (YYYY-MM-DD), got {value!r}") from None
+        return value
+
+
+class HazardConfig(_Table):
+    """``[data.hazards.NAME]``: a hazard layer (e.g. vacant lots) and its risk weight."""
+
+    path: InputFile = Field(
+        description="Point or polygon table of the hazards",
+        examples=["data:vacant/city_owned_land_englewood.csv.gz"],
+    )
+    weight: Weight = Field(1.0, description="Risk of one hazard, in weighted incidents a year")
+
+
+class DataConfig(_Table):
+    """``[data]``: input files, resolved to absolute paths."""
+
+    networks: InputFiles = Field(
+        min_length=1,
+        description="Walk networks stitched into one: GraphML(.gz), OSM XML or street centerlines",
+        examples=[["data:osm/chicago_walk_2019_englewood.graphml.gz"]],
+    )
+    schools: InputFile = Field(
+        description="CPS school locations",
+        examples=["data:schools/CPS_School_Locations_SY1617.geojson.gz"],
+    )
+    cache_dir: Folder = Field(
+        default_factory=default_cache_dir,
+        description="Stage cache folder (default: $XDG_CACHE_HOME/safepassage or ~/.cache/...)",
+        examples=["~/.cache/safepassage"],
+    )
+    profiles: InputFile | None = Field(
+        None,
+        description="CPS school profiles (enrollment, bell times)",
+        examples=["data:schools/CPS_School_Profile_SY1617.csv.gz"],
+    )
+    incidents: InputFiles = Field((), description="Police incident tables")
+    homicides: InputFile | None = Field(
+        None,
+        description="Homicide victims table, read like the incidents",
+        examples=["data:crime/homicides_2013-2018_citywide.csv.gz"],
+    )
+    hazards: dict[str, HazardConfig] = Field(
+        default_factory=dict, description="Hazard layers, one table each (NAME is yours)"
+    )
+    population: InputFile | None = Field(
+        None,
+        description="Census block population",
+        examples=["data:census/population_by_2010_census_block.csv.gz"],
+    )
+    blocks: InputFile | None = Field(
+        None,
+        description="Census block polygons",
+        examples=["data:boundaries/census_blocks_2010_englewood_westenglewood.geojson.gz"],
+    )
+    community_areas: InputFile | None = Field(
+        None,
+        description="Community area polygons (for [schools] community_areas)",
+        examples=["data:boundaries/community_areas.geojson.gz"],
+    )
+    reference_routes: InputFile | None = Field(
+        None,
+        description="Official Safe Passage routes",
+        examples=["data:safe_passage/safe_passage_routes_SY1617.geojson.gz"],
+    )
+    vendors: InputFile | None = Field(
+        None, description="Vendors table (CSV)", examples=["vendors.csv"]
+    )
+    workers: InputFile | None = Field(
+        None, description="Workers table (CSV)", examples=["workers.csv"]
+    )
 
     def input_files(self) -> list[Path]:
         """Every input file named here (not the cache folder), in a stable order."""
@@ -107,184 +344,213 @@ class DataConfig:
         return files + [p for p in singles if p is not None]
 
 
-@dataclass(frozen=True)
-class SchoolSelection:
-    """Which schools to plan: explicit ids, community areas, and/or a Safe Passage year.
+class SchoolSelection(_Table):
+    """``[schools]``: which schools to plan; each given criterion narrows, none: all schools."""
 
-    Each given criterion narrows the selection: schools whose id is in ``ids``, that
-    lie in one of ``community_areas``, and (with ``safe_passage_year``, e.g.
-    ``"SY1617"``) that have a route in the reference routes.  Nothing given: all schools.
-    """
+    ids: tuple[SchoolId, ...] = Field((), description="CPS school ids")
+    community_areas: tuple[Text, ...] = Field(
+        (), description="Community area names, as in the polygons (e.g. ENGLEWOOD)"
+    )
+    safe_passage_year: Text = Field(
+        "", description='Keep schools with a reference route of this year, e.g. "SY1617"'
+    )
 
-    ids: tuple[str, ...] = ()
-    community_areas: tuple[str, ...] = ()
-    safe_passage_year: str = ""
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """Time windows (``HH:MM``, plan time zone) and shift spans around the bells (minutes)."""
-
-    am: tuple[str, str] = ("06:30", "09:00")
-    pm: tuple[str, str] = ("14:00", "17:30")
-    arrive_before_min: int = 60
-    arrive_after_min: int = 15
-    dismiss_before_min: int = 15
-    dismiss_after_min: int = 60
-    default_start: str = "08:00"
-    default_end: str = "15:00"
+    @field_validator("safe_passage_year")
+    @classmethod
+    def _school_year(cls, value: str) -> str:
+        if value and not re.fullmatch(r"SY[0-9]{4}", value):
+            raise ValueError(f"must look like 'SY1617', got {value!r}")
+        return value
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
-    """Stitching and snapping tolerances, metres."""
+class WindowConfig(_Table):
+    """``[windows]``: time windows (plan time zone) and shift spans around the bells."""
 
-    seam_tolerance_m: float = 25.0
-    cut_tolerance_m: float = 80.0
-    snap_max_m: float = 150.0
+    am: Window = Field(("06:30", "09:00"), description="Morning window [start, end] (HH:MM)")
+    pm: Window = Field(("14:00", "17:30"), description="Afternoon window [start, end] (HH:MM)")
+    arrive_before_min: Count = Field(60, ge=0, description="Shift start before the bell (min)")
+    arrive_after_min: Count = Field(15, ge=0, description="Shift end after the bell (min)")
+    dismiss_before_min: Count = Field(15, ge=0, description="Shift start before dismissal (min)")
+    dismiss_after_min: Count = Field(60, ge=0, description="Shift end after dismissal (min)")
+    default_start: Clock = Field("08:00", description="Bell time of schools without one (HH:MM)")
+    default_end: Clock = Field(
+        "15:00",
+        validate_default=True,
+        description="Dismissal time of schools without one (HH:MM)",
+    )
 
-
-@dataclass(frozen=True)
-class RiskConfig:
-    """Risk surface: kernel bandwidth (m), optional decay half-life (days), weights."""
-
-    bandwidth_m: float = 150.0
-    half_life_days: float | None = None
-    category_weights: Mapping[str, float] = field(default_factory=dict)
-    hazard_weight: float = 1.0
-
-
-@dataclass(frozen=True)
-class RoutesConfig:
-    """Walk radii (m), privacy threshold, detour cap, risk weight and street-class factors.
-
-    ``class_factors`` maps an OSM ``highway`` class to a cost factor (missing classes: 1).
-    """
-
-    radius_elementary_m: float = 2400.0
-    radius_high_m: float = 3200.0
-    min_students: int = 10
-    detour_cap: float = 1.25
-    risk_weight: float = 1.0
-    class_factors: Mapping[str, float] = field(default_factory=dict)
-    corridor_budget_m: float = 1600.0
-    reference_tolerance_m: float = 50.0
+    @field_validator("default_end")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("default_start")
+        if start is not None and value <= start:
+            raise ValueError(f"{value} must be after default_start {start}")
+        return value
 
 
-@dataclass(frozen=True)
-class MandatoryPost:
-    """A post that must be staffed: at ``x``/``y`` (plan CRS, m) or ``lat``/``lon`` (degrees)."""
+class NetworkConfig(_Table):
+    """``[network]``: stitching and snapping tolerances."""
 
-    school_id: str
-    name: str = ""
-    x: float | None = None
-    y: float | None = None
-    lat: float | None = None
-    lon: float | None = None
-
-
-@dataclass(frozen=True)
-class PostsConfig:
-    """Post budget per school, spacing and sight distance (m), mandatory posts."""
-
-    per_school: int = 8
-    min_spacing_m: float = 80.0
-    sight_m: float = 100.0
-    mandatory: tuple[MandatoryPost, ...] = ()
+    seam_tolerance_m: Number = Field(
+        25.0, ge=0, description="Join a dead end to another network piece this close (m)"
+    )
+    cut_tolerance_m: Number = Field(
+        80.0, ge=0, description="Rejoin streets cut at area boundaries this close (m)"
+    )
+    snap_max_m: Number = Field(
+        150.0, gt=0, description="Farthest a school or origin may snap to a street (m)"
+    )
 
 
-@dataclass(frozen=True)
-class StaffingConfig:
-    """Roster rules and CP-SAT settings (time limit in seconds)."""
+class RiskConfig(_Table):
+    """``[risk]``: the risk surface."""
 
-    floater_share: float = 0.1
-    max_minutes_day: int = 300
-    max_days_week: int = 5
-    time_limit_s: float = 60.0
-    num_workers: int = 2
-    relative_gap: float = 0.01
-
-
-@dataclass(frozen=True)
-class OutputConfig:
-    """Output folder (absolute) and which products to write."""
-
-    dir: Path
-    html: bool = True
-    pdf: bool = True
-    self_contained: bool = True
+    bandwidth_m: Number = Field(150.0, gt=0, description="Kernel bandwidth (m)")
+    half_life_days: Number | None = Field(
+        None, gt=0, description="Decay half-life of old incidents (days)", examples=[365.0]
+    )
+    category_weights: dict[str, Weight] = Field(
+        default_factory=dict,
+        description="Incident category -> weight (unlisted: the library defaults)",
+    )
+    hazard_weight: Weight = Field(1.0, description="Factor on every hazard layer's weight")
 
 
-@dataclass(frozen=True)
-class PlanConfig:
+class RoutesConfig(_Table):
+    """``[routes]``: walk radii, privacy threshold, detours and street costs."""
+
+    radius_elementary_m: Number = Field(
+        2400.0, gt=0, description="Walk radius of elementary schools (m)"
+    )
+    radius_high_m: Number = Field(3200.0, gt=0, description="Walk radius of high schools (m)")
+    min_students: Count = Field(
+        10, ge=1, description="Fewest students an origin may stand for (privacy)"
+    )
+    detour_cap: Number = Field(
+        1.25, ge=1, description="Longest safe route, as a multiple of the shortest"
+    )
+    risk_weight: Weight = Field(1.0, description="Weight of risk against length in route costs")
+    class_factors: dict[str, Factor] = Field(
+        default_factory=dict,
+        description="OSM highway class -> cost factor (unlisted classes: the library defaults)",
+    )
+    corridor_budget_m: Number = Field(
+        1600.0, gt=0, description="Corridor street length per school (m)"
+    )
+    reference_tolerance_m: Number = Field(
+        50.0, gt=0, description="Distance within which a street matches a reference route (m)"
+    )
+
+
+class MandatoryPost(_Table):
+    """``[[posts.mandatory]]``: a post that must be staffed, at x/y or at lat/lon."""
+
+    school_id: SchoolId = Field(
+        min_length=1, description="CPS id of the school it serves", examples=["609791"]
+    )
+    name: Text = Field("", description="Label on maps and packets")
+    x: Number | None = Field(None, description="Easting, plan CRS (m)", examples=[445000.0])
+    y: Number | None = Field(None, description="Northing, plan CRS (m)", examples=[4627500.0])
+    lat: Number | None = Field(
+        None, ge=-90, le=90, description="Latitude (degrees)", examples=[41.7733]
+    )
+    lon: Number | None = Field(
+        None, ge=-180, le=180, description="Longitude (degrees)", examples=[-87.6455]
+    )
+
+    @model_validator(mode="after")
+    def _one_position(self) -> MandatoryPost:
+        has_xy = self.x is not None and self.y is not None
+        has_latlon = self.lat is not None and self.lon is not None
+        if has_xy == has_latlon:
+            raise ValueError("give either x and y (metres) or lat and lon (degrees)")
+        return self
+
+
+class PostsConfig(_Table):
+    """``[posts]``: post budget, spacing, sight and mandatory posts."""
+
+    per_school: Count = Field(8, ge=1, description="Posts to staff per school")
+    min_spacing_m: Number = Field(80.0, ge=0, description="Least distance between posts (m)")
+    sight_m: Number = Field(100.0, gt=0, description="Distance a worker can watch (m)")
+    mandatory: tuple[MandatoryPost, ...] = Field((), description="Posts that must be staffed")
+
+
+class StaffingConfig(_Table):
+    """``[staffing]``: roster rules and CP-SAT solver settings."""
+
+    floater_share: Number = Field(0.1, ge=0, le=1, description="Share of workers kept as floaters")
+    max_minutes_day: Count = Field(300, ge=1, description="Most a worker works a day (min)")
+    max_days_week: Count = Field(5, ge=1, le=7, description="Most days a worker works a week")
+    time_limit_s: Number = Field(60.0, gt=0, description="Solver time limit (s)")
+    num_workers: Count = Field(2, ge=1, description="Solver threads")
+    relative_gap: Number = Field(
+        0.01, ge=0, le=1, description="Stop when within this share of the best bound"
+    )
+
+
+class OutputConfig(_Table):
+    """``[output]``: output folder and which products to write."""
+
+    dir: Folder = Field(
+        None,
+        validate_default=True,
+        description="Output folder (default: out/<plan name> beside the config file)",
+        examples=["out/englewood"],
+    )
+    html: Flag = Field(True, description="Write the web map")
+    pdf: Flag = Field(True, description="Write the printed post packets")
+    self_contained: Flag = Field(True, description="Embed map assets so the map works offline")
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _default_dir(cls, value: Any, info: ValidationInfo) -> Any:
+        return f"out/{_context(info).get('name', 'plan')}" if value is None else value
+
+
+class PlanConfig(_Table):
     """A whole plan configuration (see :func:`load_config`).
 
-    ``plan_date`` is an ISO date or ``""`` (the pipeline records the run date);
+    ``name``, ``seed``, ``timezone`` and ``plan_date`` read ``[plan]``;
     ``config_path`` is the TOML file it came from (None when built from a dict).
     """
 
-    name: str
-    seed: int
-    timezone: str
-    plan_date: str
-    config_path: Path | None
-    data: DataConfig
-    schools: SchoolSelection
-    windows: WindowConfig
-    network: NetworkConfig
-    risk: RiskConfig
-    routes: RoutesConfig
-    posts: PostsConfig
-    staffing: StaffingConfig
-    output: OutputConfig
+    # an absent table is validated as an empty one, so its required keys are named
+    plan: PlanTable = Field(default_factory=dict, validate_default=True)
+    data: DataConfig = Field(default_factory=dict, validate_default=True)
+    schools: SchoolSelection = Field(default_factory=dict, validate_default=True)
+    windows: WindowConfig = Field(default_factory=dict, validate_default=True)
+    network: NetworkConfig = Field(default_factory=dict, validate_default=True)
+    risk: RiskConfig = Field(default_factory=dict, validate_default=True)
+    routes: RoutesConfig = Field(default_factory=dict, validate_default=True)
+    posts: PostsConfig = Field(default_factory=dict, validate_default=True)
+    staffing: StaffingConfig = Field(default_factory=dict, validate_default=True)
+    output: OutputConfig = Field(default_factory=dict, validate_default=True)
+    config_path: Path | None = Field(None, description="The TOML file (not a TOML key)")
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def seed(self) -> int:
+        return self.plan.seed
+
+    @property
+    def timezone(self) -> str:
+        return self.plan.timezone
+
+    @property
+    def plan_date(self) -> str:
+        return self.plan.date
 
     def to_dict(self) -> dict[str, Any]:
         """TOML-shaped plain dict (paths absolute, as strings) for the run manifest.
 
         ``config_from_dict(config.to_dict())`` rebuilds an equal config.
         """
-        raw = asdict(self)
-        plan = {
-            "name": self.name,
-            "seed": self.seed,
-            "timezone": self.timezone,
-            "date": self.plan_date,
-        }
-        sections = {key: _plain(raw[key]) for key in _SECTIONS if key != "plan"}
-        sections["risk"] = {k: v for k, v in sections["risk"].items() if v is not None}
-        sections["posts"]["mandatory"] = [
-            {k: v for k, v in post.items() if v is not None}
-            for post in sections["posts"]["mandatory"]
-        ]
-        data = sections["data"]
-        for key in [k for k, v in data.items() if v is None]:
-            del data[key]
-        config_path = str(self.config_path) if self.config_path else None
-        return {"config_path": config_path, "plan": plan, **sections}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-_SECTIONS = (
-    "plan",
-    "data",
-    "schools",
-    "windows",
-    "network",
-    "risk",
-    "routes",
-    "posts",
-    "staffing",
-    "output",
-)
+        tables = self.model_dump(mode="json", exclude={"config_path"}, exclude_none=True)
+        return {"config_path": str(self.config_path) if self.config_path else None, **tables}
 
 
 # ----------------------------------------------------------------------------- loading
@@ -329,56 +595,189 @@ def config_from_dict(
     Relative paths are resolved against ``config_path``'s folder (the working
     directory when None).  A top-level ``config_path`` key (as written by
     :meth:`PlanConfig.to_dict`) is used when ``config_path`` is not given.
-    """
-    # Deferred: the section readers build this module's dataclasses.
-    from ._config_sections import (
-        _data,
-        _iso_date,
-        _network,
-        _output,
-        _posts,
-        _risk,
-        _routes,
-        _schools,
-        _staffing,
-        _timezone,
-        _windows,
-    )
 
+    Raises
+    ------
+    ConfigError
+        Listing every problem, each with its TOML path.
+    """
     raw = dict(raw)
     recorded = raw.pop("config_path", None)
     if config_path is None and isinstance(recorded, str):
         config_path = Path(recorded)
-    base = config_path.parent if config_path else Path.cwd()
-    root = data_root if data_root is not None else default_data_root(base)
-    problems: list[str] = []
-    top = Fields(raw, "", problems, base=base, data_root=root)
-    tables = {name: top.table(name) for name in _SECTIONS}
-    top.finish()
-    plan = tables["plan"]
-    name = plan.string("name", config_path.stem if config_path else "plan")
-    if not name or any(c in name for c in '/\\:*?"<>|') or name.startswith("."):
-        problems.append(f"plan.name: must be a plain folder name, got {name!r}")
-    seed = plan.integer("seed", 0, minimum=0)
-    timezone = _timezone(plan, problems)
-    plan_date = _iso_date(plan, problems)
-    plan.finish()
-    config = PlanConfig(
-        name=name,
-        seed=seed,
-        timezone=timezone,
-        plan_date=plan_date,
-        config_path=config_path,
-        data=_data(tables["data"], base),
-        schools=_schools(tables["schools"]),
-        windows=_windows(tables["windows"], problems),
-        network=_network(tables["network"]),
-        risk=_risk(tables["risk"]),
-        routes=_routes(tables["routes"]),
-        posts=_posts(tables["posts"]),
-        staffing=_staffing(tables["staffing"]),
-        output=_output(tables["output"], base, name),
-    )
-    if problems:
-        raise ConfigError(problems, source=str(config_path) if config_path else None)
-    return config
+    plan = raw.get("plan")
+    name = plan.get("name") if isinstance(plan, Mapping) else None
+    if not isinstance(name, str):
+        name = config_path.stem if config_path else "plan"
+    context = {
+        "base": config_path.parent if config_path else Path.cwd(),
+        "data_root": data_root if data_root is not None else default_data_root(),
+        "name": name,
+    }
+    try:
+        return PlanConfig.model_validate({**raw, "config_path": config_path}, context=context)
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors(include_url=False)]
+        raise ConfigError(problems, source=str(config_path) if config_path else None) from None
+
+
+_TYPE_WORDS = {
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "path_type": "must be a path string",
+}
+_BOUNDS = {
+    "greater_than": (">", "gt"),
+    "greater_than_equal": (">=", "ge"),
+    "less_than": ("<", "lt"),
+    "less_than_equal": ("<=", "le"),
+}
+_KINDS = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+}
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One pydantic error as ``toml.path: message``."""
+    loc = error["loc"]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
+    if kind in _TYPE_WORDS:
+        got = _KINDS.get(type(value), type(value).__name__)
+        message = f"{_TYPE_WORDS[kind]}, got {got} {value!r}"
+    elif kind in _BOUNDS:
+        sign, key = _BOUNDS[kind]
+        message = f"must be {sign} {ctx[key]:g}, got {value}"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = f"unknown key (expected one of: {', '.join(_keys_at(loc)) or '(no keys)'})"
+    elif kind in ("too_short", "string_too_short"):
+        message = "must not be empty"
+    elif kind in ("value_error", "assertion_error"):
+        message = str(ctx["error"])
+    else:
+        message = error["msg"]
+    return f"{where}: {message}" if where else message
+
+
+def _keys_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed in the table holding ``loc``."""
+    model: type[BaseModel] = PlanConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            continue  # a list index, or a table name of the user's (data.hazards.NAME)
+        nested = _model_in(field.annotation)
+        if nested is None:
+            return []
+        model = nested
+    return sorted(key for key in model.model_fields if key != "config_path")
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model class in an annotation (``HazardConfig`` in ``dict[str, HazardConfig]``)."""
+    if get_origin(annotation) is None and isinstance(annotation, type):
+        return annotation if issubclass(annotation, BaseModel) else None
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+# ----------------------------------------------------------------------------- template
+
+_TEMPLATE_HEADER = f"""\
+# safepassage plan configuration (written by `safepassage config --template`).
+# Relative paths are read from this file's folder; paths starting with "{DATA_PREFIX}" from
+# the shared data root (${DATA_ENV}, else shared/data/chicago beside the checkout).
+# Keys marked "required" hold examples to replace; the other keys shown hold their
+# defaults; commented-out keys are optional."""
+
+
+def config_template() -> str:
+    """A commented ``safepassage.toml`` naming every table and key, written from the models.
+
+    Each key has a ``# description (unit), default: X`` comment; required keys hold
+    an example value and optional keys without a fixed default are commented out.
+    """
+    lines = [_TEMPLATE_HEADER]
+    for table, table_field in PlanConfig.model_fields.items():
+        model = _model_in(table_field.annotation)
+        if model is None:
+            continue  # config_path: not a TOML key
+        lines += ["", f"# {_summary(model)}", f"[{table}]"]
+        nested: list[tuple[str, FieldInfo, type[BaseModel]]] = []
+        for key, field in model.model_fields.items():
+            inner = _model_in(field.annotation)
+            if inner is None:
+                lines += _key_lines(key, field, commented=False)
+            else:
+                nested.append((key, field, inner))
+        for key, field, inner in nested:
+            many = get_origin(field.annotation) is tuple
+            header = f"[[{table}.{key}]]" if many else f"[{table}.{key}.NAME]"
+            lines += ["", f"# {field.description}", f"# {header}"]
+            for inner_key, inner_field in inner.model_fields.items():
+                lines += _key_lines(inner_key, inner_field, commented=True)
+    return "\n".join(lines) + "\n"
+
+
+def _summary(model: type[BaseModel]) -> str:
+    """The first line of a model's docstring, without the table name it starts with."""
+    first = (model.__doc__ or model.__name__).strip().splitlines()[0]
+    text = re.sub(r"^``\[[^`]*\]``: ", "", first)
+    return text[:1].upper() + text[1:]
+
+
+def _key_lines(key: str, field: FieldInfo, *, commented: bool) -> list[str]:
+    """The ``# description`` comment and the ``key = value`` line of one field."""
+    if field.is_required():
+        note, value = "required", _example(key, field)
+    else:
+        default = field.get_default(call_default_factory=True)
+        if default is None or isinstance(default, Path):  # decided at load time
+            note, value, commented = "optional", _example(key, field), True
+        else:
+            note, value = f"default: {_toml(default)}", _toml(default)
+    line = f"{key} = {value}"
+    return [f"# {field.description}, {note}", f"# {line}" if commented else line]
+
+
+def _example(key: str, field: FieldInfo) -> str:
+    if not field.examples:
+        raise ValueError(f"config field {key!r} needs an example for the template")
+    return _toml(field.examples[0])
+
+
+def _toml(value: Any) -> str:
+    """A TOML literal of a default or example value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value))
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in value.items())
+        return f"{{ {items} }}" if items else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"no TOML literal for {value!r}")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from safepassage.cli import compare_outputs, main
+from safepassage.config import config_template
 from safepassage.errors import ConfigError, InfeasibleError
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
@@ -42,13 +43,24 @@ def minimal_config(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], *([c, "--help"] for c in ("validate", "plan", "compare", "fetch"))]
+    "argv",
+    [["--help"], *([c, "--help"] for c in ("validate", "plan", "compare", "fetch", "config"))],
 )
 def test_help_lists_the_exit_codes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "usage: safepassage" in out
     assert "130  interrupted" in out
+
+
+def test_config_template_prints_the_template(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config", "--template"]) == 0
+    assert capsys.readouterr().out == config_template()
+
+
+def test_config_without_template_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["config"]) == 2
+    assert "--template" in capsys.readouterr().err
 
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from safepassage import config as config_module
 from safepassage.config import (
     DATA_ENV,
+    HazardConfig,
+    MandatoryPost,
     PlanConfig,
     config_from_dict,
+    config_template,
+    default_data_root,
     load_config,
 )
 from safepassage.errors import ConfigError
@@ -128,9 +135,15 @@ def test_required_inputs_are_reported_when_absent(tmp_path: Path) -> None:
     path = tmp_path / "empty.toml"
     path.write_text('[plan]\nname = "x"\n')
     assert sorted(problems_of(path)) == [
-        "data.networks: needs at least one file",
+        "data.networks: is required",
         "data.schools: is required",
     ]
+
+
+def test_an_empty_network_list_is_a_problem(tmp_path: Path) -> None:
+    path = write_minimal(tmp_path)
+    path.write_text(path.read_text().replace('["walk.graphml"]', "[]"))
+    assert problems_of(path) == ["data.networks: must not be empty"]
 
 
 def test_invalid_toml_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
@@ -162,3 +175,131 @@ def test_example_configs_load(data_root: Path) -> None:
         config = load_config(EXAMPLES / f"{name}.toml", data_root=data_root)
         assert config.name == name
         assert all(path.is_file() for path in config.data.input_files())
+
+
+def test_nested_problems_name_the_table_and_the_list_index(tmp_path: Path) -> None:
+    extra = (
+        '[data.hazards.lots]\npath = "schools.csv"\nweight = -1\n'
+        '[[posts.mandatory]]\nschool_id = "609791"\nlat = 41.77\nlon = -87.64\n'
+        "[[posts.mandatory]]\nlat = 95.0\nlon = -87.64\n"
+    )
+    assert sorted(problems_of(write_minimal(tmp_path, extra))) == [
+        "data.hazards.lots.weight: must be >= 0, got -1",
+        "posts.mandatory[1].lat: must be <= 90, got 95.0",
+        "posts.mandatory[1].school_id: is required",
+    ]
+
+
+def test_problems_carry_no_pydantic_traceback(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_minimal(tmp_path, "[posts]\nper_school = 0\n"))
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+    assert info.value.problems == ["posts.per_school: must be >= 1, got 0"]
+    assert "pydantic" not in str(info.value)
+
+
+@pytest.mark.parametrize("clock", ["24:00", "07:60", "7:5", "07:30:00", "\u0660\u0667:30"])
+def test_window_clocks_must_be_00_00_to_23_59(tmp_path: Path, clock: str) -> None:
+    extra = f'[windows]\nam = ["06:00", "09:00"]\ndefault_start = "{clock}"\n'
+    (problem,) = problems_of(write_minimal(tmp_path, extra))
+    assert problem.startswith("windows.default_start: must be a time of day HH:MM")
+
+
+def test_window_clocks_are_zero_padded(tmp_path: Path) -> None:
+    config = load_config(write_minimal(tmp_path, '[windows]\nam = ["6:30", "9:00"]\n'))
+    assert config.windows.am == ("06:30", "09:00")
+
+
+def fake_checkout(monkeypatch: pytest.MonkeyPatch, checkout: Path) -> None:
+    """Make safepassage.config believe it lives in ``checkout``; unset $SAFEPASSAGE_DATA."""
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setattr(config_module, "__file__", str(checkout / "safepassage" / "config.py"))
+
+
+def shared_file(folder: Path) -> Path:
+    """``folder/shared/data/chicago/schools/x.csv``, created."""
+    path = folder / "shared" / "data" / "chicago" / "schools" / "x.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("SCHOOL_ID,SCHOOL_NM,X,Y\n")
+    return path
+
+
+def test_data_root_is_beside_the_checkout_not_beside_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_checkout(monkeypatch, tmp_path / "work" / "main")
+    beside_checkout = shared_file(tmp_path / "work")
+    shared_file(tmp_path / "plans")  # a decoy beside the config
+    config_dir = tmp_path / "plans" / "mine"
+    config_dir.mkdir()
+    path = write_minimal(config_dir)
+    path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert load_config(path).data.schools == beside_checkout
+
+
+def test_without_data_beside_the_checkout_it_is_searched_up_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_checkout(monkeypatch, tmp_path / "work" / "main")
+    found = shared_file(tmp_path / "home")
+    deep = tmp_path / "home" / "me" / "deep"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert default_data_root() == found.parents[1]
+    path = write_minimal(tmp_path)
+    path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
+    assert load_config(path).data.schools == found
+
+
+def template_keys(text: str) -> dict[str, list[tuple[str, str]]]:
+    """Template table header -> its (key, comment above the key) pairs, commented or not."""
+    tables: dict[str, list[tuple[str, str]]] = {}
+    lines = text.splitlines()
+    for above, line in zip(["", *lines], lines, strict=False):
+        if header := re.fullmatch(r"(?:# )?\[+([\w.]+)\]+", line):
+            table = tables.setdefault(header[1], [])
+        elif key := re.fullmatch(r"(?:# )?(\w+) = .+", line):
+            table.append((key[1], above))
+    return tables
+
+
+def test_template_names_every_field_with_its_description() -> None:
+    nested = {"data.hazards.NAME": HazardConfig, "posts.mandatory": MandatoryPost}
+    models = {
+        name: field.annotation
+        for name, field in PlanConfig.model_fields.items()
+        if name != "config_path"
+    }
+    tables = template_keys(config_template())
+    assert set(tables) == set(models) | set(nested)
+    for table, model in {**models, **nested}.items():
+        tables_of_tables = {"data.hazards", "posts.mandatory"}  # written as their own tables
+        fields = {
+            k: f for k, f in model.model_fields.items() if f"{table}.{k}" not in tables_of_tables
+        }
+        assert [key for key, _ in tables[table]] == list(fields), table
+        for key, above in tables[table]:
+            description = fields[key].description
+            assert description, (table, key)
+            assert above.startswith(f"# {description}, "), (table, key, above)
+
+
+def test_template_loads_and_holds_the_model_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "data"
+    monkeypatch.setenv(DATA_ENV, str(root))
+    text = config_template()
+    required = tomllib.loads(text)["data"]
+    for name in [*required["networks"], required["schools"]]:
+        assert name.startswith("data:")
+        file = root / name.removeprefix("data:")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(b"")
+    path = tmp_path / "plan.toml"
+    path.write_text(text)
+    only_required = {"data": {"networks": required["networks"], "schools": required["schools"]}}
+    assert load_config(path) == config_from_dict(only_required, config_path=path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import geopandas as gpd
@@ -21,11 +20,12 @@ SCHOOLS = ("609707", "609768", "609711")  # Robeson HS, Hope HS, Harper HS
 
 def small_config(data_root: Path, cache: Path) -> PlanConfig:
     cfg = load_config(EXAMPLE, data_root=data_root)
-    return dataclasses.replace(
-        cfg,
-        data=dataclasses.replace(cfg.data, cache_dir=cache),
-        schools=dataclasses.replace(cfg.schools, ids=SCHOOLS),
-        staffing=dataclasses.replace(cfg.staffing, num_workers=1, time_limit_s=20),
+    return cfg.model_copy(
+        update={
+            "data": cfg.data.model_copy(update={"cache_dir": cache}),
+            "schools": cfg.schools.model_copy(update={"ids": SCHOOLS}),
+            "staffing": cfg.staffing.model_copy(update={"num_workers": 1, "time_limit_s": 20}),
+        }
     )
 
 
@@ -117,7 +117,7 @@ def test_interrupt_while_writing_leaves_no_half_written_folder(
 
 def test_unknown_school_id_is_refused(data_root: Path, tmp_path: Path) -> None:
     cfg = small_config(data_root, tmp_path / "cache")
-    cfg = dataclasses.replace(cfg, schools=dataclasses.replace(cfg.schools, ids=("999999",)))
+    cfg = cfg.model_copy(update={"schools": cfg.schools.model_copy(update={"ids": ("999999",)})})
     with pytest.raises(DataError, match="999999"):
         plan(cfg)
 
@@ -140,10 +140,11 @@ def test_window_risk_scales_hazards_to_the_window(
 
 def test_west_side_example_plans_on_census_tracts(data_root: Path, tmp_path: Path) -> None:
     cfg = load_config(EXAMPLE.with_name("west_side.toml"), data_root=data_root)
-    cfg = dataclasses.replace(
-        cfg,
-        data=dataclasses.replace(cfg.data, cache_dir=tmp_path / "cache"),
-        staffing=dataclasses.replace(cfg.staffing, num_workers=1, time_limit_s=10),
+    cfg = cfg.model_copy(
+        update={
+            "data": cfg.data.model_copy(update={"cache_dir": tmp_path / "cache"}),
+            "staffing": cfg.staffing.model_copy(update={"num_workers": 1, "time_limit_s": 10}),
+        }
     )
     result = plan(cfg)
     assert result.metrics["schools"] == 14

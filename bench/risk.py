@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from safepassage.config import default_data_root
-from safepassage.risk import Incidents, RiskSurface, evaluate, read_incidents, score
+from safepassage.risk import Incidents, RiskModel, RiskSurface, evaluate, read_incidents, score
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.stitch import stitch
 
@@ -77,10 +77,10 @@ def time_scoring(net: WalkNetwork, incidents: Incidents) -> None:
         ("ours geometric", {**GEOMETRIC, "half_life_days": None}),
     ):
         start = time.perf_counter()
-        score(net, incidents, WINDOWS, **params)
+        score(net, incidents, WINDOWS, model=RiskModel(**params))
         seconds = time.perf_counter() - start
         tracemalloc.start()
-        score(net, incidents, WINDOWS, **params)
+        score(net, incidents, WINDOWS, model=RiskModel(**params))
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rows.append((name, seconds, peak / 2**20))
@@ -97,18 +97,22 @@ def pai_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) -> pd.Dat
     old_homicides = homicides.subset((homicides.table["year"] <= 2015).to_numpy())
     length = net.edges["length"].to_numpy()
     rng = np.random.default_rng(0)
-    naive = score(net, fit, bandwidth_m=50.0, kernel="count", years=1.0).risk("all")
+    naive = score(net, fit, model=RiskModel(bandwidth_m=50.0, kernel="count", years=1.0)).risk(
+        "all"
+    )
     surfaces = {
         "uniform (random order)": RiskSurface.from_values(net, {"all": rng.random(len(length))}),
         "naive count within 50 m": RiskSurface.from_values(net, {"all": naive * length}),
         "naive count within 50 m per km": RiskSurface.from_values(net, {"all": naive}),
         "gaussian 150 m per km": score(net, fit),
-        "ours: gun crimes only": score(net, fit, **{**OURS, "half_life_days": None}),
+        "ours: gun crimes only": score(
+            net, fit, model=RiskModel(**{**OURS, "half_life_days": None})
+        ),
         "ours: + homicides 2013-15, half-life 1 y": score(
-            net, combine(fit, old_homicides), reference_date=CUT, **OURS
+            net, combine(fit, old_homicides), model=RiskModel(reference_date=CUT, **OURS)
         ),
         "ours geometric (snap 0.2, floor 0.05)": score(
-            net, combine(fit, old_homicides), reference_date=CUT, **GEOMETRIC
+            net, combine(fit, old_homicides), model=RiskModel(reference_date=CUT, **GEOMETRIC)
         ),
     }
     rows = []
@@ -148,7 +152,9 @@ def validation_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) ->
             candidates.append({**GEOMETRIC, "snap_share": share, "blend_floor": floor})
     rows = []
     for params in candidates:
-        result = evaluate(score(net, fit, reference_date=cut, **params), net, later)
+        result = evaluate(
+            score(net, fit, model=RiskModel(reference_date=cut, **params)), net, later
+        )
         rows.append(
             {
                 "blend": params["blend"], "snap_share": params["snap_share"],

@@ -32,7 +32,7 @@ from safepassage.routes.origins import (
     node_population,
     tract_population,
 )
-from safepassage.routes.paths import route_students
+from safepassage.routes.paths import prepare_route_costs, route_students
 from safepassage.routes.stitch import stitch
 
 CACHE = Path(tempfile.gettempdir()) / "safepassage-bench" / "city-stitched"
@@ -80,7 +80,9 @@ def main() -> None:
     origins = aggregate_origins(net, demand)
     t_origins = time.perf_counter() - started
     risk = np.random.default_rng(0).gamma(0.5, 2.0, len(net.edges))
-    routes = route_students(net, schools, origins, risk=lambda _w: risk, max_walk_m=3200)
+    routes = route_students(
+        net, schools, origins, costs=prepare_route_costs(net, risk=lambda _w: risk), max_walk_m=3200
+    )
     t_total = time.perf_counter() - started
     n = int((schools["node"] >= 0).sum())
 

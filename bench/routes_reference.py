@@ -54,6 +54,7 @@ schools the 95% bootstrap interval of an F1 difference is about +-0.065.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import sys
 import time
@@ -77,9 +78,14 @@ from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import estimate_origins, tract_population
-from safepassage.routes.paths import DEFAULT_CLASS_FACTORS, RouteSet, route_students
+from safepassage.routes.paths import (
+    DEFAULT_CLASS_FACTORS,
+    RouteSet,
+    prepare_route_costs,
+    route_students,
+)
 from safepassage.routes.stitch import stitch
-from safepassage.stages import RISK_OPTIONS, window_risk
+from safepassage.stages import RISK_MODEL, window_risk
 
 AREAS = {
     "englewood": "ENGLEWOOD",
@@ -159,7 +165,9 @@ def load_bench(root: Path, *, draw: str = "area") -> Bench:
     origins = origins[origins["school_id"].isin(set(schools["school_id"]))]
     seconds["origins"] = time.perf_counter() - start - sum(seconds.values())
     incidents = read_incidents(root / "crime/gun_crimes_2016_citywide.csv.gz", network=network)
-    surface = score(network, incidents, WINDOWS, bandwidth_m=150.0, **RISK_OPTIONS)
+    surface = score(
+        network, incidents, WINDOWS, model=dataclasses.replace(RISK_MODEL, bandwidth_m=150.0)
+    )
     risk = {w: window_risk(surface, w) for w in ("am", "pm")}
     seconds["risk"] = time.perf_counter() - start - sum(seconds.values())
     return Bench(network, schools, origins.reset_index(drop=True), risk, reference, seconds)
@@ -220,11 +228,14 @@ def route(bench: Bench, factors: Mapping[str, float], risk_weight: float) -> Rou
         bench.network,
         bench.schools,
         bench.origins,
-        windows=("am", "pm") if aware else ("am",),
-        risk=(lambda w: bench.risk[w]) if aware else None,
-        risk_weight=risk_weight,
+        costs=prepare_route_costs(
+            bench.network,
+            windows=("am", "pm") if aware else ("am",),
+            risk=(lambda w: bench.risk[w]) if aware else None,
+            risk_weight=risk_weight,
+            factors=factors,
+        ),
         detour_cap=DETOUR_CAP,
-        factors=factors,
         max_walk_m=MAX_WALK_M,
     )
 

@@ -27,7 +27,6 @@ from .outputs import write_outputs
 from .result import PlanResult
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
-from .routes.paths import DEFAULT_CLASS_FACTORS
 from .staffing._cpsat import SolverSettings
 from .staffing.posts import plan_posts
 from .stages import (
@@ -148,10 +147,7 @@ def plan(
             schools,
             origins.origins,
             risk_by_window,
-            risk_weight=cfg.routes.risk_weight,
-            detour_cap=cfg.routes.detour_cap,
-            factors={**DEFAULT_CLASS_FACTORS, **cfg.routes.class_factors},
-            max_walk_m=max(cfg.routes.radius_elementary_m, cfg.routes.radius_high_m),
+            cfg.routes,
         )
         corridors = stages.run(
             "corridors",

@@ -6,10 +6,10 @@ time (``notebooks/walkthrough.ipynb``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from .config import (
 from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, planned_schools
-from .risk.surface import RiskSurface, score
+from .risk.surface import RiskModel, RiskSurface, score
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
@@ -46,7 +46,7 @@ from .staffing._cpsat import SolverSettings
 from .staffing.roster import Roster, build_roster, parse_school_hours, school_windows
 
 __all__ = [
-    "RISK_OPTIONS",
+    "RISK_MODEL",
     "load_network",
     "plan_roster",
     "risk_surface",
@@ -61,7 +61,8 @@ logger = logging.getLogger(__name__)
 # How incidents become risk (bench/risk.py, fit Jan-Jun 2016, test Jul-Dec): a
 # geometric blend of the rate snapped to each incident's street (weight 0.2) and
 # the 150 m Gaussian rate; held-out PAI@5% 5.29 (linear blend, snap 0.7: 5.17).
-RISK_OPTIONS: dict[str, Any] = {"snap_share": 0.2, "blend": "geometric", "blend_floor": 0.05}
+# [risk] bandwidth_m and half_life_days replace its bandwidth and recency.
+RISK_MODEL = RiskModel(snap_share=0.2, blend="geometric", blend_floor=0.05)
 
 
 def load_network(data: DataConfig, options: NetworkConfig) -> WalkNetwork:
@@ -140,10 +141,10 @@ def risk_surface(
         network,
         inputs.incidents,
         spans,
-        bandwidth_m=options.bandwidth_m,
-        half_life_days=options.half_life_days,
+        model=dataclasses.replace(
+            RISK_MODEL, bandwidth_m=options.bandwidth_m, half_life_days=options.half_life_days
+        ),
         hazards=inputs.hazards or None,
-        **RISK_OPTIONS,
     )
 
 
@@ -257,12 +258,19 @@ def plan_roster(
 
 
 def _route_chunk(
-    shared: tuple[WalkNetwork, RouteCosts, dict[str, Any]],
+    shared: tuple[WalkNetwork, RouteCosts, RoutesConfig],
     item: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
 ) -> RouteSet:
     network, costs, options = shared
     schools, origins = item
-    return route_students(network, schools, origins, costs=costs, **options)
+    return route_students(
+        network,
+        schools,
+        origins,
+        costs=costs,
+        detour_cap=options.detour_cap,
+        max_walk_m=max(options.radius_elementary_m, options.radius_high_m),
+    )
 
 
 def route_all_schools(
@@ -271,16 +279,15 @@ def route_all_schools(
     schools: gpd.GeoDataFrame,
     origins: gpd.GeoDataFrame,
     risk_by_window: dict[str, NDArray[np.float64]],
-    *,
-    risk_weight: float = 1.0,
-    detour_cap: float = 1.25,
-    factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
-    max_walk_m: float | None = None,
+    options: RoutesConfig,
 ) -> RouteSet:
-    """Routes of every school, groups of schools mapped over ``executor``.
+    """Routes of every school in every window, groups of schools mapped over ``executor``.
 
-    Route costs are prepared once and shared; the result does not depend on
-    the executor or the grouping (:func:`~safepassage.routes.paths.merge_routesets`).
+    Route costs (``[routes] risk_weight`` and ``class_factors`` over
+    :data:`~safepassage.routes.paths.DEFAULT_CLASS_FACTORS`) are prepared once
+    and shared; walks are searched up to the largest walk radius.  The result
+    does not depend on the executor or the grouping
+    (:func:`~safepassage.routes.paths.merge_routesets`).
     """
     routed = schools[schools["school_id"].isin(set(origins["school_id"]))]
     ids = sorted(routed["school_id"].astype(str))
@@ -290,14 +297,12 @@ def route_all_schools(
         network,
         windows=tuple(risk_by_window),
         risk=risk_by_window.__getitem__,
-        risk_weight=risk_weight,
-        factors=factors,
+        risk_weight=options.risk_weight,
+        factors={**DEFAULT_CLASS_FACTORS, **options.class_factors},
     )
     n_groups = min(len(ids), 8)
     groups = [ids[i::n_groups] for i in range(n_groups)]
     items = [
         (routed[routed["school_id"].isin(g)], origins[origins["school_id"].isin(g)]) for g in groups
     ]
-    options = {"detour_cap": detour_cap, "max_walk_m": max_walk_m}
-    parts = executor.map(_route_chunk, (network, costs, options), items)
-    return merge_routesets(parts)
+    return merge_routesets(executor.map(_route_chunk, (network, costs, options), items))

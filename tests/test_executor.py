@@ -9,6 +9,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
+from safepassage.config import RoutesConfig
 from safepassage.executor import ProcessExecutor, SerialExecutor, make_executor
 from safepassage.pipeline import route_all_schools
 from safepassage.routes.network import WalkNetwork
@@ -45,7 +46,7 @@ def englewood_demand(
 def _routes(executor: object, demand: tuple) -> pd.DataFrame:  # type: ignore[type-arg]
     network, schools, origins = demand
     risk = {"am": network.edges["length"].to_numpy() % 7.0}
-    routes = route_all_schools(executor, network, schools, origins, risk)  # type: ignore[arg-type]
+    routes = route_all_schools(executor, network, schools, origins, risk, RoutesConfig())  # type: ignore[arg-type]
     return pd.DataFrame(routes.routes.drop(columns="geometry"))
 
 

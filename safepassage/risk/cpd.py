@@ -32,6 +32,9 @@ __all__ = [
     "TABLE_COLUMNS",
 ]
 
+# incidents farther than this from every network node lie outside the planned area (m)
+AREA_MARGIN_M = 500.0
+
 
 CHICAGO_CRS = pyproj.CRS.from_epsg(26916)
 CPD_XY_CRS = pyproj.CRS.from_epsg(3435)  # Illinois State Plane East, US feet

@@ -28,6 +28,7 @@ from ..crs import check_metric_crs
 from ..errors import DataError
 from ..routes.network import WalkNetwork
 from .cpd import (
+    AREA_MARGIN_M,
     CATEGORIES,
     CHICAGO_CRS,
     CPD_XY_CRS,
@@ -112,7 +113,6 @@ def read_incidents(
     category_weights: Mapping[str, float] | None = None,
     strict: bool = False,
     network: WalkNetwork | None = None,
-    area_margin_m: float = 500.0,
 ) -> Incidents:
     """Read an incident table and normalise it.
 
@@ -141,7 +141,7 @@ def read_incidents(
     strict
         Raise :class:`DataError` naming the rows instead of dropping them.
     network
-        When given, incidents farther than ``area_margin_m`` (metres) from
+        When given, incidents farther than ``AREA_MARGIN_M`` (500 m) from
         every network node are dropped as ``outside_network``.
 
     Returns
@@ -167,7 +167,7 @@ def read_incidents(
         raise DataError(f"category_weights has unknown categories {bad_weights}; use {CATEGORIES}")
 
     x, y, missing, zero, swapped = locate_points(frame, cols, source, source_crs, target)
-    outside = outside_network(network, x, y, ~missing & ~zero & ~swapped, area_margin_m)
+    outside = outside_network(network, x, y, ~missing & ~zero & ~swapped, AREA_MARGIN_M)
     occurred, year, bad_date = parse_dates(frame, cols, tz)
     description = frame[cols["description"]] if "description" in cols else None
     category, unknown = categorise(frame[cols["category"]], description)

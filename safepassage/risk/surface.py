@@ -58,7 +58,7 @@ from .kernel import (
     street_segments,
 )
 
-__all__ = ["RiskSurface", "score"]
+__all__ = ["RiskModel", "RiskSurface", "score"]
 
 Window = tuple[str, str] | None
 BLENDS = ("linear", "geometric")
@@ -294,25 +294,23 @@ def _incident_density(
     incidents: Incidents,
     weights: NDArray[np.float64],
     bandwidths: Sequence[float],
-    kernel: str,
-    snap_share: float,
-    snap_m: float,
-    blend: tuple[str, float, float],
+    model: RiskModel,
+    span: float,
 ) -> NDArray[np.float64]:
     """Weighted incidents per segment and window: kernel spread, ``snap_share`` snapped.
 
-    ``blend`` is (``"linear"`` or ``"geometric"``, floor as a share of the mean
-    kernel rate, years): the geometric blend mixes the two terms as rates.
+    The geometric blend mixes the two terms as rates (per km per ``span`` years).
     """
     points = np.asarray(incidents.table.geometry.values)
-    density = kernel_density(segments, points, weights, bandwidths, kernel)
+    density = kernel_density(segments, points, weights, bandwidths, model.kernel)
+    snap_share, snap_m = model.snap_share, model.snap_m
     if snap_share:
         if not 0.0 <= snap_share <= 1.0:
             raise DataError(f"snap_share must be within 0..1, got {snap_share}")
         street = ~network.edges["highway"].isin(list(NON_STREET_HIGHWAYS)).to_numpy()
         snapped = snapped_density(segments, street[segments.edge], points, weights, snap_m)
-        mode, floor_share, span = blend
-        if mode == "geometric":
+        floor_share = model.blend_floor
+        if model.blend == "geometric":
             scale = (np.maximum(segments.length_m, 1.0) / 1000.0 * span)[:, None]
             floor = floor_share * density.sum(axis=0) / scale.sum()  # per window
             rate = (snapped / scale + floor) ** snap_share * (density / scale + floor) ** (
@@ -332,35 +330,12 @@ def _checked_blend(blend: str, blend_floor: float) -> None:
         )
 
 
-def score(
-    network: WalkNetwork,
-    incidents: Incidents,
-    windows: Mapping[str, Window] | None = None,
-    *,
-    bandwidth_m: float | Sequence[float] = 150.0,
-    kernel: str = "gaussian",
-    half_life_days: float | None = None,
-    reference_date: Any = None,
-    hazards: Mapping[str, tuple[gpd.GeoDataFrame, float]] | None = None,
-    years: float | None = None,
-    snap_share: float = 0.0,
-    snap_m: float = 50.0,
-    blend: str = "linear",
-    blend_floor: float = 0.05,
-) -> RiskSurface:
-    """Risk per edge per window as a kernel density of weighted incidents.
+@dataclass(frozen=True)
+class RiskModel:
+    """How incidents become risk: the kernel, its bandwidth, recency, snapping and blend.
 
-    Parameters
+    Attributes
     ----------
-    network
-        The walk network (its CRS must be the incidents' CRS).
-    incidents
-        From :func:`~safepassage.risk.incidents.read_incidents`, usually after
-        :func:`~safepassage.risk.incidents.filter_school_days`.
-    windows
-        Window name -> (``"HH:MM"``, ``"HH:MM"``) local time, or None for the
-        whole day (incidents without a time count only there).  Default: one
-        whole-day window ``"all"``.
     bandwidth_m
         Kernel bandwidth ``h`` in metres, or several (their kernels averaged:
         multi-scale).
@@ -370,8 +345,6 @@ def score(
     half_life_days, reference_date
         Recency weighting ``0.5 ** (age / half_life_days)``, age in days before
         ``reference_date`` (default: the latest incident).  None: no decay.
-    hazards
-        Layer name -> (point GeoDataFrame with a CRS, weight per point per km).
     years
         Years the incidents cover, for the per-year rate; inferred from their
         dates when None.
@@ -396,47 +369,95 @@ def score(
         test May-Jun 2016, the held-out citywide PAI at 5% (Jul-Dec 2016) rose
         from 5.17 (linear, 0.7) to about 5.3 (see ``bench/risk.py``).
         ``blend_floor`` is ignored by ``"linear"``.
+    """
+
+    bandwidth_m: float | Sequence[float] = 150.0
+    kernel: str = "gaussian"
+    half_life_days: float | None = None
+    reference_date: Any = None
+    years: float | None = None
+    snap_share: float = 0.0
+    snap_m: float = 50.0
+    blend: str = "linear"
+    blend_floor: float = 0.05
+
+
+def score(
+    network: WalkNetwork,
+    incidents: Incidents,
+    windows: Mapping[str, Window] | None = None,
+    *,
+    model: RiskModel = RiskModel(),
+    hazards: Mapping[str, tuple[gpd.GeoDataFrame, float]] | None = None,
+) -> RiskSurface:
+    """Risk per edge per window as a kernel density of weighted incidents.
+
+    Parameters
+    ----------
+    network
+        The walk network (its CRS must be the incidents' CRS).
+    incidents
+        From :func:`~safepassage.risk.incidents.read_incidents`, usually after
+        :func:`~safepassage.risk.incidents.filter_school_days`.
+    windows
+        Window name -> (``"HH:MM"``, ``"HH:MM"``) local time, or None for the
+        whole day (incidents without a time count only there).  Default: one
+        whole-day window ``"all"``.
+    model
+        The kernel and its options (:class:`RiskModel`).
+    hazards
+        Layer name -> (point GeoDataFrame with a CRS, weight per point per km).
 
     Returns
     -------
     RiskSurface
         See :class:`RiskSurface` for the table's columns.
     """
-    bandwidths = _checked_bandwidths(network, incidents, bandwidth_m, kernel)
-    _checked_blend(blend, blend_floor)
+    m = model
+    bandwidths = _checked_bandwidths(network, incidents, m.bandwidth_m, m.kernel)
+    _checked_blend(m.blend, m.blend_floor)
     windows = {"all": None} if windows is None else dict(windows)
-    span = _span_years(incidents) if years is None else float(years)
+    span = _span_years(incidents) if m.years is None else float(m.years)
     if span <= 0:
-        raise DataError(f"years must be positive, got {years}")
-    recency = np.ones(len(incidents))
-    if half_life_days is not None:
+        raise DataError(f"years must be positive, got {m.years}")
+    recency, reference_date = np.ones(len(incidents)), m.reference_date
+    if m.half_life_days is not None:
         if reference_date is None:
             reference_date = incidents.table["occurred_at"].max()
-        recency = recency_weights(incidents, reference_date, half_life_days)
+        recency = recency_weights(incidents, reference_date, m.half_life_days)
 
     segments = street_segments(network)
     per_km = np.maximum(network.edges["length"].to_numpy(dtype=np.float64), 1.0) / 1000.0
     weights = _window_weights(incidents, windows, recency)
-    density = _incident_density(
-        network, segments, incidents, weights, bandwidths, kernel, snap_share, snap_m,
-        (blend, blend_floor, span),
-    )  # fmt: skip
-    layers = _hazard_density(network, segments, hazards or {}, bandwidths, kernel, per_km)
+    density = _incident_density(network, segments, incidents, weights, bandwidths, m, span)
+    layers = _hazard_density(network, segments, hazards or {}, bandwidths, m.kernel, per_km)
     hazard_total = sum((w * d for d, w in layers.values()), np.zeros(len(per_km)))
     frames = []
     for col, window in enumerate(windows):
         from_incidents = density[:, col][segments.of_edge] / per_km / span
         frames.append(
             _frame(
-                window, network, from_incidents + hazard_total, from_incidents, hazard_total,
+                window,
+                network,
+                from_incidents + hazard_total,
+                from_incidents,
+                hazard_total,
                 {name: d for name, (d, _) in layers.items()},
             )
-        )  # fmt: skip
+        )
     params = {
-        "windows": windows, "bandwidth_m": bandwidths, "kernel": kernel, "years": span,
-        "half_life_days": half_life_days, "reference_date": str(reference_date),
-        "hazards": {name: w for name, (_, w) in layers.items()}, "incidents": len(incidents),
-        "snap_share": snap_share, "snap_m": snap_m, "blend": blend, "blend_floor": blend_floor,
+        "windows": windows,
+        "bandwidth_m": bandwidths,
+        "kernel": m.kernel,
+        "years": span,
+        "half_life_days": m.half_life_days,
+        "reference_date": str(reference_date),
+        "hazards": {name: w for name, (_, w) in layers.items()},
+        "incidents": len(incidents),
+        "snap_share": m.snap_share,
+        "snap_m": m.snap_m,
+        "blend": m.blend,
+        "blend_floor": m.blend_floor,
         "units": "weighted incidents per km per year",
-    }  # fmt: skip
+    }
     return RiskSurface(pd.concat(frames, ignore_index=True), params)

@@ -171,13 +171,9 @@ def route_students(
     schools: gpd.GeoDataFrame,
     origins: gpd.GeoDataFrame,
     *,
-    windows: tuple[str, ...] = ("am", "pm"),
-    risk: RiskFunction | None = None,
-    risk_weight: float = 1.0,
-    detour_cap: float = 1.25,
-    factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS,
-    max_walk_m: float | None = None,
     costs: RouteCosts | None = None,
+    detour_cap: float = 1.25,
+    max_walk_m: float | None = None,
 ) -> RouteSet:
     """Route every origin to its school in every window.
 
@@ -187,27 +183,20 @@ def route_students(
         ``school_id``, ``node``.
     origins
         ``origin_id``, ``school_id``, ``students``, ``node``.
-    risk
-        Function from window name to a risk array per edge (e.g.
-        ``RiskSurface.risk``); None routes on length and class only.
-    risk_weight
-        ``lambda`` (>= 0).
+    costs
+        Route costs of each window from :func:`prepare_route_costs` (its
+        windows, risk, risk weight and street-class factors); default: the
+        am and pm windows on length and street class only.
     detour_cap
         Largest route length / shortest length (>= 1).
     max_walk_m
         Longest walk searched, metres (e.g. the largest walk radius); origins
         farther away get no route.  None searches the whole network.
-    costs
-        Costs prepared by :func:`prepare_route_costs` (then ``windows``,
-        ``risk``, ``risk_weight`` and ``factors`` are taken from them).
     """
     if detour_cap < 1:
         raise DataError(f"detour_cap must be >= 1, got {detour_cap}")
     if costs is None:
-        costs = prepare_route_costs(
-            network, windows=windows, risk=risk, risk_weight=risk_weight, factors=factors
-        )
-    length = network.edges["length"].to_numpy(dtype=np.float64)
+        costs = prepare_route_costs(network)
     school_node = dict(zip(schools["school_id"].astype(str), schools["node"], strict=True))
     rows: list[dict[str, object]] = []
     for window, prepared in costs.by_window.items():
@@ -220,7 +209,6 @@ def route_students(
                     part,
                     window,
                     prepared,
-                    length,
                     costs.risk[window],
                     detour_cap,
                     max_walk_m,
@@ -235,11 +223,11 @@ def _school_routes(
     origins: pd.DataFrame,
     window: str,
     costs: list[tuple[NDArray[np.float64], CostMatrix, float]],
-    length: NDArray[np.float64],
     risk: NDArray[np.float64],
     detour_cap: float,
     max_walk_m: float | None,
 ) -> list[dict[str, object]]:
+    length = network.edges["length"].to_numpy(dtype=np.float64)
     targets = origins["node"].to_numpy(dtype=np.int64)
     shortest = network.shortest_paths(
         [school_node], targets=targets, limit_m=max_walk_m, reverse=True

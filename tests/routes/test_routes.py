@@ -16,7 +16,7 @@ from safepassage.routes.origins import (
     node_population,
     school_bands,
 )
-from safepassage.routes.paths import route_students
+from safepassage.routes.paths import prepare_route_costs, route_students
 from tests.conftest import CHICAGO_EPSG
 
 X0, Y0 = 440_000.0, 4_630_000.0
@@ -75,11 +75,10 @@ def test_route_bends_around_risk_only_within_the_detour_cap(
         grid,
         schools,
         origins,
-        windows=("am",),
-        risk=lambda _w: risk,
-        risk_weight=1.0,
+        costs=prepare_route_costs(
+            grid, windows=("am",), risk=lambda _w: risk, risk_weight=1.0, factors={}
+        ),
         detour_cap=cap,
-        factors={},
     )
     row = routes.routes.iloc[0]
     assert row["length_m"] == pytest.approx(expected_m)
@@ -88,7 +87,9 @@ def test_route_bends_around_risk_only_within_the_detour_cap(
 
 def test_flows_count_students_on_every_route_edge(grid: WalkNetwork) -> None:
     schools, origins, _ = one_route_setup(grid)
-    routes = route_students(grid, schools, origins, windows=("am", "pm"), factors={})
+    routes = route_students(
+        grid, schools, origins, costs=prepare_route_costs(grid, windows=("am", "pm"), factors={})
+    )
     flow = routes.flow("am", len(grid.edges))
     assert flow.sum() == 2 * 30  # two 100 m edges
     assert set(routes.flows["window"]) == {"am", "pm"}
@@ -172,7 +173,9 @@ def test_block_population_zero_pads_codes() -> None:
 
 def test_corridor_follows_the_flow_within_budget(grid: WalkNetwork) -> None:
     schools, origins, _ = one_route_setup(grid)
-    routes = route_students(grid, schools, origins, windows=("am",), factors={})
+    routes = route_students(
+        grid, schools, origins, costs=prepare_route_costs(grid, windows=("am",), factors={})
+    )
     corridors = designate_corridors(grid, schools, routes, budget_m=150)
     assert corridors["length_m"].tolist() == [pytest.approx(100.0)]
     full = designate_corridors(grid, schools, routes, budget_m=1000)

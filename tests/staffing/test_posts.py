@@ -8,7 +8,7 @@ import shapely
 from safepassage.errors import DataError
 from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
-from safepassage.routes.paths import route_students
+from safepassage.routes.paths import prepare_route_costs, route_students
 from safepassage.staffing._cpsat import SolverSettings
 from safepassage.staffing.posts import cross_streets, plan_posts, short_street_name
 from tests.conftest import CHICAGO_EPSG
@@ -38,7 +38,9 @@ def grid_plan(grid: WalkNetwork) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, ob
         geometry=[shapely.Point(X0 + 400, Y0)],
         crs=CHICAGO_EPSG,
     )
-    routes = route_students(grid, schools, origins, windows=("am",), factors={})
+    routes = route_students(
+        grid, schools, origins, costs=prepare_route_costs(grid, windows=("am",), factors={})
+    )
     corridors = designate_corridors(grid, schools, routes, budget_m=1000)
     return schools, corridors, routes
 

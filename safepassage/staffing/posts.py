@@ -16,17 +16,20 @@ Post ids
 A post id names the place, never a network node number, so the same corners
 get the same ids whatever the order or extract of the network files::
 
-    <school_id>-<street A>-<street B>[-<n>]
+    <school_id>_<street A>_<street B>[_<n>]
 
 ``school_id`` is the lowest id of the schools whose corridors pass the post;
 the streets are the corner's two main named streets (as in
 :func:`cross_streets`, alphabetical) without direction prefix or street type,
-in CamelCase ASCII, at most 16 characters each: ``609791-63rd-Halsted``.  A
-post on one named street only is ``<school_id>-<street>-mid``, one on unnamed
-ways only ``<school_id>-unnamed``.  When several posts share a name (a street
-pair crossing twice, a boulevard's two carriageways) they are ordered by their
-coordinates rounded to the metre (x, then y) and the second and later get
-``-2``, ``-3``...  Ids hold only ``[0-9A-Za-z-]``: safe in file names and CSV,
+in CamelCase ASCII, at most 16 characters each: ``609791_Halsted_63rd``
+(``S Halsted St & W 63rd St``).  A post on one named street only is
+``<school_id>_<street>_mid``, one on unnamed ways only ``<school_id>_unnamed``.
+Underscores, not hyphens, so no post id contains an origin id
+(``<school_id>-<n>``), which partner outputs must not show.  When several
+posts share a name (a street pair crossing twice, a boulevard's two
+carriageways) they are ordered by their coordinates rounded to the metre (x,
+then y) and the second and later get
+``_2``, ``_3``...  Ids hold only ``[0-9A-Za-z_]``: safe in file names and CSV,
 readable on a printed packet.  Candidates are listed, and the solver sees
 them, in id order; segments are keyed by their end coordinates (metre), so
 node numbering reaches neither the ids nor the choice.
@@ -212,7 +215,7 @@ def post_ids(network: WalkNetwork, nodes: Sequence[int], school_ids: Sequence[st
         tail = [_id_part(n) for n in streets]
         if len(tail) == 1:
             tail.append("mid")
-        bases.append("-".join([_safe(school), *(tail or ["unnamed"])]))
+        bases.append("_".join([_safe(school), *(tail or ["unnamed"])]))
     xy = network.nodes[["x", "y"]].to_numpy()[np.asarray(nodes, dtype=np.int64)]
     order = sorted(
         range(len(bases)), key=lambda i: (bases[i], round(xy[i, 0]), round(xy[i, 1]), xy[i, 0])
@@ -221,7 +224,7 @@ def post_ids(network: WalkNetwork, nodes: Sequence[int], school_ids: Sequence[st
     seen: dict[str, int] = {}
     for i in order:
         seen[bases[i]] = seen.get(bases[i], 0) + 1
-        ids[i] = bases[i] if seen[bases[i]] == 1 else f"{bases[i]}-{seen[bases[i]]}"
+        ids[i] = bases[i] if seen[bases[i]] == 1 else f"{bases[i]}_{seen[bases[i]]}"
     return ids
 
 

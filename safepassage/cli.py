@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._compare import MOVED_M, OutputComparison, compare_outputs
+from ._compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
 from .config import config_template, default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
 from .validate import validate_inputs
@@ -117,18 +117,35 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _post_place(row: dict[str, str]) -> str:
+    """``"S Halsted St & W 63rd St, BASS"`` (what the folder knows of the post)."""
+    school = row["school_name"] or (f"school {row['school_id']}" if row["school_id"] else "")
+    return ", ".join(part for part in (row["cross_streets"], school) if part)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     diff = compare_outputs(args.old_dir, args.new_dir)
     _out(
         f"posts: {len(diff.added)} added, {len(diff.removed)} removed, "
         f"{len(diff.moved)} moved (> {MOVED_M:g} m), {diff.unchanged} unchanged"
+        + (f"; {len(diff.renamed)} matched by place (within {MATCH_M:g} m)" if diff.renamed else "")
     )
-    for post in diff.added:
-        _out(f"  + {post}")
-    for post in diff.removed:
-        _out(f"  - {post}")
-    for post, distance in diff.moved:
-        _out(f"  ~ {post} moved {distance:.0f} m")
+    marks = {"added": "+", "removed": "-", "moved": "~"}
+    for record in diff.posts.to_dict("records"):
+        post = {str(k): "" if v is None else str(v) for k, v in record.items()}
+        if post["status"] not in marks:
+            continue
+        place = _post_place(post)
+        where = f" ({place})" if place else ""
+        if post["status"] == "moved":
+            renamed = f" (was {post['old_id']})" if post["old_id"] != post["new_id"] else ""
+            metres = float(post["distance_m"])
+            _out(f"  ~ {post['new_id']}{renamed} moved {metres:.0f} m{where}")
+        else:
+            _out(f"  {marks[post['status']]} {post['new_id'] or post['old_id']}{where}")
+    for old_id, new_id, distance in diff.renamed:
+        if distance <= MOVED_M:
+            _out(f"  = {old_id} is now {new_id} ({distance:.0f} m)")
     _out("workers per vendor (moved / added / removed):")
     for row in diff.workers.itertuples(index=False):
         _out(f"  {row.vendor_id}: {row.moved} / {row.added} / {row.removed}")

@@ -237,6 +237,8 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
                 school_ids=set(inputs.schools["school_id"]),
                 planned=chosen,
                 sources=(str(config.data.vendors), str(config.data.workers)),
+                max_minutes_day=config.staffing.max_minutes_day,
+                max_days_week=config.staffing.max_days_week,
             )
         )
     return problems

@@ -3,7 +3,8 @@
 Layout of the folder::
 
     plan.gpkg        layers risk, corridors, posts, origins (aggregates), schools
-    posts.csv        post_id, school_id, cross_streets, x, y, lat, lon, selected, values
+    posts.csv        post_id, school_id, school_name, cross_streets, kind, x, y, lat, lon,
+                     selected, values
     roster.csv       the assignments
     unfilled.csv     post-windows left unstaffed, with reasons
     comparison.csv   recall/precision against the reference routes
@@ -34,6 +35,9 @@ def _posts_csv(result: PlanResult) -> pd.DataFrame:
     table = pd.DataFrame(_flat(posts).drop(columns="geometry"))
     table["lat"] = lonlat.y.round(6).to_numpy()
     table["lon"] = lonlat.x.round(6).to_numpy()
+    names = result.schools.set_index("school_id")["name"] if "name" in result.schools else None
+    if names is not None:
+        table["school_name"] = table["school_id"].map(names.astype(str)).fillna("").to_numpy()
     return table
 
 

@@ -176,6 +176,7 @@ def plan(
             per_school=cfg.posts.per_school,
             min_spacing_m=cfg.posts.min_spacing_m,
             sight_m=cfg.posts.sight_m,
+            mandatory=cfg.posts.mandatory,
             settings=dataclasses.replace(solver, num_workers=1),  # reproducible
         )
         roster, vendors = stages.run(

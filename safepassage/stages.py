@@ -245,14 +245,21 @@ def plan_roster(
     )
     demand["value"] = np.where(demand["window"] == "am", demand["value_am"], demand["value_pm"])
     demand["headcount"] = 1
+    # mandatory posts are staffed before any other
+    kind = chosen.set_index("post_id")["kind"] if "kind" in chosen else pd.Series(dtype=str)
+    demand["priority"] = (demand["post_id"].map(kind) == "mandatory").astype(int)
     served = {s for ids in vendors["school_ids"] for s in ids}
     demand = demand[demand["school_id"].isin(served)]
     roster = build_roster(
         vendors,
         workers,
-        demand[["post_id", "school_id", "window", "start", "end", "headcount", "value"]],
+        demand[
+            ["post_id", "school_id", "window", "start", "end", "headcount", "value", "priority"]
+        ],
         floater_share=options.floater_share,
         settings=settings,
+        max_minutes_day=options.max_minutes_day,
+        max_days_week=options.max_days_week,
     )
     return roster, vendors
 

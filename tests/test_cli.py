@@ -205,3 +205,56 @@ def test_compare_on_a_folder_without_outputs_exits_2(
 ) -> None:
     assert main(["compare", str(tmp_path), str(FIXTURES / "compare_new")]) == 2
     assert "posts.csv not found" in capsys.readouterr().err
+
+
+def _folder(
+    path: Path, posts: list[tuple[str, float, float]], roster: list[tuple[str, str]]
+) -> Path:
+    path.mkdir()
+    lines = ["post_id,school_id,school_name,cross_streets,x,y,selected"]
+    lines += [f"{p},609791,BASS,{p} corner,{x},{y},True" for p, x, y in posts]
+    (path / "posts.csv").write_text("\n".join(lines) + "\n")
+    rows = ["worker_id,vendor_id,post_id,weekday,window"]
+    rows += [f"{w},A,{p},Mon,am" for w, p in roster]
+    (path / "roster.csv").write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_compare_matches_renamed_posts_by_place_nearest_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _folder(
+        tmp_path / "old",
+        [("P17", 0, 0), ("P18", 100, 0), ("P19", 500, 0)],
+        [("W1", "P17"), ("W2", "P18")],
+    )
+    new = _folder(
+        tmp_path / "new",
+        # 609791-B is 20 m from P18 and 80 m from P17; 609791-A 3 m from P17, 97 m from P18
+        [("609791-A", 3, 0), ("609791-B", 80, 0), ("609791-C", 560, 0)],
+        [("W1", "609791-A"), ("W2", "609791-A")],
+    )
+    diff = compare_outputs(old, new)
+    assert [(o, n, round(d)) for o, n, d in diff.renamed] == [
+        ("P17", "609791-A", 3),
+        ("P18", "609791-B", 20),
+    ]
+    assert (diff.added, diff.removed) == (["609791-C"], ["P19"])  # 60 m apart: no match
+    assert [(p, round(d)) for p, d in diff.moved] == [("609791-B", 20)]
+    assert diff.unchanged == 1
+    # W1 keeps the same post under its new id; W2 moved from P18 to 609791-A
+    assert diff.workers.to_dict("records") == [
+        {"vendor_id": "A", "moved": 1, "added": 0, "removed": 0}
+    ]
+    assert main(["compare", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "2 matched by place (within 30 m)" in out
+    assert "~ 609791-B (was P18) moved 20 m (609791-B corner, BASS)" in out
+    assert "- P19 (P19 corner, BASS)" in out
+    assert "= P17 is now 609791-A (3 m)" in out
+
+
+def test_compare_reads_folders_without_school_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(FIXTURES / "compare_old"), str(FIXTURES / "compare_new")]) == 0
+    out = capsys.readouterr().out
+    assert "~ P3 moved 50 m (S Racine Ave & W 66th St, school 610290)" in out

@@ -49,6 +49,15 @@ class _PostWindow:
     headcount: int
     value: float
     days: tuple[str, ...]
+    priority: int = 0  # > 0: staffed before every post-window of lower priority
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """Program-wide caps on every worker (a worker's own column may be stricter)."""
+
+    max_minutes_day: int = 300
+    max_days_week: int = 5
 
 
 @dataclass(frozen=True)
@@ -121,14 +130,15 @@ def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, froze
 
 def _read_workers(
     workers: pd.DataFrame, serves: Mapping[str, frozenset[str]], windows: set[str],
-    problems: list[str],
+    problems: list[str], limits: _Limits,
 ) -> list[_Worker]:  # fmt: skip
     _require(workers, ("worker_id", "vendor_id"), "workers")
     ids = [str(w) for w in workers["worker_id"]]
     _duplicates(ids, "worker_id", "workers", problems)
     columns = zip(ids, workers["vendor_id"], _column(workers, "weekdays", None),
-                  _column(workers, "windows", None), _column(workers, "max_minutes_day", 300),
-                  _column(workers, "max_days_week", 5), strict=True)  # fmt: skip
+                  _column(workers, "windows", None),
+                  _column(workers, "max_minutes_day", limits.max_minutes_day),
+                  _column(workers, "max_days_week", limits.max_days_week), strict=True)  # fmt: skip
     result = []
     for row, (worker_id, vendor, days, wins, minutes, max_days) in enumerate(columns):
         where = f"workers row {row} (worker_id {worker_id!r})"
@@ -144,7 +154,8 @@ def _read_workers(
             problems.append(f"{where}: max_minutes_day={minutes} and max_days_week={max_days} "
                             "must both be positive")  # fmt: skip
         result.append(_Worker(worker_id, str(vendor), frozenset(_days(days, where, problems)),
-                              frozenset(names), int(minutes), int(max_days)))  # fmt: skip
+                              frozenset(names), min(int(minutes), limits.max_minutes_day),
+                              min(int(max_days), limits.max_days_week)))  # fmt: skip
     return sorted(result, key=lambda w: w.worker_id)
 
 
@@ -154,9 +165,11 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]
     _duplicates(keys, "post_id/window", "demand", problems)
     columns = zip(demand["post_id"], demand["school_id"], demand["window"], demand["start"],
                   demand["end"], _column(demand, "headcount", 1), demand["value"],
-                  _column(demand, "weekdays", None), strict=True)  # fmt: skip
+                  _column(demand, "weekdays", None), _column(demand, "priority", 0),
+                  strict=True)  # fmt: skip
     result = []
-    for row, (post, school, window, start, end, headcount, value, days) in enumerate(columns):
+    for row, (post, school, window, start, end, headcount, value, days, priority) in enumerate(
+            columns):  # fmt: skip
         where = f"demand row {row} (post_id {post!r}, window {window!r})"
         try:
             minutes = _clock(str(end)) - _clock(str(start))
@@ -167,17 +180,26 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]
             problems.append(f"{where}: unknown window {window!r}; use am or pm")
         if minutes <= 0 and ":" in str(start) + str(end):
             problems.append(f"{where}: end {end!r} is not after start {start!r}")
+        if int(priority) < 0:
+            problems.append(f"{where}: priority {priority!r} must be >= 0")
         if int(headcount) < 1 or not float(value) >= 0:
             problems.append(f"{where}: headcount {headcount!r} must be >= 1 and value "
                             f"{value!r} >= 0")  # fmt: skip
         result.append(_PostWindow(str(post), str(school), str(window), str(start),
                                   str(end), max(minutes, 0), int(headcount), float(value),
-                                  _days(days, where, problems)))  # fmt: skip
+                                  _days(days, where, problems), max(int(priority), 0)))  # fmt: skip
     return sorted(result, key=lambda p: (p.post_id, p.window))
 
 
-def _read_program(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame) -> _Program:
+def _read_program(
+    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, *,
+    max_minutes_day: int = 300, max_days_week: int = 5,
+) -> _Program:  # fmt: skip
+    limits = _Limits(int(max_minutes_day), int(max_days_week))
     problems: list[str] = []
+    if limits.max_minutes_day <= 0 or limits.max_days_week <= 0:
+        problems.append(f"[staffing] max_minutes_day={limits.max_minutes_day} and "
+                        f"max_days_week={limits.max_days_week} must both be positive")  # fmt: skip
     serves = _read_vendors(vendors, problems)
     posts = _read_demand(demand, problems)
     staffed = set().union(*serves.values()) if serves else set()
@@ -185,7 +207,7 @@ def _read_program(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataF
         rows = [i for i, s in enumerate(demand["school_id"].astype(str)) if s == school]
         problems.append(f"demand rows {rows}: school {school!r} is served by no vendor; "
                         "add it to a vendor's school_ids")  # fmt: skip
-    worker_list = _read_workers(workers, serves, {p.window for p in posts}, problems)
+    worker_list = _read_workers(workers, serves, {p.window for p in posts}, problems, limits)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise DataError(f"{len(problems)} problem(s) in the roster inputs:\n{lines}")
@@ -193,7 +215,12 @@ def _read_program(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataF
 
 
 def validate_roster_inputs(
-    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    *,
+    max_minutes_day: int = 300,
+    max_days_week: int = 5,
 ) -> None:
     """Check the three roster tables and report every problem at once.
 
@@ -203,11 +230,17 @@ def validate_roster_inputs(
         ``vendor_id``, ``name``, ``school_ids`` (list, or ``;``-separated string).
     workers : pandas.DataFrame
         ``worker_id``, ``vendor_id``; optional ``weekdays`` (default Mon-Fri),
-        ``windows`` (default am and pm), ``max_minutes_day`` (minutes, default
-        300), ``max_days_week`` (default 5).
+        ``windows`` (default am and pm), ``max_minutes_day`` (minutes) and
+        ``max_days_week``, each capped by (and defaulting to) the keyword of
+        the same name.
     demand : pandas.DataFrame
         ``post_id``, ``school_id``, ``window``, ``start``, ``end`` (``HH:MM``),
-        ``value``; optional ``headcount`` (default 1) and ``weekdays``.
+        ``value``; optional ``headcount`` (default 1), ``weekdays`` and
+        ``priority`` (integer >= 0, default 0: post-windows of a higher
+        priority are staffed before any of a lower one, e.g. mandatory posts).
+    max_minutes_day, max_days_week : int
+        Program-wide limits (``[staffing]`` of the config): every worker's
+        effective limit is the smaller of its own column and these.
 
     Raises
     ------
@@ -218,7 +251,9 @@ def validate_roster_inputs(
         windows, availability outside every demand window, non-positive
         limits, bad times, and demand at schools no vendor serves.
     """
-    _read_program(vendors, workers, demand)
+    _read_program(
+        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
+    )
 
 
 def staff_problems(
@@ -228,18 +263,21 @@ def staff_problems(
     school_ids: set[str],
     planned: set[str],
     sources: tuple[str, str] = ("vendors", "workers"),
+    max_minutes_day: int = 300,
+    max_days_week: int = 5,
 ) -> list[str]:
     """Every problem of the vendors and workers tables, before any post exists.
 
     The row checks the roster runs (duplicate ids, unknown vendors, weekdays and
     windows, non-positive limits) plus: vendors name only known schools, and every
     planned school is served by a vendor.  ``school_ids`` are the schools of the
-    school file, ``planned`` the selected ones.
+    school file, ``planned`` the selected ones; the limits are ``[staffing]``'s.
     """
     problems: list[str] = []
     try:
         serves = _read_vendors(vendors, problems)
-        _read_workers(workers, serves, set(WINDOWS), problems)
+        limits = _Limits(int(max_minutes_day), int(max_days_week))
+        _read_workers(workers, serves, set(WINDOWS), problems, limits)
     except MissingColumnError as exc:
         return [str(exc)]
     vendor_file, _ = sources

@@ -9,6 +9,7 @@ optimises second.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -89,8 +90,9 @@ _Key = tuple[int, int, str]  # (worker index, post-window index, weekday)
 class _Model:
     model: cp_model.CpModel
     x: dict[_Key, Any]
-    value: dict[_Key, int]  # integer value of each assignment
+    value: dict[_Key, int]  # integer value of each assignment (priority bonus included)
     factor: float  # integer value units per value unit
+    bonus: dict[_Key, int]  # the priority part of ``value`` (not staffed value)
 
 
 def _assignment_vars(comp: _Component, model: cp_model.CpModel) -> dict[_Key, Any]:
@@ -162,8 +164,27 @@ def _build_model(comp: _Component, value_factor: float) -> _Model:
             model.add(sum(variables) <= comp.posts[pi].headcount)
     for wi, day_vars in per_worker.items():
         _worker_day_rules(model, comp, wi, day_vars, x)
-    value = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
-    return _Model(model, x, value, value_factor)
+    base = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
+    bonus = _priority_bonus(comp, x, value_factor)
+    value = {key: base[key] + bonus[key] for key in x}
+    return _Model(model, x, value, value_factor, bonus)
+
+
+def _priority_bonus(comp: _Component, x: dict[_Key, Any], value_factor: float) -> dict[_Key, int]:
+    """Bonus per assignment that puts every higher priority before all lower ones.
+
+    Priority level k's unit bonus exceeds the most the whole model could gain
+    from all lower levels (value and bonus of every unit of headcount, every
+    day), so one more staffed post-window of a higher priority always wins.
+    """
+    levels = sorted({p.priority for p in comp.posts})
+    unit = dict.fromkeys(levels[:1], 0)
+    below = 0  # most the model can gain from the levels done so far
+    for low, high in itertools.pairwise(levels):
+        below += sum((round(p.value * value_factor) + unit[low]) * p.headcount * len(p.days)
+                     for p in comp.posts if p.priority == low)  # fmt: skip
+        unit[high] = below + 1
+    return {key: unit[comp.posts[key[1]].priority] for key in x}
 
 
 def _continuity_terms(built: _Model, comp: _Component, weight: int) -> list[tuple[Any, int]]:

@@ -25,12 +25,13 @@ from safepassage.staffing._model import _Component, _Key, _Model
 def _greedy(comp: _Component) -> set[_Key]:
     """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
 
-    Per weekday and window, the most valuable post-windows first; each staffed
+    Per weekday and window, the highest priority then most valuable post-windows first; each staffed
     unit goes to the eligible free worker within limits who has worked fewest days.
     """
     days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
     minutes: dict[tuple[int, str], int] = {}
-    order = sorted(range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].value, pi))
+    order = sorted(range(len(comp.posts)), key=lambda pi: (
+        -comp.posts[pi].priority, -comp.posts[pi].value, pi))  # fmt: skip
     chosen: set[_Key] = set()
     for day in WEEKDAYS:
         for window in WINDOWS:
@@ -116,9 +117,16 @@ def _sticky(comp: _Component, assigned: list[_Key]) -> list[_Key]:
 class _Solved:
     assigned: list[_Key]
     status: str
-    value: int  # integer value staffed
-    value_bound: int
+    value: int  # integer value staffed (priority bonuses left out)
+    value_bound: int  # bound on it with at least the staffed priority bonuses
     wall_s: float
+
+
+def _solved(built: _Model, assigned: list[_Key], status: str, bound: int, wall_s: float) -> _Solved:
+    """Strip the priority bonuses from the value and its bound."""
+    total = sum(built.value[k] for k in assigned)
+    bonus = sum(built.bonus[k] for k in assigned)
+    return _Solved(assigned, status, total - bonus, max(bound, total) - bonus, wall_s)
 
 
 Secondary = Callable[[_Model, _Component], list[tuple[Any, int]]]
@@ -145,8 +153,8 @@ def _solve_lexicographic(
     first = solve_within(built.model, settings)
     if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
         ceiling = sum(round(p.value * built.factor) * p.headcount * len(p.days) for p in comp.posts)
-        value = sum(built.value[k] for k in start)
-        return _Solved(sorted(start), "FEASIBLE", value, max(ceiling, value), settings.time_limit_s)
+        bonus = sum(built.bonus[k] for k in start)
+        return _solved(built, sorted(start), "FEASIBLE", ceiling + bonus, settings.time_limit_s)
     chosen = first.values(variables)
     terms = secondary(built, comp)
     left = deadline - time.perf_counter()
@@ -170,5 +178,4 @@ def _solve_lexicographic(
         chosen = fallback if second is None else second.values(variables)
         wall_s += 0.0 if second is None else second.wall_s
     assigned = [k for k, on in zip(keys, chosen, strict=True) if on]
-    value = sum(built.value[k] for k in assigned)
-    return _Solved(assigned, first.status, value, max(int(first.bound), value), wall_s)
+    return _solved(built, assigned, first.status, int(first.bound), wall_s)

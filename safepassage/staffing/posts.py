@@ -10,28 +10,73 @@ along the corridors.  The value of watching a segment in a window is
 where ``risk_floor`` is 5% of the mean positive risk (so with no incidents at
 all the busiest segments still win).  The choice is a maximal covering model
 (:func:`~safepassage.staffing.choose.choose_posts`).
+
+Post ids
+--------
+A post id names the place, never a network node number, so the same corners
+get the same ids whatever the order or extract of the network files::
+
+    <school_id>_<street A>_<street B>[_<n>]
+
+``school_id`` is the lowest id of the schools whose corridors pass the post;
+the streets are the corner's two main named streets (as in
+:func:`cross_streets`, alphabetical) without direction prefix or street type,
+in CamelCase ASCII, at most 16 characters each: ``609791_Halsted_63rd``
+(``S Halsted St & W 63rd St``).  A post on one named street only is
+``<school_id>_<street>_mid``, one on unnamed ways only ``<school_id>_unnamed``.
+Underscores, not hyphens, so no post id contains an origin id
+(``<school_id>-<n>``), which partner outputs must not show.  When several
+posts share a name (a street pair crossing twice, a boulevard's two
+carriageways) they are ordered by their coordinates rounded to the metre (x,
+then y) and the second and later get
+``_2``, ``_3``...  Ids hold only ``[0-9A-Za-z_]``: safe in file names and CSV,
+readable on a printed packet.  Candidates are listed, and the solver sees
+them, in id order; segments are keyed by their end coordinates (metre), so
+node numbering reaches neither the ids nor the choice.
+
+Mandatory posts
+---------------
+A ``[[posts.mandatory]]`` entry (school id, name, ``x``/``y`` in the plan CRS
+or ``lat``/``lon``) becomes the nearest candidate of its school within
+``sight_m``; failing that the nearest node of the school's corridors within
+``sight_m`` becomes a candidate (``kind`` ``mandatory``).  A point farther
+than ``sight_m`` from every corridor node of its school is an
+:class:`~safepassage.errors.InfeasibleError`.  Mandatory posts use their own
+school's budget, are always chosen, and carry ``mandatory_name``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from ..errors import DataError
+from ..crs import WGS84
+from ..errors import DataError, InfeasibleError
 from ..routes.network import WalkNetwork
 from ..routes.paths import RouteSet
 from ._cpsat import SolverSettings
 from .choose import choose_posts
 
-__all__ = ["PostPlan", "candidate_posts", "cross_streets", "plan_posts", "short_street_name"]
+__all__ = [
+    "MandatoryPlace",
+    "PostPlan",
+    "candidate_posts",
+    "cross_streets",
+    "plan_posts",
+    "post_ids",
+    "short_street_name",
+]
 
 _ABBREVIATIONS = {
     "North": "N",
@@ -50,6 +95,26 @@ _ABBREVIATIONS = {
     "Lane": "Ln",
     "Expressway": "Expy",
 }
+_DIRECTIONS = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+_STREET_TYPES = set(_ABBREVIATIONS.values()) - _DIRECTIONS | {"Hwy", "Sq", "Way", "Row"}
+_ID_PART_CHARS = 16
+
+
+class MandatoryPlace(Protocol):
+    """A ``[[posts.mandatory]]`` entry (:class:`safepassage.config.MandatoryPost`)."""
+
+    @property
+    def school_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def x(self) -> float | None: ...
+    @property
+    def y(self) -> float | None: ...
+    @property
+    def lat(self) -> float | None: ...
+    @property
+    def lon(self) -> float | None: ...
 
 
 @dataclass(frozen=True)
@@ -85,80 +150,218 @@ def short_street_name(name: str) -> str:
     return " ".join(_ABBREVIATIONS.get(word, word) for word in name.split())
 
 
+def _corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:
+    """The (up to) two main named streets of each node, alphabetical.
+
+    Streets are ranked by the length (to the decimetre) of their segments
+    meeting at the node, ties by name, so edge order does not matter.
+    """
+    edges = network.edges
+    wanted = np.asarray(list(nodes), dtype=np.int64)
+    at = edges[np.isin(edges["u"].to_numpy(), wanted)]
+    named = at[at["name"].fillna("").astype(str) != ""]
+    totals: dict[int, dict[str, float]] = {}
+    for node, name, length in zip(
+        named["u"].to_numpy(dtype=np.int64), named["name"], named["length"], strict=True
+    ):
+        street = short_street_name(str(name))
+        per_node = totals.setdefault(int(node), {})
+        per_node[street] = per_node.get(street, 0.0) + float(length)
+    ranked = {
+        node: sorted(lengths, key=lambda street: (-round(lengths[street], 1), street))
+        for node, lengths in totals.items()
+    }
+    return [sorted(ranked.get(int(node), [])[:2]) for node in wanted]
+
+
 def cross_streets(network: WalkNetwork, nodes: Iterable[int]) -> list[str]:
     """``"S Halsted St & W 63rd St"`` for each node: its two main named streets.
 
     Streets are ranked by the length of their segments meeting at the node;
-    a node on one street only gives ``"<street> (mid-block)"``.
+    a node on one street only gives ``"<street> (mid-block)"``, one on unnamed
+    ways only ``"unnamed way"``.
     """
-    names = network.edges["name"].to_numpy()
-    length = network.edges["length"].to_numpy()
-    by_node: dict[int, Counter[str]] = {}
-    wanted = {int(n) for n in nodes}
-    u = network.edges["u"].to_numpy()
-    for e in np.flatnonzero(np.isin(u, list(wanted))):
-        if names[e]:
-            by_node.setdefault(int(u[e]), Counter())[short_street_name(names[e])] += length[e]
     labels = []
-    for node in nodes:
-        ranked = [n for n, _ in by_node.get(int(node), Counter()).most_common()]
-        if len(ranked) >= 2:
-            labels.append(" & ".join(sorted(ranked[:2])))
-        elif ranked:
-            labels.append(f"{ranked[0]} (mid-block)")
+    for streets in _corner_streets(network, list(nodes)):
+        if len(streets) >= 2:
+            labels.append(" & ".join(streets))
+        elif streets:
+            labels.append(f"{streets[0]} (mid-block)")
         else:
-            labels.append(f"node {node}")
+            labels.append("unnamed way")
     return labels
 
 
-def _segment_key(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.str_]:
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return np.char.add(np.char.add(lo.astype(str), "-"), hi.astype(str))
+def _id_part(street: str) -> str:
+    """``"S Martin Luther King Dr"`` -> ``"MartinLutherKing"`` (ASCII, <= 16 characters)."""
+    words = short_street_name(street).split()
+    if len(words) > 1 and words[0] in _DIRECTIONS:
+        words = words[1:]
+    if len(words) > 1 and words[-1] in _STREET_TYPES:
+        words = words[:-1]
+    ascii_text = unicodedata.normalize("NFKD", " ".join(words)).encode("ascii", "ignore").decode()
+    parts = [re.sub(r"[^0-9A-Za-z]", "", w) for w in ascii_text.split()]
+    return "".join(p[:1].upper() + p[1:] for p in parts)[:_ID_PART_CHARS] or "Unnamed"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(text)).strip("_") or "school"
+
+
+def post_ids(network: WalkNetwork, nodes: Sequence[int], school_ids: Sequence[str]) -> list[str]:
+    """Place-derived post ids of ``nodes`` (see the module docstring), in input order."""
+    bases = []
+    for school, streets in zip(school_ids, _corner_streets(network, nodes), strict=True):
+        tail = [_id_part(n) for n in streets]
+        if len(tail) == 1:
+            tail.append("mid")
+        bases.append("_".join([_safe(school), *(tail or ["unnamed"])]))
+    xy = network.nodes[["x", "y"]].to_numpy()[np.asarray(nodes, dtype=np.int64)]
+    order = sorted(
+        range(len(bases)), key=lambda i: (bases[i], round(xy[i, 0]), round(xy[i, 1]), xy[i, 0])
+    )
+    ids = [""] * len(bases)
+    seen: dict[str, int] = {}
+    for i in order:
+        seen[bases[i]] = seen.get(bases[i], 0) + 1
+        ids[i] = bases[i] if seen[bases[i]] == 1 else f"{bases[i]}_{seen[bases[i]]}"
+    return ids
+
+
+def _segment_key(
+    network: WalkNetwork, a: NDArray[np.int64], b: NDArray[np.int64]
+) -> NDArray[np.str_]:
+    """``"x:y|x:y"`` of a segment's ends (metres, the smaller end first): not node numbers."""
+    xy = np.round(network.nodes[["x", "y"]].to_numpy()).astype(np.int64)
+    ends = np.char.add(np.char.add(xy[:, 0].astype(str), ":"), xy[:, 1].astype(str))
+    ka, kb = ends[a], ends[b]
+    lo, hi = np.where(ka <= kb, ka, kb), np.where(ka <= kb, kb, ka)
+    return np.char.add(np.char.add(lo, "|"), hi)
 
 
 def candidate_posts(
-    network: WalkNetwork, corridors: gpd.GeoDataFrame, schools: gpd.GeoDataFrame
+    network: WalkNetwork,
+    corridors: gpd.GeoDataFrame,
+    schools: gpd.GeoDataFrame,
+    *,
+    extra_nodes: Mapping[int, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Intersections on each corridor plus each school's door node.
+
+    Parameters
+    ----------
+    extra_nodes
+        Corridor nodes to add as candidates (kind ``mandatory``), mapped to
+        the school whose corridor they lie on.
 
     Returns
     -------
     GeoDataFrame
-        ``post_id`` (``P<node>``), ``node``, ``school_id``, ``school_ids``,
-        ``route_ids``, ``kind``, ``cross_streets``, ``x``, ``y``, geometry.
+        ``post_id`` (place-derived, see the module docstring), ``node``,
+        ``school_id``, ``school_ids``, ``route_ids``, ``kind``,
+        ``cross_streets``, ``x``, ``y``, geometry; sorted by ``post_id``.
     """
     u = network.edges["u"].to_numpy()
     v = network.edges["v"].to_numpy()
     street_count = network.nodes["street_count"].to_numpy()
+    extra = {int(n): str(s) for n, s in (extra_nodes or {}).items()}
     owners: dict[int, tuple[set[str], set[str]]] = {}
     door = dict(zip(schools["school_id"].astype(str), schools["node"], strict=True))
     for school_id, route_id, ids in corridors[["school_id", "route_id", "edge_ids"]].itertuples(
         index=False
     ):
         ends = np.unique(np.concatenate([u[ids], v[ids]]))
-        corner = ends[street_count[ends] >= 3]
-        for node in [*corner.tolist(), int(door[str(school_id)])]:
+        keep = (street_count[ends] >= 3) | np.isin(
+            ends, [n for n, s in extra.items() if s == str(school_id)]
+        )
+        for node in [*ends[keep].tolist(), int(door[str(school_id)])]:
             entry = owners.setdefault(int(node), (set(), set()))
             entry[0].add(str(school_id))
             entry[1].add(str(route_id))
     doors = {int(n) for n in door.values()}
     nodes = sorted(owners)
+    school_of = [sorted(owners[n][0])[0] for n in nodes]
     table = pd.DataFrame(
         {
-            "post_id": [f"P{n}" for n in nodes],
+            "post_id": post_ids(network, nodes, school_of),
             "node": nodes,
-            "school_id": [sorted(owners[n][0])[0] for n in nodes],
+            "school_id": school_of,
             "school_ids": [sorted(owners[n][0]) for n in nodes],
             "route_ids": [sorted(owners[n][1]) for n in nodes],
-            "kind": ["door" if n in doors else "corner" for n in nodes],
+            "kind": [
+                "door" if n in doors else "corner" if street_count[n] >= 3 else "mandatory"
+                for n in nodes
+            ],
             "cross_streets": cross_streets(network, nodes),
         }
     )
+    table = table.sort_values("post_id", kind="stable").reset_index(drop=True)
     xy = network.nodes[["x", "y"]].to_numpy()[table["node"].to_numpy(dtype=np.int64)]
     table["x"], table["y"] = xy[:, 0], xy[:, 1]
     return gpd.GeoDataFrame(
         table, geometry=gpd.points_from_xy(table["x"], table["y"]), crs=network.crs
     )
+
+
+def _mandatory_xy(entry: MandatoryPlace, crs: pyproj.CRS) -> tuple[float, float]:
+    if entry.x is not None and entry.y is not None:
+        return float(entry.x), float(entry.y)
+    if entry.lat is not None and entry.lon is not None:
+        to_plan = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
+        x, y = to_plan.transform(float(entry.lon), float(entry.lat))
+        return float(x), float(y)
+    raise DataError(
+        f"[[posts.mandatory]] {_label(entry)} has no place; give x and y (metres) or lat and lon"
+    )
+
+
+def _label(entry: MandatoryPlace) -> str:
+    name = f" {entry.name!r}" if entry.name else ""
+    return f"entry{name} of school {entry.school_id}"
+
+
+def _place_mandatory(
+    network: WalkNetwork,
+    corridors: gpd.GeoDataFrame,
+    posts: gpd.GeoDataFrame,
+    mandatory: Sequence[MandatoryPlace],
+    sight_m: float,
+) -> tuple[dict[int, str], list[int]]:
+    """Nodes that must become candidates (node -> school) and each entry's node."""
+    u = network.edges["u"].to_numpy()
+    v = network.edges["v"].to_numpy()
+    xy = network.nodes[["x", "y"]].to_numpy()
+    extra: dict[int, str] = {}
+    chosen = []
+    for entry in mandatory:
+        school = str(entry.school_id)
+        px, py = _mandatory_xy(entry, network.crs)
+        mine = posts[[school in ids for ids in posts["school_ids"]]]
+        if len(mine):
+            d = np.hypot(mine["x"].to_numpy() - px, mine["y"].to_numpy() - py)
+            best = int(np.argmin(d))
+            if d[best] <= sight_m:
+                chosen.append(int(mine["node"].iloc[best]))
+                continue
+        ids = corridors.loc[corridors["school_id"].astype(str) == school, "edge_ids"]
+        if ids.empty:
+            raise DataError(
+                f"[[posts.mandatory]] {_label(entry)}: the school has no corridor in this plan; "
+                "check the school_id or add the school to [schools]"
+            )
+        edge_ids = np.concatenate([np.asarray(e, dtype=np.int64) for e in ids])
+        ends = np.unique(np.concatenate([u[edge_ids], v[edge_ids]]))
+        d = np.hypot(xy[ends, 0] - px, xy[ends, 1] - py)
+        best = int(np.argmin(d))
+        if d[best] > sight_m:
+            raise InfeasibleError(
+                f"[[posts.mandatory]] {_label(entry)} at ({px:.0f}, {py:.0f}) is {d[best]:.0f} m "
+                f"from the nearest node of the school's corridors (limit sight_m = {sight_m:g} "
+                "m); move the point onto a corridor, or raise [posts] sight_m"
+            )
+        extra[int(ends[best])] = school
+        chosen.append(int(ends[best]))
+    return extra, chosen
 
 
 def _coverage(
@@ -184,7 +387,7 @@ def _coverage(
     sources = np.searchsorted(local_nodes, posts["node"].to_numpy(dtype=np.int64))
     dist = np.atleast_2d(dijkstra(matrix, indices=sources, limit=sight_m))
     mid = np.minimum(dist[:, lu], dist[:, lv]) + length[None, :] / 2
-    keys = _segment_key(u, v)
+    keys = _segment_key(network, u, v)
     coverage = {
         post_id: sorted(set(keys[np.flatnonzero(row <= sight_m)].tolist()))
         for post_id, row in zip(posts["post_id"], mid, strict=True)
@@ -202,10 +405,11 @@ def _segment_values(
 ) -> pd.DataFrame:
     u = network.edges["u"].to_numpy()
     v = network.edges["v"].to_numpy()
+    keys = _segment_key(network, u, v)
     parts = []
     for window in windows:
         flow = routes.flow(window, len(network.edges))
-        seg_flow = pd.Series(flow).groupby(_segment_key(u, v)).sum()
+        seg_flow = pd.Series(flow).groupby(keys).sum()
         risk_arr = np.zeros(len(u)) if risk is None else np.asarray(risk(window), dtype=float)
         positive = risk_arr[risk_arr > 0]
         floor = 0.05 * positive.mean() if positive.size else 1.0
@@ -235,7 +439,7 @@ def plan_posts(
     per_school: int | Mapping[str, int] = 8,
     min_spacing_m: float = 80.0,
     sight_m: float = 100.0,
-    mandatory: Iterable[str] = (),
+    mandatory: Iterable[str | MandatoryPlace] = (),
     settings: SolverSettings | None = None,
 ) -> PostPlan:
     """Candidate posts, their value per window, and the chosen posts.
@@ -249,13 +453,39 @@ def plan_posts(
     sight_m
         How far along the corridor a post watches, each way, metres.
     mandatory
-        Post ids (``P<node>``) always chosen.
+        Posts always chosen: candidate post ids, or places (``[[posts.mandatory]]``
+        entries, placed as the module docstring says).  Their rows get ``kind``
+        ``mandatory``, the entry's ``name`` in ``mandatory_name`` and their own
+        school's budget.
+
+    Raises
+    ------
+    InfeasibleError
+        A mandatory place far from its school's corridors, mandatory posts
+        over a budget or closer than ``min_spacing_m``.
     """
     if sight_m <= 0:
         raise DataError(f"sight_m must be > 0, got {sight_m}")
     if corridors.empty:
         raise DataError("no corridors to place posts on; check the routes stage's problems")
     posts = candidate_posts(network, corridors, schools)
+    entries = list(mandatory)
+    places = [m for m in entries if not isinstance(m, str)]
+    forced = [m for m in entries if isinstance(m, str)]
+    posts["mandatory_name"] = ""
+    if places:
+        extra, nodes = _place_mandatory(network, corridors, posts, places, sight_m)
+        if extra:
+            posts = candidate_posts(network, corridors, schools, extra_nodes=extra)
+            posts["mandatory_name"] = ""
+        row_of = {int(n): i for i, n in enumerate(posts["node"])}
+        for entry, node in zip(places, nodes, strict=True):
+            i = row_of[node]
+            posts.loc[i, "school_id"] = str(entry.school_id)
+            posts.loc[i, "kind"] = "mandatory"
+            names = [n for n in (posts.loc[i, "mandatory_name"], entry.name) if n]
+            posts.loc[i, "mandatory_name"] = "; ".join(dict.fromkeys(names))
+            forced.append(str(posts.loc[i, "post_id"]))
     coverage, segments = _coverage(network, corridors, posts, sight_m)
     values = _segment_values(segments, routes, risk, windows, network)
     budget: int | dict[str, int]
@@ -269,7 +499,7 @@ def plan_posts(
         values,
         budget=budget,
         min_spacing_m=min_spacing_m,
-        mandatory=list(mandatory),
+        mandatory=forced,
         settings=settings,
     )
     per_window = values.pivot_table(

@@ -265,6 +265,8 @@ def build_roster(
     floater_share: float = 0.0,
     settings: SolverSettings | None = None,
     continuity_weight: int = 1,
+    max_minutes_day: int = 300,
+    max_days_week: int = 5,
 ) -> Roster:
     r"""Roster every vendor's workers onto post-windows for a Mon-Fri week.
 
@@ -282,6 +284,9 @@ def build_roster(
 
     with ``v_p`` the value scaled to integers (the largest to 1000) and M larger
     than the whole continuity range, so staffed value always comes first.
+    A demand ``priority`` adds to ``v_p`` a bonus larger than everything the
+    lower priorities could add, so mandatory posts (priority 1) are staffed
+    before any other; the reported objective and bound leave the bonus out.
 
     Parameters
     ----------
@@ -294,6 +299,9 @@ def build_roster(
         ``time_limit_s`` is shared among the vendor groups.
     continuity_weight : int
         Weight c of the continuity literals; 0 turns them off.
+    max_minutes_day, max_days_week : int
+        Program-wide caps on every worker (``[staffing]`` of the config); a
+        worker's own column may be stricter, the smaller limit applies.
 
     Returns
     -------
@@ -306,7 +314,9 @@ def build_roster(
     ConfigError
         When ``floater_share`` is outside [0, 1].
     """
-    program = _read_program(vendors, workers, demand)
+    program = _read_program(
+        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
+    )
     floaters = _pick_floaters(program.workers, floater_share)
 
     def secondary(built: _Model, comp: _Component) -> list[tuple[Any, int]]:
@@ -341,6 +351,8 @@ def replan(
     demand: pd.DataFrame,
     *,
     settings: SolverSettings | None = None,
+    max_minutes_day: int = 300,
+    max_days_week: int = 5,
 ) -> Replan:
     """Re-roster after workers or posts change, keeping as many assignments as possible.
 
@@ -357,12 +369,16 @@ def replan(
     vendors, workers, demand : pandas.DataFrame
         The new inputs (see :func:`validate_roster_inputs`).
     settings : SolverSettings, optional
+    max_minutes_day, max_days_week : int
+        Program-wide caps on every worker, as in :func:`build_roster`.
 
     Returns
     -------
     Replan
     """
-    program = _read_program(vendors, workers, demand)
+    program = _read_program(
+        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
+    )
     kept = set(zip(previous.assignments["worker_id"], previous.assignments["post_id"],
                    previous.assignments["window"], previous.assignments["weekday"],
                    strict=True))  # fmt: skip

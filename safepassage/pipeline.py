@@ -138,6 +138,7 @@ class _Stages:
     def stage(self, name: str) -> Iterator[None]:
         if self._bar is not None:
             self._bar.set_description(name)
+        logger.info("%s started", name)
         started = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - started, 3)
@@ -166,14 +167,24 @@ def plan(
         A :class:`PlanConfig` or the path of a TOML config.
     out
         Output folder (default ``config.output.dir`` when writing); written
-        atomically.  None returns the result without writing.
+        atomically.  It must be new, empty or a previous plan output, which is
+        checked before any work starts.  None returns the result without writing.
     workers, scheduler
         Run per-school routing in ``workers`` local processes, or on the Dask
         scheduler at ``scheduler``; the plan is identical for any value.
     progress
         Show a progress bar per stage.
+
+    Raises
+    ------
+    OutputFolderError
+        If ``out`` holds files that no plan wrote (before any planning work).
     """
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
+    if out is not None:
+        from .outputs import check_output_folder
+
+        check_output_folder(out)
     executor = make_executor(workers, scheduler)
     stages = _Stages(
         ["network", "schools", "risk", "origins", "routes", "corridors", "posts", "roster"],

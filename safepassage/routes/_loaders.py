@@ -365,9 +365,9 @@ def centerline_tables(
 # --------------------------------------------------------------------- cache
 def save_network(net: WalkNetwork, path: Path) -> Path:
     """Write nodes/edges GeoParquet, CSR npz and meta.json into ``path`` atomically."""
-    from .._atomic import atomic_output_dir
+    from .._atomic import atomic_replace_dir
 
-    with atomic_output_dir(path) as tmp:
+    with atomic_replace_dir(path) as tmp:
         net.nodes.to_parquet(tmp / "nodes.parquet")
         net.edges.to_parquet(tmp / "edges.parquet")
         np.savez(tmp / "csr.npz", *net._csr_full)

@@ -13,7 +13,7 @@ Exit codes
     Infeasible: the inputs contradict each other (e.g. a mandatory post no vendor
     can staff); the message names the inputs in conflict.
 130
-    Interrupted (Ctrl-C); outputs of earlier runs are left untouched.
+    Interrupted (Ctrl-C or SIGTERM); outputs of earlier runs are left untouched.
 
 Every :class:`~safepassage.errors.SafePassageError` is printed as
 ``error: <message>`` without a traceback.
@@ -22,14 +22,19 @@ Every :class:`~safepassage.errors.SafePassageError` is printed as
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from ._compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
+from ._signals import raise_interrupt
 from .config import config_template, default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
 from .validate import validate_inputs
@@ -44,6 +49,7 @@ __all__ = [
     "build_parser",
     "compare_outputs",
     "main",
+    "version",
 ]
 
 logger = logging.getLogger(__name__)
@@ -55,6 +61,14 @@ EPILOG = """exit codes:
   2    bad input: invalid config, missing or malformed file, failed download
   3    infeasible: the inputs contradict each other (the message names them)
   130  interrupted; earlier outputs untouched"""
+
+
+def version() -> str:
+    """The installed version of safepassage (``__version__`` when not installed)."""
+    try:
+        return importlib.metadata.version("safepassage")
+    except importlib.metadata.PackageNotFoundError:
+        return __version__
 
 
 def _out(text: str = "") -> None:
@@ -99,13 +113,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    out = Path(args.out) if args.out else config.output.dir
+    from .outputs import check_output_folder
+
+    check_output_folder(out)  # refuse a folder of the user's before any planning work
     try:
         from .pipeline import plan
     except ImportError as exc:
         _err(f"error: the planning pipeline (safepassage.pipeline) is not available: {exc}")
         return EXIT_ERROR
-    config = load_config(args.config)
-    out = Path(args.out) if args.out else config.output.dir
     result = plan(
         config, out=out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
     )
@@ -191,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=fmt,
     )
+    parser.add_argument("--version", action="version", version=f"safepassage {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, run: Callable[[argparse.Namespace], int]) -> Any:
@@ -253,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_INPUT
     _configure_logging(getattr(args, "quiet", False))
+    # SIGTERM (a service manager, `kill`) ends the run the way Ctrl-C does
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, raise_interrupt) if main_thread else None
     try:
         code: int = args.run(args)
     except InfeasibleError as exc:
@@ -268,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         _err("error: unexpected failure (a bug); please report it with the traceback above")
         return EXIT_ERROR
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return code
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "InfeasibleError",
     "MissingColumnError",
     "NoRouteError",
+    "OutputFolderError",
     "SafePassageError",
     "SnapError",
 ]
@@ -80,3 +81,11 @@ class NoRouteError(SafePassageError, LookupError):
 
 class InfeasibleError(SafePassageError):
     """Hard inputs contradict each other; the message names the inputs in conflict."""
+
+
+class OutputFolderError(SafePassageError):
+    """The output folder holds files the tool did not write (or cannot be written).
+
+    Raised before any planning work starts; the message names the folder, a few of
+    the files in the way and what to do.
+    """

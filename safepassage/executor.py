@@ -4,16 +4,23 @@ Every executor has one method, ``map(func, shared, items)``, that returns
 ``[func(shared, item) for item in items]`` in input order, so a plan is
 identical whichever executor ran it.  ``shared`` (the network, risk arrays)
 is sent to each worker once, not with every item.
+
+Interrupts: local worker processes ignore SIGINT (a Ctrl-C in the terminal reaches
+the whole process group; the main process alone decides), and when a ``map`` ends
+by an exception (KeyboardInterrupt included) queued items are cancelled and the
+workers terminated instead of waited for.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
+from ._signals import deferred_interrupts
 from .errors import ConfigError
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor"]
@@ -45,8 +52,13 @@ class SerialExecutor:
         return None
 
 
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _init_worker(shared: Any) -> None:
     global _SHARED
+    _ignore_interrupts()
     _SHARED = shared
 
 
@@ -72,20 +84,45 @@ class ProcessExecutor:
             _SHARED = shared
             try:
                 context = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                    return list(pool.map(_call, [func] * len(items), items))
+                return _map_in_pool(
+                    ProcessPoolExecutor(
+                        max_workers=workers, mp_context=context, initializer=_ignore_interrupts
+                    ),
+                    func,
+                    items,
+                )
             finally:
                 _SHARED = None
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=(shared,),
-        ) as pool:
-            return list(pool.map(_call, [func] * len(items), items))
+        )
+        return _map_in_pool(pool, func, items)
 
     def close(self) -> None:
         return None
+
+
+def _map_in_pool(
+    pool: ProcessPoolExecutor, func: Callable[[Any, T], R], items: Sequence[T]
+) -> list[R]:
+    """``pool.map`` in order; on any exception cancel the queue and terminate the workers."""
+    before = set(multiprocessing.active_children())
+    try:
+        return list(pool.map(_call, [func] * len(items), items))
+    except BaseException:
+        with deferred_interrupts():  # a second Ctrl-C must not leave workers behind
+            pool.shutdown(wait=False, cancel_futures=True)
+            ours = set(multiprocessing.active_children()) - before
+            for child in ours:
+                child.terminate()
+            for child in ours:
+                child.join(timeout=5)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 class DaskExecutor:

@@ -10,7 +10,12 @@ Layout of the folder::
     comparison.csv   recall/precision against the reference routes
     map.html         the interactive map (self-contained when configured)
     partner/         one PDF post packet per vendor and partner.csv (no student data)
-    manifest.json    inputs with sha256, config, versions, seed, timings, metrics
+    manifest.json    inputs with sha256, config, versions, seed, timings, metrics, and
+                     "outputs": the relative path of every file written here
+
+``DIR`` is written only when it is new, empty or a previous plan output
+(:func:`check_output_folder`, run before planning); files a planner added to a
+previous plan folder are kept.  See :mod:`safepassage._atomic` for the scheme.
 """
 
 from __future__ import annotations
@@ -20,13 +25,40 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._atomic import OutputFolder, atomic_output_dir, check_output_dir
 from .crs import WGS84
 from .io import _flat
 from .result import PlanResult
 
-__all__ = ["write_outputs"]
+__all__ = ["OUTPUT_FILES", "check_output_folder", "write_outputs"]
 
 logger = logging.getLogger(__name__)
+
+#: Every file a plan may write (globs, relative to the output folder).
+OUTPUT_FILES = (
+    "plan.gpkg",
+    "posts.csv",
+    "roster.csv",
+    "unfilled.csv",
+    "comparison.csv",
+    "map.html",
+    "partner/partner.csv",
+    "partner/posts_*.pdf",
+    "manifest.json",
+)
+
+
+def check_output_folder(out: str | Path) -> OutputFolder:
+    """Refuse ``out`` unless it is new, empty or a previous plan output (run before planning).
+
+    Also removes staging folders a killed run left there.
+
+    Raises
+    ------
+    OutputFolderError
+        Naming a few of the files that are in the way and what to do.
+    """
+    return check_output_dir(out, known=OUTPUT_FILES)
 
 
 def _posts_csv(result: PlanResult) -> pd.DataFrame:
@@ -42,12 +74,18 @@ def _posts_csv(result: PlanResult) -> pd.DataFrame:
 
 
 def write_outputs(result: PlanResult, out: Path) -> Path:
-    """Write every output of ``result`` into ``out`` (replaced only on success)."""
-    from .io import atomic_output_dir
+    """Write every output of ``result`` into ``out`` (replaced only on success).
+
+    Raises
+    ------
+    OutputFolderError
+        If ``out`` is not new, empty or a previous plan output (see
+        :func:`check_output_folder`).
+    """
     from .report import partner_csv, write_manifest
 
     cfg = result.config
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, known=OUTPUT_FILES) as tmp:
         layers = {
             "risk": result.risk.to_geodataframe(result.network),
             "corridors": _flat(result.corridors),
@@ -94,4 +132,6 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
 
 
 def _inputs(result: PlanResult) -> list[Path]:
-    return [p for p in result.config.data.input_files() if p.exists()]
+    """Every input file the config names (community areas included), each once."""
+    unique = dict.fromkeys(Path(p) for p in result.config.data.input_files())
+    return [p for p in unique if p.is_file()]

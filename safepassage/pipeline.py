@@ -23,7 +23,7 @@ from tqdm import tqdm
 from .config import PlanConfig, load_config
 from .executor import make_executor
 from .inputs import InputError, PlanInputs, check_inputs, read_inputs
-from .outputs import write_outputs
+from .outputs import check_output_folder, write_outputs
 from .result import PlanResult
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
@@ -101,8 +101,9 @@ def plan(
     config
         A :class:`PlanConfig` or the path of a TOML config.
     out
-        Output folder: new, empty or an earlier plan's (else refused before any
-        work); written atomically.  None returns the result without writing.
+        Output folder (default ``config.output.dir`` when writing); written
+        atomically.  It must be new, empty or a previous plan output, which is
+        checked before any work starts.  None returns the result without writing.
     workers, scheduler
         Run per-school routing in ``workers`` local processes, or on the Dask
         scheduler at ``scheduler``; the plan is identical for any value.
@@ -112,9 +113,13 @@ def plan(
     Raises
     ------
     SafePassageError
-        A subclass naming the input at fault (all input problems at once).
+        A subclass naming the input at fault (all input problems at once);
+        :class:`~safepassage.errors.OutputFolderError` when ``out`` holds files
+        that no plan wrote (checked before any work).
     """
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
+    if out is not None:
+        check_output_folder(out)
     solver = SolverSettings(
         time_limit_s=cfg.staffing.time_limit_s,
         num_workers=cfg.staffing.num_workers,

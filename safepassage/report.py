@@ -7,6 +7,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -26,22 +27,31 @@ __all__ = [
     "file_sha256",
     "package_versions",
     "partner_csv",
+    "runtime_dependencies",
     "write_manifest",
 ]
 
 MANIFEST_VERSION = 1
+#: Runtime dependencies when safepassage's own metadata cannot be read (not installed).
 PACKAGES = (
     "safepassage",
     "osmnx",
     "networkx",
     "geopandas",
     "shapely",
-    "scipy",
-    "ortools",
-    "folium",
+    "pyogrio",
+    "pyproj",
     "numpy",
     "pandas",
+    "scipy",
+    "numba",
+    "ortools",
+    "folium",
+    "matplotlib",
+    "pyarrow",
+    "tqdm",
 )
+_REQUIREMENT_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 _CHUNK = 1 << 20
 _PARTNER_COLUMNS = [
     "vendor_id",
@@ -67,10 +77,36 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def package_versions(packages: Iterable[str] = PACKAGES) -> dict[str, str]:
-    """Installed version of each package, ``"not installed"`` when absent."""
+def runtime_dependencies(distribution: str = "safepassage") -> tuple[str, ...]:
+    """``distribution`` and the names of its runtime dependencies, from its ``Requires-Dist``.
+
+    Requirements that apply only with an extra (``dask``, ``dev``) are skipped; the
+    extras of a requirement (``osmnx[neighbors]``) are dropped from its name.  Falls
+    back to :data:`PACKAGES` when the distribution is not installed.
+    """
+    try:
+        requires = importlib.metadata.requires(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return PACKAGES
+    names = [distribution]
+    for requirement in requires or ():
+        spec, _, marker = requirement.partition(";")
+        if "extra" in marker:
+            continue
+        match = _REQUIREMENT_NAME.match(spec)
+        if match and match.group(1) not in names:
+            names.append(match.group(1))
+    return tuple(names)
+
+
+def package_versions(packages: Iterable[str] | None = None) -> dict[str, str]:
+    """Installed version of each package, ``"not installed"`` when absent.
+
+    ``packages`` defaults to :func:`runtime_dependencies` (safepassage and every
+    runtime dependency it declares).
+    """
     versions = {}
-    for name in packages:
+    for name in runtime_dependencies() if packages is None else packages:
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -105,14 +141,16 @@ def write_manifest(
     metrics
         Headline figures (JSON-serialisable; numpy numbers are fine).
     versions
-        Package versions; default :func:`package_versions`.
+        Package versions; default :func:`package_versions` (every runtime dependency).
 
     Returns
     -------
     pathlib.Path
         ``path``.  The JSON holds ``manifest_version``, ``created_utc``, ``seed``,
         ``config``, ``inputs`` (``path``, ``bytes``, ``sha256``), ``versions``,
-        ``python``, ``platform``, ``stage_timings_s`` and ``metrics``.
+        ``python``, ``platform``, ``stage_timings_s`` and ``metrics``;
+        :func:`~safepassage.outputs.write_outputs` adds ``outputs``, the relative
+        paths of the files written beside it.
 
     Raises
     ------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +15,6 @@ import shapely
 
 from safepassage.errors import CRSError, DataError, MissingColumnError
 from safepassage.io import (
-    atomic_output_dir,
     community_area_schools,
     read_routes,
     read_schools,
@@ -25,7 +25,7 @@ from safepassage.io import (
     write_gpkg_layers,
     write_json,
 )
-from safepassage.report import PACKAGES, partner_csv, write_manifest
+from safepassage.report import PACKAGES, partner_csv, runtime_dependencies, write_manifest
 
 UTM16 = 26916
 SCHOOL_COLUMNS = [
@@ -216,46 +216,7 @@ def test_read_table_reports_a_missing_file(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- writers
 
 
-def write_then_fail(final: Path, error: BaseException) -> None:
-    with atomic_output_dir(final) as work:
-        (work / "half.txt").write_text("half")
-        raise error
-
-
-def test_atomic_output_dir_replaces_the_folder_on_success(tmp_path: Path) -> None:
-    final = tmp_path / "out"
-    final.mkdir()
-    (final / "old.txt").write_text("old")
-    with atomic_output_dir(final) as work:
-        (work / "new.txt").write_text("new")
-        assert (final / "old.txt").exists()  # untouched until the body succeeds
-    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
-
-
-def test_atomic_output_dir_keeps_the_old_folder_when_the_body_raises(tmp_path: Path) -> None:
-    final = tmp_path / "out"
-    final.mkdir()
-    (final / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError):
-        write_then_fail(final, RuntimeError("stage failed"))
-    assert sorted(p.name for p in final.iterdir()) == ["old.txt"]
-    assert [p.name for p in tmp_path.iterdir()] == ["out"]
-
-
-def test_atomic_output_dir_cleans_up_on_keyboard_interrupt(tmp_path: Path) -> None:
-    final = tmp_path / "fresh"
-    with pytest.raises(KeyboardInterrupt):
-        write_then_fail(final, KeyboardInterrupt())
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_atomic_output_dir_refuses_an_existing_file(tmp_path: Path) -> None:
-    target = tmp_path / "report.txt"
-    target.write_text("not a folder")
-    with pytest.raises(DataError, match="is an existing file"), atomic_output_dir(target):
-        pass
-    assert target.read_text() == "not a folder"
+# atomic_output_dir and the output folder rules: tests/test_output_folder.py
 
 
 def test_write_csv_joins_list_cells(tmp_path: Path) -> None:
@@ -310,7 +271,17 @@ def test_manifest_records_input_hashes_versions_and_seed(tmp_path: Path) -> None
     assert manifest["seed"] == 7
     assert manifest["metrics"] == {"posts": 4}
     assert manifest["stage_timings_s"] == {"network": 1.235}
-    assert set(manifest["versions"]) == set(PACKAGES)
+    assert set(manifest["versions"]) == set(runtime_dependencies())
+    assert {"numba", "pyogrio", "pyproj", "matplotlib", "ortools"} <= set(manifest["versions"])
+    assert manifest["python"] == platform.python_version()
+
+
+def test_runtime_dependencies_are_read_from_the_metadata_without_extras() -> None:
+    names = runtime_dependencies()
+    assert names[0] == "safepassage"
+    assert {"osmnx", "numba", "pyogrio", "pyproj", "matplotlib", "tqdm"} <= set(names)
+    assert not {"dask", "pytest", "mypy", "neighbors"} & set(names)  # extras, not runtime
+    assert runtime_dependencies("no-such-distribution-here") == PACKAGES
 
 
 def test_manifest_refuses_a_missing_input(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from .._atomic import atomic_output_dir
+from .._atomic import atomic_replace_dir
 from ..crs import local_metric_crs
 from ..errors import CRSError, DataError
 
@@ -372,7 +372,7 @@ def save_network(
 
     ``meta`` (crs as WKT, source, seams_joined) is stored with the cache format.
     """
-    with atomic_output_dir(path) as tmp:
+    with atomic_replace_dir(path) as tmp:
         nodes.to_parquet(tmp / "nodes.parquet")
         edges.to_parquet(tmp / "edges.parquet")
         np.savez(tmp / "csr.npz", *csr)

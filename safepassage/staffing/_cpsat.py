@@ -5,23 +5,47 @@ Building a model is separate from solving it: callers build a
 :class:`SolverSettings` and returns an immutable :class:`SolveOutcome`, or
 raises when the solver found no solution.  CP-SAT only accepts integer
 coefficients; :func:`scale` turns measured values into integers.
+
+Interrupts.  CP-SAT's own SIGINT handler is switched off (``catch_sigint_signal``
+false): it would swallow Ctrl-C and let the run go on.  A solve started in the main
+thread runs in a helper thread while the main thread waits, so Ctrl-C or SIGTERM
+raises :class:`KeyboardInterrupt` at once; the solve is then stopped with
+``stop_search`` and joined before the exception propagates.  Solves started in
+threads of :func:`run_in_threads` are stopped the same way, and refuse to start,
+when the call ends by an exception.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from safepassage._signals import deferred_interrupts
 from safepassage.errors import InfeasibleError, SafePassageError
 
-__all__ = ["SolveOutcome", "SolverSettings", "relative_gap", "scale", "solve", "solve_within"]
+__all__ = [
+    "SolveOutcome",
+    "SolverSettings",
+    "relative_gap",
+    "run_in_threads",
+    "scale",
+    "solve",
+    "solve_within",
+]
+
+T = TypeVar("T")
+R = TypeVar("R")
+_POLL_S = 0.05  # how often stopping solves are stopped again while they wind down
 
 
 @dataclass(frozen=True)
@@ -166,6 +190,7 @@ def _configure(solver: Any, settings: SolverSettings) -> None:
     params.relative_gap_limit = settings.relative_gap
     params.linearization_level = settings.linearization_level
     params.log_search_progress = settings.log
+    params.catch_sigint_signal = False  # Ctrl-C must end the run, not just this solve
     if settings.symmetry_in_lp:
         params.use_symmetry_in_lp = True
         params.keep_symmetry_in_presolve = True
@@ -213,7 +238,7 @@ def solve(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome:
     solver = cp_model.CpSolver()
     _configure(solver, settings)
     started = time.perf_counter()
-    status = solver.solve(model)
+    status = _run_solver(solver, model)
     wall_s = time.perf_counter() - started
     name = solver.status_name(status)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -234,3 +259,98 @@ def solve(model: cp_model.CpModel, settings: SolverSettings) -> SolveOutcome:
         f"CP-SAT found no solution within {settings.time_limit_s:g} s "
         f"(status {name}); raise SolverSettings.time_limit_s"
     )
+
+
+class _SolveCancelledError(SafePassageError):
+    """A solve was asked to start after its :func:`run_in_threads` call was stopped."""
+
+
+class _SolveGroup:
+    """The CP-SAT solvers running in the threads of one :func:`run_in_threads` call."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.solvers: set[Any] = set()
+        self.stopped = False
+
+    def check(self) -> None:
+        if self.stopped:
+            raise _SolveCancelledError("the solves were stopped")
+
+    @contextmanager
+    def running(self, solver: Any) -> Iterator[None]:
+        with self.lock:
+            self.check()
+            self.solvers.add(solver)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.solvers.discard(solver)
+
+    def stop(self) -> None:
+        """Stop every running solve and refuse new ones (call again until they end:
+        a solve that has not built its wrapper yet ignores ``stop_search``)."""
+        with self.lock:
+            self.stopped = True
+            solvers = list(self.solvers)
+        for solver in solvers:
+            solver.stop_search()
+
+
+_LOCAL = threading.local()  # .group: the _SolveGroup of a run_in_threads worker thread
+
+
+def _run_solver(solver: Any, model: cp_model.CpModel) -> Any:
+    group: _SolveGroup | None = getattr(_LOCAL, "group", None)
+    if group is not None:
+        with group.running(solver):
+            return solver.solve(model)
+    if threading.current_thread() is threading.main_thread():
+        # the main thread waits (interruptibly) while a helper thread solves
+        return run_in_threads(lambda _: _run_solver(solver, model), [None], 1)[0]
+    return solver.solve(model)  # a caller's own thread: its owner handles interrupts
+
+
+def run_in_threads(
+    func: Callable[[T], R],
+    items: Sequence[T],
+    threads: int,
+    *,
+    order: Sequence[int] | None = None,
+) -> list[R]:
+    """``[func(item) for item in items]`` on ``threads`` threads, ending promptly on interrupt.
+
+    ``order`` gives the indices in the order to start them (default input order);
+    results are in input order.  When waiting ends by an exception (Ctrl-C,
+    SIGTERM turned into KeyboardInterrupt, or an error in one item), pending items
+    are cancelled, CP-SAT solves running in the threads are stopped, solves not
+    yet started refuse to start, and the threads are joined before the exception
+    propagates.
+    """
+    group = _SolveGroup()
+
+    def task(item: T) -> R:
+        _LOCAL.group = group
+        try:
+            group.check()
+            return func(item)
+        finally:
+            _LOCAL.group = None
+
+    futures: dict[int, Future[R]] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, threads))
+    try:
+        for i in range(len(items)) if order is None else order:
+            futures[i] = pool.submit(task, items[i])
+        return [futures[i].result() for i in range(len(items))]
+    except BaseException:
+        with deferred_interrupts():  # a second Ctrl-C must not leave solver threads behind
+            for future in futures.values():
+                future.cancel()
+            group.stop()
+            while wait(futures.values(), timeout=_POLL_S).not_done:
+                group.stop()
+        raise
+    finally:
+        pool.shutdown(wait=True)

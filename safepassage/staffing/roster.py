@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
-from safepassage.staffing._cpsat import SolverSettings, relative_gap
+from safepassage.staffing._cpsat import SolverSettings, relative_gap, run_in_threads
 from safepassage.staffing._hours import parse_school_hours, school_windows
 from safepassage.staffing._inputs import (
     WEEKDAYS,
@@ -236,10 +235,9 @@ def _run(
         return (*_tables(comp, solved), solved)
 
     # Largest groups first balances the threads; results are combined in a fixed order.
+    # run_in_threads stops the solves on Ctrl-C instead of waiting out their limits.
     order = sorted(range(len(components)), key=lambda i: -sizes[i])
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {i: pool.submit(task, components[i]) for i in order}
-        results = [futures[i].result() for i in range(len(components))]
+    results = run_in_threads(task, components, threads, order=order)
     solved_all = [r[2] for r in results]
     objective = sum(r.value for r in solved_all) / factor
     upper = sum(r.value_bound for r in solved_all) / factor

@@ -1,0 +1,7 @@
+"""``python -m safepassage``: the ``safepassage`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

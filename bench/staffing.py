@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import pandas as pd
 
+from safepassage.schedule import WEEKDAYS, WINDOWS
 from safepassage.staffing import Roster, SolverSettings, build_roster, synthetic_program
-from safepassage.staffing.roster import WEEKDAYS, WINDOWS
 
 
 def _as_list(value: object) -> list[str]:

@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from ._compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
-from ._signals import raise_interrupt
+from .compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
 from .config import config_template, default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
+from .signals import raise_interrupt
 from .validate import validate_inputs
 
 __all__ = [

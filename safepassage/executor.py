@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from ._signals import deferred_interrupts
 from .errors import ConfigError
+from .signals import deferred_interrupts
 
 __all__ = ["DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor", "make_executor"]
 

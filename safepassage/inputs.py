@@ -30,7 +30,7 @@ from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import block_population, tract_population
-from .staffing._inputs import staff_problems
+from .staffing.program import staff_problems
 
 __all__ = ["InputError", "PlanInputs", "check_inputs", "read_inputs", "skipped_stages"]
 

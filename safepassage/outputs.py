@@ -15,7 +15,7 @@ Layout of the folder::
 
 ``DIR`` is written only when it is new, empty or a previous plan output
 (:func:`check_output_folder`, run before planning); files a planner added to a
-previous plan folder are kept.  See :mod:`safepassage._atomic` for the scheme.
+previous plan folder are kept.  See :mod:`safepassage.atomic` for the scheme.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._atomic import OutputFolder, atomic_output_dir, check_output_dir
+from .atomic import OutputFolder, atomic_output_dir, check_output_dir
 from .crs import WGS84
-from .io import _flat
+from .io import flat_lists
 from .result import PlanResult
 
 __all__ = ["OUTPUT_FILES", "check_output_folder", "write_outputs"]
@@ -64,7 +64,7 @@ def check_output_folder(out: str | Path) -> OutputFolder:
 def _posts_csv(result: PlanResult) -> pd.DataFrame:
     posts = result.posts
     lonlat = posts.geometry.to_crs(WGS84)
-    table = pd.DataFrame(_flat(posts).drop(columns="geometry"))
+    table = pd.DataFrame(flat_lists(posts).drop(columns="geometry"))
     table["lat"] = lonlat.y.round(6).to_numpy()
     table["lon"] = lonlat.x.round(6).to_numpy()
     names = result.schools.set_index("school_id")["name"] if "name" in result.schools else None
@@ -88,10 +88,10 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
     with atomic_output_dir(out, known=OUTPUT_FILES) as tmp:
         layers = {
             "risk": result.risk.to_geodataframe(result.network),
-            "corridors": _flat(result.corridors),
-            "posts": _flat(result.posts),
+            "corridors": flat_lists(result.corridors),
+            "posts": flat_lists(result.posts),
             "origins": result.origins,
-            "schools": _flat(result.schools),
+            "schools": flat_lists(result.schools),
         }
         for layer, table in layers.items():
             table.to_file(tmp / "plan.gpkg", layer=layer, driver="GPKG")

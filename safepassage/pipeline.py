@@ -27,8 +27,9 @@ from .outputs import check_output_folder, write_outputs
 from .result import PlanResult
 from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
-from .staffing._cpsat import SolverSettings
+from .schedule import WINDOWS
 from .staffing.posts import plan_posts
+from .staffing.solver import SolverSettings
 from .stages import (
     load_network,
     plan_roster,
@@ -44,7 +45,6 @@ __all__ = ["STAGES", "PlanResult", "plan"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-WINDOWS = ("am", "pm")
 STAGES = (
     "network",
     "inputs",

@@ -20,6 +20,7 @@ from .config import PlanConfig
 from .crs import WGS84
 from .errors import DataError, MissingColumnError
 from .io import write_json
+from .schedule import weekday_order
 
 __all__ = [
     "MANIFEST_VERSION",
@@ -208,12 +209,11 @@ def partner_csv(roster: pd.DataFrame, posts: pd.DataFrame) -> pd.DataFrame:
     unknown = sorted(set(roster["post_id"].astype(str)) - set(places.index))
     if unknown:
         raise DataError(f"roster names posts not in the posts table: {unknown[:10]}")
-    order = {day: i for i, day in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))}
     keys = ["vendor_id", "school_id", "post_id", "window", "start", "end", "worker_id"]
     table = roster[needed].astype({"post_id": str, "worker_id": str, "vendor_id": str})
     grouped = (
         table.groupby(keys, sort=False)["weekday"]
-        .agg(lambda days: ";".join(sorted(set(days), key=lambda d: order.get(d, 99))))
+        .agg(lambda days: ";".join(sorted(set(days), key=weekday_order)))
         .rename("weekdays")
         .reset_index()
     )

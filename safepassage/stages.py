@@ -42,8 +42,9 @@ from .routes.paths import (
     route_students,
 )
 from .routes.stitch import stitch
-from .staffing._cpsat import SolverSettings
-from .staffing.roster import Roster, build_roster, parse_school_hours, school_windows
+from .schedule import parse_school_hours, school_windows
+from .staffing.roster import Roster, build_roster
+from .staffing.solver import SolverSettings
 
 __all__ = [
     "RISK_MODEL",

@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from ._tables import gdal_source
 from .config import DataConfig, PlanConfig
 from .errors import DataError, SafePassageError
 from .inputs import InputError, check_inputs, planned_schools, read_inputs, skipped_stages
+from .io import gdal_source
 
 __all__ = ["VALIDATION_CRS", "Validation", "validate_inputs"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from safepassage import __version__
-from safepassage._atomic import atomic_output_dir, check_output_dir
+from safepassage.atomic import atomic_output_dir, check_output_dir
 from safepassage.cli import main, version
 from safepassage.errors import OutputFolderError
 from safepassage.outputs import OUTPUT_FILES, check_output_folder

@@ -35,6 +35,7 @@ from pyproj import Transformer
 from ..crs import WGS84
 from ..errors import MissingColumnError, SafePassageError
 from ..routes.network import WalkNetwork
+from ..schedule import WINDOWS, weekday_order
 
 __all__ = [
     "MAP_CSS",
@@ -55,7 +56,6 @@ __all__ = [
     "script_json",
     "to_wgs84",
     "undirected_edges",
-    "weekday_order",
 ]
 
 # URL patterns of the links folium emits -> vendored file that replaces it.
@@ -342,7 +342,7 @@ def post_popup_html(
     ``students`` is the number of students on the post's routes (None: unknown).
     """
     rows = []
-    for window in ("am", "pm"):
+    for window in WINDOWS:
         when = times.get((str(post.school_id), window), "")
         mine = shifts[shifts["window"] == window]
         workers = []
@@ -363,12 +363,6 @@ def post_popup_html(
         + "".join(rows)
         + "</table>"
     )
-
-
-def weekday_order(day: str) -> int:
-    """Mon..Sun as 0..6 (unknown names last), for sorting."""
-    order = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    return order.index(day) if day in order else len(order)
 
 
 def legend_html(

@@ -23,8 +23,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from ..errors import DataError
+from ..schedule import WEEKDAYS, WINDOWS
 from .assets import require_columns
 from .drawing import (
     HALO,
@@ -44,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 POST_RADIUS_M = 300.0
 SCHOOL_MARGIN_M = 250.0
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
 _RC: Any = {"pdf.fonttype": 42, "text.parse_math": False}
 
 
@@ -241,7 +241,7 @@ def _post_page(
     rows = []
     for day in WEEKDAYS:
         cells = [day]
-        for window in ("am", "pm"):
+        for window in WINDOWS:
             mine = shifts[(shifts["window"] == window) & (shifts["weekday"] == day)]
             text = "; ".join(
                 f"{w} {s}–{e}"

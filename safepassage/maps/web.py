@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from ..errors import DataError
 from .assets import (
     MAP_CSS,

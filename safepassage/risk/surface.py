@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from .._atomic import atomic_file
+from ..atomic import atomic_file
 from ..errors import CRSError, DataError
 from ..routes.network import WalkNetwork
 from .incidents import Incidents, in_window, recency_weights

@@ -22,7 +22,7 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from .._atomic import atomic_replace_dir
+from ..atomic import atomic_replace_dir
 from ..crs import local_metric_crs
 from ..errors import CRSError, DataError
 

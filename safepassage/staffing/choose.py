@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 from scipy.spatial import cKDTree
 
 from safepassage.errors import DataError, InfeasibleError, MissingColumnError
-from safepassage.staffing._cpsat import SolverSettings, scale, solve
+from safepassage.staffing.solver import SolverSettings, scale, solve
 
 __all__ = ["PostChoice", "choose_posts", "greedy_posts"]
 

@@ -65,8 +65,8 @@ from ..crs import WGS84
 from ..errors import DataError, InfeasibleError
 from ..routes.network import WalkNetwork
 from ..routes.paths import RouteSet
-from ._cpsat import SolverSettings
 from .choose import choose_posts
+from .solver import SolverSettings
 
 __all__ = [
     "MandatoryPlace",

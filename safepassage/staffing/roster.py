@@ -19,38 +19,24 @@ from typing import Any
 
 import pandas as pd
 
-from safepassage.staffing._cpsat import SolverSettings, relative_gap, run_in_threads
-from safepassage.staffing._hours import parse_school_hours, school_windows
-from safepassage.staffing._inputs import (
-    WEEKDAYS,
-    WINDOWS,
-    _Program,
-    _read_program,
-    validate_roster_inputs,
+from safepassage.schedule import WEEKDAYS, WINDOW_WORDS, WINDOWS
+from safepassage.staffing.model import (
+    Component,
+    Model,
+    build_model,
+    continuity_terms,
+    pick_floaters,
+    split_components,
 )
-from safepassage.staffing._model import (
-    _build_model,
-    _Component,
-    _components,
-    _continuity_terms,
-    _Model,
-    _pick_floaters,
+from safepassage.staffing.program import (
+    Program,
+    read_program,
 )
-from safepassage.staffing._search import Secondary, _solve_lexicographic, _Solved
+from safepassage.staffing.search import Secondary, Solved, solve_lexicographic
+from safepassage.staffing.solver import SolverSettings, relative_gap, run_in_threads
 
-__all__ = [
-    "WEEKDAYS",
-    "WINDOWS",
-    "Replan",
-    "Roster",
-    "build_roster",
-    "parse_school_hours",
-    "replan",
-    "school_windows",
-    "validate_roster_inputs",
-]
+__all__ = ["Replan", "Roster", "build_roster", "replan"]
 
-_WINDOW_WORDS = {"am": "morning", "pm": "afternoon"}
 _VALUE_RESOLUTION = 1000  # integer units given to the most valuable post-window
 _ASSIGNMENT_COLUMNS = ["worker_id", "vendor_id", "post_id", "school_id", "weekday", "window",
                        "start", "end", "minutes"]  # fmt: skip
@@ -124,7 +110,7 @@ class Replan:
     moves: pd.DataFrame
 
 
-def _reasons(comp: _Component, status: str) -> dict[tuple[frozenset[str], str, str], str]:
+def _reasons(comp: Component, status: str) -> dict[tuple[frozenset[str], str, str], str]:
     """Why post-windows stay unstaffed, per (serving vendors, window, weekday)."""
     reasons = {}
     vendor_sets = {frozenset(v for v, s in comp.serves.items() if p.school_id in s)
@@ -133,7 +119,7 @@ def _reasons(comp: _Component, status: str) -> dict[tuple[frozenset[str], str, s
         schools = set().union(*(comp.serves[v] for v in vendors))
         name = ("vendor " if len(vendors) == 1 else "vendors ") + ", ".join(sorted(vendors))
         for window in WINDOWS:
-            word = _WINDOW_WORDS[window]
+            word = WINDOW_WORDS[window]
             for day in WEEKDAYS:
                 posts = [p for p in comp.posts if p.school_id in schools and p.window == window
                          and day in p.days]  # fmt: skip
@@ -159,7 +145,7 @@ def _reasons(comp: _Component, status: str) -> dict[tuple[frozenset[str], str, s
     return reasons
 
 
-def _tables(comp: _Component, solved: _Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(comp: Component, solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, staffed = [], dict.fromkeys(((pi, d) for pi, p in enumerate(comp.posts)
                                        for d in p.days), 0)  # fmt: skip
     for wi, pi, day in solved.assigned:
@@ -210,27 +196,27 @@ class _Schedule:
         return max(min(share, left), 5.0)
 
 
-def _size(comp: _Component) -> int:
+def _size(comp: Component) -> int:
     """Rough model size: workers x post-windows."""
     return max(1, len(comp.workers) * len(comp.posts))
 
 
 def _run(
-    program: _Program, floaters: set[str], settings: SolverSettings, secondary: Secondary
+    program: Program, floaters: set[str], settings: SolverSettings, secondary: Secondary
 ) -> Roster:
     """Solve every vendor group (``num_workers`` at a time, one CP-SAT worker each), combine."""
     top = max((p.value for p in program.posts), default=0.0)
     factor = _VALUE_RESOLUTION / top if top > 0 else 1.0
-    components = _components(program, floaters)
+    components = split_components(program, floaters)
     threads = max(1, min(settings.num_workers, len(components)))
     sizes = [_size(comp) for comp in components]
     schedule = _Schedule(settings, sizes, threads)
 
-    def task(comp: _Component) -> tuple[pd.DataFrame, pd.DataFrame, _Solved]:
+    def task(comp: Component) -> tuple[pd.DataFrame, pd.DataFrame, Solved]:
         budget = schedule.next_budget(_size(comp))
         local = replace(settings, num_workers=1, time_limit_s=budget)
         deadline = time.perf_counter() + local.time_limit_s
-        solved = _solve_lexicographic(_build_model(comp, factor), comp, secondary, local,
+        solved = solve_lexicographic(build_model(comp, factor), comp, secondary, local,
                                       deadline)  # fmt: skip
         return (*_tables(comp, solved), solved)
 
@@ -312,13 +298,13 @@ def build_roster(
     ConfigError
         When ``floater_share`` is outside [0, 1].
     """
-    program = _read_program(
+    program = read_program(
         vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
     )
-    floaters = _pick_floaters(program.workers, floater_share)
+    floaters = pick_floaters(program.workers, floater_share)
 
-    def secondary(built: _Model, comp: _Component) -> list[tuple[Any, int]]:
-        return _continuity_terms(built, comp, continuity_weight) if continuity_weight else []
+    def secondary(built: Model, comp: Component) -> list[tuple[Any, int]]:
+        return continuity_terms(built, comp, continuity_weight) if continuity_weight else []
 
     return _run(program, floaters, settings or SolverSettings(), secondary)
 
@@ -374,7 +360,7 @@ def replan(
     -------
     Replan
     """
-    program = _read_program(
+    program = read_program(
         vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
     )
     kept = set(zip(previous.assignments["worker_id"], previous.assignments["post_id"],
@@ -382,7 +368,7 @@ def replan(
                    strict=True))  # fmt: skip
     floaters = set(previous.floaters) & {w.worker_id for w in program.workers}
 
-    def secondary(built: _Model, comp: _Component) -> list[tuple[Any, int]]:
+    def secondary(built: Model, comp: Component) -> list[tuple[Any, int]]:
         return [(var, 1) for (wi, pi, day), var in built.x.items()
                 if (comp.workers[wi].worker_id, comp.posts[pi].post_id, comp.posts[pi].window,
                     day) in kept]  # fmt: skip

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from safepassage.errors import ConfigError
+from safepassage.schedule import WEEKDAYS
 
 __all__ = ["synthetic_program"]
 
-_DAYS = np.array(["Mon", "Tue", "Wed", "Thu", "Fri"])
+_DAYS = np.array(WEEKDAYS)
 _BELLS_MIN = np.array([465, 480, 495, 510, 525, 540])  # 07:45 to 09:00, minutes after midnight
 _SCHOOL_DAY_MIN = 420  # dismissal 7 hours after the start bell
 

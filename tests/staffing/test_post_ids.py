@@ -16,8 +16,8 @@ from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.paths import prepare_route_costs, route_students
 from safepassage.routes.stitch import stitch
-from safepassage.staffing._cpsat import SolverSettings
 from safepassage.staffing.posts import PostPlan, candidate_posts, plan_posts, post_ids
+from safepassage.staffing.solver import SolverSettings
 from tests.conftest import CHICAGO_EPSG
 
 X0, Y0 = 440_000.0, 4_630_000.0

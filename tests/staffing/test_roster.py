@@ -8,14 +8,8 @@ import pandas as pd
 import pytest
 
 from safepassage.errors import DataError
-from safepassage.staffing import (
-    SolverSettings,
-    build_roster,
-    parse_school_hours,
-    replan,
-    school_windows,
-    validate_roster_inputs,
-)
+from safepassage.schedule import parse_school_hours, school_windows
+from safepassage.staffing import SolverSettings, build_roster, replan, validate_roster_inputs
 
 SETTINGS = SolverSettings.for_tests()
 PROFILE = Path("/work/shared/data/chicago/schools/CPS_School_Profile_SY1617.csv.gz")

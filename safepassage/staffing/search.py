@@ -17,12 +17,12 @@ from ortools.sat.python import cp_model
 from scipy.optimize import linear_sum_assignment
 
 from safepassage.errors import SafePassageError
-from safepassage.staffing._cpsat import SolverSettings, solve, solve_within
-from safepassage.staffing._inputs import WEEKDAYS, WINDOWS
-from safepassage.staffing._model import _Component, _Key, _Model
+from safepassage.schedule import WEEKDAYS, WINDOWS
+from safepassage.staffing.model import Component, Key, Model
+from safepassage.staffing.solver import SolverSettings, solve, solve_within
 
 
-def _greedy(comp: _Component) -> set[_Key]:
+def _greedy(comp: Component) -> set[Key]:
     """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
 
     Per weekday and window, the highest priority then most valuable post-windows first; each staffed
@@ -32,7 +32,7 @@ def _greedy(comp: _Component) -> set[_Key]:
     minutes: dict[tuple[int, str], int] = {}
     order = sorted(range(len(comp.posts)), key=lambda pi: (
         -comp.posts[pi].priority, -comp.posts[pi].value, pi))  # fmt: skip
-    chosen: set[_Key] = set()
+    chosen: set[Key] = set()
     for day in WEEKDAYS:
         for window in WINDOWS:
             busy: set[int] = set()
@@ -57,13 +57,13 @@ def _greedy(comp: _Component) -> set[_Key]:
     return chosen
 
 
-def _eligible(comp: _Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
+def _eligible(comp: Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
     worker, post = comp.workers[wi], comp.posts[pi]
     return (post.school_id in comp.serves[worker.vendor_id] and day in post.days
             and post.minutes <= minutes_cap)  # fmt: skip
 
 
-def _home_posts(comp: _Component, slots: dict[tuple[str, str], list[_Key]]) -> dict[str, Any]:
+def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dict[str, Any]:
     """Per window, one home post per worker: a maximum matching of days in common."""
     homes: dict[str, Any] = {}
     for window in WINDOWS:
@@ -86,13 +86,13 @@ def _home_posts(comp: _Component, slots: dict[tuple[str, str], list[_Key]]) -> d
     return homes
 
 
-def _sticky(comp: _Component, assigned: list[_Key]) -> list[_Key]:
+def _sticky(comp: Component, assigned: list[Key]) -> list[Key]:
     """Re-match each day-window's workers to the same staffed posts, favouring home posts.
 
     Keeps who works when and which posts are staffed (so the value), never
     lengthens a worker's day; a day-window that cannot be re-matched keeps its pairs.
     """
-    slots: dict[tuple[str, str], list[_Key]] = {}
+    slots: dict[tuple[str, str], list[Key]] = {}
     for key in assigned:
         slots.setdefault((key[2], comp.posts[key[1]].window), []).append(key)
     homes = _home_posts(comp, slots)
@@ -114,28 +114,28 @@ def _sticky(comp: _Component, assigned: list[_Key]) -> list[_Key]:
 
 
 @dataclass(frozen=True)
-class _Solved:
-    assigned: list[_Key]
+class Solved:
+    assigned: list[Key]
     status: str
     value: int  # integer value staffed (priority bonuses left out)
     value_bound: int  # bound on it with at least the staffed priority bonuses
     wall_s: float
 
 
-def _solved(built: _Model, assigned: list[_Key], status: str, bound: int, wall_s: float) -> _Solved:
+def _solved(built: Model, assigned: list[Key], status: str, bound: int, wall_s: float) -> Solved:
     """Strip the priority bonuses from the value and its bound."""
     total = sum(built.value[k] for k in assigned)
     bonus = sum(built.bonus[k] for k in assigned)
-    return _Solved(assigned, status, total - bonus, max(bound, total) - bonus, wall_s)
+    return Solved(assigned, status, total - bonus, max(bound, total) - bonus, wall_s)
 
 
-Secondary = Callable[[_Model, _Component], list[tuple[Any, int]]]
+Secondary = Callable[[Model, Component], list[tuple[Any, int]]]
 
 
-def _solve_lexicographic(
-    built: _Model, comp: _Component, secondary: Secondary, settings: SolverSettings,
+def solve_lexicographic(
+    built: Model, comp: Component, secondary: Secondary, settings: SolverSettings,
     deadline: float,
-) -> _Solved:  # fmt: skip
+) -> Solved:  # fmt: skip
     """Maximise staffed value, then the secondary terms without losing any value.
 
     Phase 1 maximises value alone (its status, bound and gap are reported).

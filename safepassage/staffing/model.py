@@ -18,20 +18,20 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from safepassage.errors import ConfigError
-from safepassage.staffing._inputs import _PostWindow, _Program, _Worker
+from safepassage.staffing.program import PostWindow, Program, Worker
 
 
 @dataclass(frozen=True)
-class _Component:
+class Component:
     """Vendors that share schools, their rostered workers and their post-windows."""
 
     serves: dict[str, frozenset[str]]
-    workers: list[_Worker]
-    floaters: list[_Worker]
-    posts: list[_PostWindow]
+    workers: list[Worker]
+    floaters: list[Worker]
+    posts: list[PostWindow]
 
 
-def _pick_floaters(workers: Iterable[_Worker], share: float) -> set[str]:
+def pick_floaters(workers: Iterable[Worker], share: float) -> set[str]:
     """Worker ids held back as floaters: ``ceil(share * n)`` per vendor.
 
     The least available workers are held back (fewest weekday-windows, then
@@ -40,7 +40,7 @@ def _pick_floaters(workers: Iterable[_Worker], share: float) -> set[str]:
     """
     if not 0.0 <= share <= 1.0:
         raise ConfigError([f"floater_share must be between 0 and 1, got {share!r}"])
-    by_vendor: dict[str, list[_Worker]] = {}
+    by_vendor: dict[str, list[Worker]] = {}
     for worker in workers:
         by_vendor.setdefault(worker.vendor_id, []).append(worker)
     held: set[str] = set()
@@ -50,7 +50,7 @@ def _pick_floaters(workers: Iterable[_Worker], share: float) -> set[str]:
     return held
 
 
-def _components(program: _Program, floaters: set[str]) -> list[_Component]:
+def split_components(program: Program, floaters: set[str]) -> list[Component]:
     parent = {v: v for v in program.serves}
 
     def root(vendor: str) -> str:
@@ -72,7 +72,7 @@ def _components(program: _Program, floaters: set[str]) -> list[_Component]:
         serves = {v: program.serves[v] for v in vendors}
         schools = set().union(*serves.values())
         staff = [w for w in program.workers if w.vendor_id in serves]
-        components.append(_Component(
+        components.append(Component(
             serves=serves,
             workers=[w for w in staff if w.worker_id not in floaters],
             floaters=[w for w in staff if w.worker_id in floaters],
@@ -83,21 +83,21 @@ def _components(program: _Program, floaters: set[str]) -> list[_Component]:
 
 # ----------------------------------------------------------------------------- model
 
-_Key = tuple[int, int, str]  # (worker index, post-window index, weekday)
+Key = tuple[int, int, str]  # (worker index, post-window index, weekday)
 
 
 @dataclass(frozen=True)
-class _Model:
+class Model:
     model: cp_model.CpModel
-    x: dict[_Key, Any]
-    value: dict[_Key, int]  # integer value of each assignment (priority bonus included)
+    x: dict[Key, Any]
+    value: dict[Key, int]  # integer value of each assignment (priority bonus included)
     factor: float  # integer value units per value unit
-    bonus: dict[_Key, int]  # the priority part of ``value`` (not staffed value)
+    bonus: dict[Key, int]  # the priority part of ``value`` (not staffed value)
 
 
-def _assignment_vars(comp: _Component, model: cp_model.CpModel) -> dict[_Key, Any]:
+def _assignment_vars(comp: Component, model: cp_model.CpModel) -> dict[Key, Any]:
     """One Boolean per feasible (worker, post-window, weekday), in sorted order."""
-    x: dict[_Key, Any] = {}
+    x: dict[Key, Any] = {}
     for wi, worker in enumerate(comp.workers):
         schools = comp.serves[worker.vendor_id]
         for pi, post in enumerate(comp.posts):
@@ -111,8 +111,8 @@ def _assignment_vars(comp: _Component, model: cp_model.CpModel) -> dict[_Key, An
 
 
 def _worker_day_rules(
-    model: cp_model.CpModel, comp: _Component, wi: int, day_vars: dict[str, list[_Key]],
-    x: dict[_Key, Any],
+    model: cp_model.CpModel, comp: Component, wi: int, day_vars: dict[str, list[Key]],
+    x: dict[Key, Any],
 ) -> None:  # fmt: skip
     """One post per window, daily minutes and days per week for worker ``wi``.
 
@@ -124,7 +124,7 @@ def _worker_day_rules(
     limit_days = len(day_vars) > worker.max_days_week
     worked_days = []
     for day, keys in day_vars.items():
-        windows: dict[str, list[_Key]] = {}
+        windows: dict[str, list[Key]] = {}
         for key in keys:
             windows.setdefault(comp.posts[key[1]].window, []).append(key)
         shortest = [min(comp.posts[k[1]].minutes for k in ks) for ks in windows.values()]
@@ -149,12 +149,12 @@ def _worker_day_rules(
         model.add(sum(worked_days) <= worker.max_days_week)
 
 
-def _build_model(comp: _Component, value_factor: float) -> _Model:
+def build_model(comp: Component, value_factor: float) -> Model:
     """Hard rules: headcount, one post per window, daily minutes, days per week."""
     model = cp_model.CpModel()
     x = _assignment_vars(comp, model)
     per_post: dict[tuple[int, str], list[Any]] = {}
-    per_worker: dict[int, dict[str, list[_Key]]] = {}
+    per_worker: dict[int, dict[str, list[Key]]] = {}
     for key, var in x.items():
         wi, pi, day = key
         per_post.setdefault((pi, day), []).append(var)
@@ -167,10 +167,10 @@ def _build_model(comp: _Component, value_factor: float) -> _Model:
     base = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
     bonus = _priority_bonus(comp, x, value_factor)
     value = {key: base[key] + bonus[key] for key in x}
-    return _Model(model, x, value, value_factor, bonus)
+    return Model(model, x, value, value_factor, bonus)
 
 
-def _priority_bonus(comp: _Component, x: dict[_Key, Any], value_factor: float) -> dict[_Key, int]:
+def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> dict[Key, int]:
     """Bonus per assignment that puts every higher priority before all lower ones.
 
     Priority level k's unit bonus exceeds the most the whole model could gain
@@ -187,7 +187,7 @@ def _priority_bonus(comp: _Component, x: dict[_Key, Any], value_factor: float) -
     return {key: unit[comp.posts[key[1]].priority] for key in x}
 
 
-def _continuity_terms(built: _Model, comp: _Component, weight: int) -> list[tuple[Any, int]]:
+def continuity_terms(built: Model, comp: Component, weight: int) -> list[tuple[Any, int]]:
     """Named bonus and penalty literals (shift_scheduling_sat.py style).
 
     ``holds[w, p]`` is 1 when worker w holds post-window p on any day (cost

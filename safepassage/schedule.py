@@ -1,4 +1,10 @@
-"""School bell times: parse CPS ``School_Hours`` text and derive staffing windows."""
+"""The program's week: school days, staffing windows, and bell times.
+
+One home for these facts: the weekdays a post is staffed (``WEEKDAYS``), the
+two staffing windows (``WINDOWS``: ``am`` around arrival, ``pm`` around
+dismissal), ``HH:MM`` clock arithmetic, and parsing CPS ``School_Hours`` text
+into bell times from which each school's windows are derived.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,26 @@ import pandas as pd
 
 from safepassage.errors import MissingColumnError
 
-__all__ = ["parse_school_hours", "school_windows"]
+__all__ = [
+    "WEEKDAYS",
+    "WINDOWS",
+    "WINDOW_WORDS",
+    "clock_minutes",
+    "hhmm",
+    "parse_school_hours",
+    "school_windows",
+    "weekday_order",
+]
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
+WINDOWS = ("am", "pm")
+WINDOW_WORDS = {"am": "morning", "pm": "afternoon"}
+_WEEK = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekday_order(day: str) -> int:
+    """Mon..Sun as 0..6 (unknown names last), for sorting."""
+    return _WEEK.index(day) if day in _WEEK else len(_WEEK)
 
 
 _TIME = r"(\d{1,2})\s*[:.]\s*(\d{2})\s*([ap])?\.?\s*(?:m\b\.?)?"
@@ -21,11 +46,13 @@ def _minutes(hour: int, minute: int, meridiem: str | None, *, default: str) -> i
     return (hour + (12 if meridiem == "p" else 0)) * 60 + minute
 
 
-def _hhmm(minutes: int) -> str:
+def hhmm(minutes: int) -> str:
+    """``HH:MM`` of minutes after midnight."""
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _clock(text: str) -> int:
+def clock_minutes(text: str) -> int:
+    """Minutes after midnight of ``HH:MM`` (ValueError when it is not)."""
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
 
@@ -62,7 +89,7 @@ def parse_school_hours(text: object) -> tuple[str, str] | None:
         end += 12 * 60
     if not (5 * 60 <= start < 12 * 60 and start < end < 21 * 60) or int(m1) > 59 or int(m2) > 59:
         return None
-    return _hhmm(start), _hhmm(end)
+    return hhmm(start), hhmm(end)
 
 
 def school_windows(
@@ -105,11 +132,17 @@ def school_windows(
         parsed = parse_school_hours(hours)
         bell_start, bell_end = parsed or (default_start, default_end)
         spans = {
-            "am": (_clock(bell_start) - arrive_before_min, _clock(bell_start) + arrive_after_min),
-            "pm": (_clock(bell_end) - dismiss_before_min, _clock(bell_end) + dismiss_after_min),
+            "am": (
+                clock_minutes(bell_start) - arrive_before_min,
+                clock_minutes(bell_start) + arrive_after_min,
+            ),
+            "pm": (
+                clock_minutes(bell_end) - dismiss_before_min,
+                clock_minutes(bell_end) + dismiss_after_min,
+            ),
         }
         for window, (start, end) in spans.items():
-            rows.append((str(school_id), window, _hhmm(start), _hhmm(end), end - start,
+            rows.append((str(school_id), window, hhmm(start), hhmm(end), end - start,
                          parsed is None))  # fmt: skip
     return pd.DataFrame(rows, columns=["school_id", "window", "start", "end", "minutes",
                                        "used_fallback"])  # fmt: skip

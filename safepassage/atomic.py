@@ -60,8 +60,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ._signals import deferred_interrupts
 from .errors import DataError, OutputFolderError
+from .signals import deferred_interrupts
 
 __all__ = [
     "MANIFEST_NAME",

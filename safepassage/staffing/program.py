@@ -15,17 +15,21 @@ from typing import Any
 import pandas as pd
 
 from safepassage.errors import DataError, MissingColumnError
-from safepassage.staffing._hours import _clock
+from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes
 
-__all__ = ["WEEKDAYS", "WINDOWS", "staff_problems", "validate_roster_inputs"]
-
-
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
-WINDOWS = ("am", "pm")
+__all__ = [
+    "Limits",
+    "PostWindow",
+    "Program",
+    "Worker",
+    "read_program",
+    "staff_problems",
+    "validate_roster_inputs",
+]
 
 
 @dataclass(frozen=True)
-class _Worker:
+class Worker:
     worker_id: str
     vendor_id: str
     days: frozenset[str]
@@ -39,7 +43,7 @@ class _Worker:
 
 
 @dataclass(frozen=True)
-class _PostWindow:
+class PostWindow:
     post_id: str
     school_id: str
     window: str
@@ -53,7 +57,7 @@ class _PostWindow:
 
 
 @dataclass(frozen=True)
-class _Limits:
+class Limits:
     """Program-wide caps on every worker (a worker's own column may be stricter)."""
 
     max_minutes_day: int = 300
@@ -61,10 +65,10 @@ class _Limits:
 
 
 @dataclass(frozen=True)
-class _Program:
+class Program:
     serves: dict[str, frozenset[str]]  # vendor id -> school ids
-    workers: list[_Worker]
-    posts: list[_PostWindow]
+    workers: list[Worker]
+    posts: list[PostWindow]
 
 
 def _as_list(value: object, default: Iterable[str]) -> list[str]:
@@ -130,8 +134,8 @@ def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, froze
 
 def _read_workers(
     workers: pd.DataFrame, serves: Mapping[str, frozenset[str]], windows: set[str],
-    problems: list[str], limits: _Limits,
-) -> list[_Worker]:  # fmt: skip
+    problems: list[str], limits: Limits,
+) -> list[Worker]:  # fmt: skip
     _require(workers, ("worker_id", "vendor_id"), "workers")
     ids = [str(w) for w in workers["worker_id"]]
     _duplicates(ids, "worker_id", "workers", problems)
@@ -153,13 +157,13 @@ def _read_workers(
         if int(minutes) <= 0 or int(max_days) <= 0:
             problems.append(f"{where}: max_minutes_day={minutes} and max_days_week={max_days} "
                             "must both be positive")  # fmt: skip
-        result.append(_Worker(worker_id, str(vendor), frozenset(_days(days, where, problems)),
+        result.append(Worker(worker_id, str(vendor), frozenset(_days(days, where, problems)),
                               frozenset(names), min(int(minutes), limits.max_minutes_day),
                               min(int(max_days), limits.max_days_week)))  # fmt: skip
     return sorted(result, key=lambda w: w.worker_id)
 
 
-def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]:
+def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
     _require(demand, ("post_id", "school_id", "window", "start", "end", "value"), "demand")
     keys = [f"{p}/{w}" for p, w in zip(demand["post_id"], demand["window"], strict=True)]
     _duplicates(keys, "post_id/window", "demand", problems)
@@ -172,7 +176,7 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]
             columns):  # fmt: skip
         where = f"demand row {row} (post_id {post!r}, window {window!r})"
         try:
-            minutes = _clock(str(end)) - _clock(str(start))
+            minutes = clock_minutes(str(end)) - clock_minutes(str(start))
         except ValueError:
             problems.append(f"{where}: start {start!r} / end {end!r} are not HH:MM times")
             minutes = 0
@@ -185,17 +189,17 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[_PostWindow]
         if int(headcount) < 1 or not float(value) >= 0:
             problems.append(f"{where}: headcount {headcount!r} must be >= 1 and value "
                             f"{value!r} >= 0")  # fmt: skip
-        result.append(_PostWindow(str(post), str(school), str(window), str(start),
+        result.append(PostWindow(str(post), str(school), str(window), str(start),
                                   str(end), max(minutes, 0), int(headcount), float(value),
                                   _days(days, where, problems), max(int(priority), 0)))  # fmt: skip
     return sorted(result, key=lambda p: (p.post_id, p.window))
 
 
-def _read_program(
+def read_program(
     vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, *,
     max_minutes_day: int = 300, max_days_week: int = 5,
-) -> _Program:  # fmt: skip
-    limits = _Limits(int(max_minutes_day), int(max_days_week))
+) -> Program:  # fmt: skip
+    limits = Limits(int(max_minutes_day), int(max_days_week))
     problems: list[str] = []
     if limits.max_minutes_day <= 0 or limits.max_days_week <= 0:
         problems.append(f"[staffing] max_minutes_day={limits.max_minutes_day} and "
@@ -211,7 +215,7 @@ def _read_program(
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise DataError(f"{len(problems)} problem(s) in the roster inputs:\n{lines}")
-    return _Program(serves, worker_list, posts)
+    return Program(serves, worker_list, posts)
 
 
 def validate_roster_inputs(
@@ -251,7 +255,7 @@ def validate_roster_inputs(
         windows, availability outside every demand window, non-positive
         limits, bad times, and demand at schools no vendor serves.
     """
-    _read_program(
+    read_program(
         vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
     )
 
@@ -276,7 +280,7 @@ def staff_problems(
     problems: list[str] = []
     try:
         serves = _read_vendors(vendors, problems)
-        limits = _Limits(int(max_minutes_day), int(max_days_week))
+        limits = Limits(int(max_minutes_day), int(max_days_week))
         _read_workers(workers, serves, set(WINDOWS), problems, limits)
     except MissingColumnError as exc:
         return [str(exc)]

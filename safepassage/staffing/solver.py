@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from safepassage._signals import deferred_interrupts
 from safepassage.errors import InfeasibleError, SafePassageError
+from safepassage.signals import deferred_interrupts
 
 __all__ = [
     "SolveOutcome",

@@ -40,7 +40,7 @@ class Timer:
     """Wall-clock seconds of a ``with timed() as t:`` block (``t.seconds``)."""
 
     seconds: float = 0.0
-    _start: float = field(default=0.0, repr=False)
+    started: float = field(default=0.0, repr=False)
 
 
 def best_of(repeat: int, func: Callable[[], T]) -> tuple[float, T]:
@@ -58,11 +58,11 @@ def best_of(repeat: int, func: Callable[[], T]) -> tuple[float, T]:
 @contextmanager
 def timed() -> Iterator[Timer]:
     """Time a block with :func:`time.perf_counter`; read ``.seconds`` afterwards."""
-    timer = Timer(_start=time.perf_counter())
+    timer = Timer(started=time.perf_counter())
     try:
         yield timer
     finally:
-        timer.seconds = time.perf_counter() - timer._start
+        timer.seconds = time.perf_counter() - timer.started
 
 
 def _proc_status_mb(field_name: str) -> float | None:

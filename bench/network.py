@@ -350,27 +350,41 @@ def step_routes(
                 f"{repeat}; every edge path returned and checked; {note}; the first call "
                 f"(numba compile or cache load, then the routes) took {first_call.seconds:.2f} s"
             )
-        results.append(Result(
-            f"b. routes: {label}", ours_s, nx_s,
-            f"networkx bidirectional_dijkstra x {n_pairs:,} on a DiGraph (min parallel edge)",
-            peak_rss_mb(), note,
-        ))  # fmt: skip
+        results.append(
+            Result(
+                f"b. routes: {label}",
+                ours_s,
+                nx_s,
+                f"networkx bidirectional_dijkstra x {n_pairs:,} on a DiGraph (min parallel edge)",
+                peak_rss_mb(),
+                note,
+            )
+        )
     scipy_s, scipy_lengths = best_of(repeat, lambda: route_scipy(net, work))
     gap = max_length_gap(scipy_lengths, theirs)
     if gap > LENGTH_TOLERANCE_M:
         raise AssertionError(f"scipy engine: route lengths differ from networkx by up to {gap} m")
-    results.append(Result(
-        "b. routes vs scipy engine", results[0].ours_s, scipy_s,
-        "scipy.sparse.csgraph.dijkstra per school + numpy walk up the predecessors",
-        peak_rss_mb(), f"ours = per school; scipy lengths equal to networkx (max gap {gap:.1e} m)",
-    ))  # fmt: skip
+    results.append(
+        Result(
+            "b. routes vs scipy engine",
+            results[0].ours_s,
+            scipy_s,
+            "scipy.sparse.csgraph.dijkstra per school + numpy walk up the predecessors",
+            peak_rss_mb(),
+            f"ours = per school; scipy lengths equal to networkx (max gap {gap:.1e} m)",
+        )
+    )
     return results, first
 
 
 def step_routes_osmnx(
-    cache_dir: Path, net: WalkNetwork, work: Workload, ours: RouteLengths, ours_s: float,
+    cache_dir: Path,
+    net: WalkNetwork,
+    work: Workload,
+    ours: RouteLengths,
+    ours_s: float,
     sample: int,
-) -> tuple[Result, float]:  # fmt: skip
+) -> tuple[Result, float]:
     """(b) osmnx per-pair routing on ``net.graph``: a sample, extrapolated to every pair."""
     rng = np.random.default_rng(0)
     all_pairs = work.pairs
@@ -524,8 +538,10 @@ def main(argv: list[str] | None = None) -> int:
         f"peak RSS of this process (ours + the networkx baselines): {peak_rss_mb():,.0f} MiB "
         f"(now {current_rss_mb():,.0f} MiB)"
     )
-    print("peak RSS of child processes: " + "; ".join(
-        f"{name} {mb:,.0f} MiB" for name, mb in child_peaks.items()))  # fmt: skip
+    print(
+        "peak RSS of child processes: "
+        + "; ".join(f"{name} {mb:,.0f} MiB" for name, mb in child_peaks.items())
+    )
     return 0
 
 

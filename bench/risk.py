@@ -40,9 +40,7 @@ CUT = pd.Timestamp("2016-07-01", tz="America/Chicago")
 OURS: dict[str, Any] = {"bandwidth_m": 150.0, "snap_share": 0.7, "half_life_days": 365.0}
 # The same with the snapped and kernel rates mixed geometrically; snap_share and
 # blend_floor chosen by --validate (fit Jan-Apr, test May-Jun 2016).
-GEOMETRIC: dict[str, Any] = {
-    **OURS, "snap_share": 0.2, "blend": "geometric", "blend_floor": 0.05
-}  # fmt: skip
+GEOMETRIC: dict[str, Any] = {**OURS, "snap_share": 0.2, "blend": "geometric", "blend_floor": 0.05}
 VALIDATION_GRID = {"snap_share": (0.15, 0.2, 0.25, 0.3), "blend_floor": (0.02, 0.05, 0.1)}
 
 
@@ -157,11 +155,13 @@ def validation_table(net: WalkNetwork, guns: Incidents, homicides: Incidents) ->
         )
         rows.append(
             {
-                "blend": params["blend"], "snap_share": params["snap_share"],
+                "blend": params["blend"],
+                "snap_share": params["snap_share"],
                 "blend_floor": params["blend_floor"],
-                "PAI@5%": result["pai"].iloc[0], "PAI@10%": result["pai"].iloc[1],
+                "PAI@5%": result["pai"].iloc[0],
+                "PAI@10%": result["pai"].iloc[1],
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows)
 
 

@@ -79,13 +79,13 @@ from safepassage.routes.corridors import compare_routes, designate_corridors
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import estimate_origins, tract_population
 from safepassage.routes.paths import (
-    DEFAULT_CLASS_FACTORS,
     RouteSet,
     prepare_route_costs,
     route_students,
 )
 from safepassage.routes.stitch import stitch
 from safepassage.stages import RISK_MODEL, window_risk
+from safepassage.streets import DEFAULT_CLASS_FACTORS
 
 AREAS = {
     "englewood": "ENGLEWOOD",
@@ -103,12 +103,20 @@ TOLERANCE_M = DEFAULTS.reference_tolerance_m
 MAX_WALK_M = DEFAULTS.radius_high_m
 DETOUR_CAP = DEFAULTS.detour_cap
 GROUPS: Mapping[str, tuple[str, ...]] = {
-    "arterial": ("primary", "primary_link", "secondary", "secondary_link", "tertiary",
-                 "tertiary_link", "trunk", "trunk_link"),
+    "arterial": (
+        "primary",
+        "primary_link",
+        "secondary",
+        "secondary_link",
+        "tertiary",
+        "tertiary_link",
+        "trunk",
+        "trunk_link",
+    ),
     "residential": ("residential", "living_street", "unclassified"),
     "service/alley": ("service", "alley"),
     "footway/path": ("footway", "path", "pedestrian", "steps", "track", "cycleway"),
-}  # fmt: skip
+}
 GRID = {
     "arterial": (0.5, 0.65, 0.8, 1.0),
     "service": (1.0, 2.0, 4.0, 8.0),  # 1.0: alleys as cheap as streets
@@ -277,8 +285,13 @@ def overall(table: pd.DataFrame, school_ids: Iterable[str] | None = None) -> dic
     recall = part["ref_hit_m"].sum() / ref if ref > 0 else 0.0
     precision = part["ours_hit_m"].sum() / ours if ours > 0 else 0.0
     f1 = 2 * recall * precision / (recall + precision) if recall + precision > 0 else 0.0
-    return {"recall": recall, "precision": precision, "f1": f1, "reference_km": ref / 1000,
-            "corridor_km": ours / 1000}  # fmt: skip
+    return {
+        "recall": recall,
+        "precision": precision,
+        "f1": f1,
+        "reference_km": ref / 1000,
+        "corridor_km": ours / 1000,
+    }
 
 
 def class_shares(network: WalkNetwork, edge_ids: Sequence[int]) -> dict[str, float]:
@@ -339,9 +352,11 @@ def comparison_markdown(bench: Bench, tables: Mapping[str, pd.DataFrame]) -> str
     info = bench.schools.set_index("school_id")
     first = tables[names[0]].set_index("school_id")
     for school_id in first.index:
-        row = [f"{school_id} {info.loc[school_id, 'name']}",
-               str(info.loc[school_id, "community_area"]).title(),
-               f"{first.loc[school_id, 'reference_m'] / 1000:.2f}"]  # fmt: skip
+        row = [
+            f"{school_id} {info.loc[school_id, 'name']}",
+            str(info.loc[school_id, "community_area"]).title(),
+            f"{first.loc[school_id, 'reference_m'] / 1000:.2f}",
+        ]
         for name in names:
             t = tables[name].set_index("school_id").loc[school_id]
             row += [f"{t['ours_m'] / 1000:.2f}", _fmt(t["recall"]), _fmt(t["precision"])]
@@ -356,16 +371,19 @@ def comparison_markdown(bench: Bench, tables: Mapping[str, pd.DataFrame]) -> str
 
 def evaluate(bench: Bench, planner: Planner) -> tuple[pd.DataFrame, list[int]]:
     """Per-school comparison table and corridor edge ids of one planner."""
-    corridors = corridors_for(bench, route(bench, planner.factors, planner.risk_weight),
-                              planner.budget_m)  # fmt: skip
+    corridors = corridors_for(
+        bench, route(bench, planner.factors, planner.risk_weight), planner.budget_m
+    )
     return per_school(bench, corridors), corridor_edges(corridors)
 
 
 def split_ids(bench: Bench) -> dict[str, list[str]]:
     """School ids of each pair of community areas."""
     areas = bench.schools["community_area"]
-    return {name: bench.schools.loc[areas.isin(pair), "school_id"].tolist()
-            for name, pair in SPLITS.items()}  # fmt: skip
+    return {
+        name: bench.schools.loc[areas.isin(pair), "school_id"].tolist()
+        for name, pair in SPLITS.items()
+    }
 
 
 def f1_gain_interval(
@@ -394,16 +412,29 @@ def summary_markdown(
     """One row per planner: overall recall, precision, F1, km, F1 per pair of areas,
     and the F1 gain over ``baseline`` with its 95% paired bootstrap interval."""
     splits = split_ids(bench)
-    head = ["planner", "corridor km", "recall", "precision", "F1",
-            *(f"F1 {name.split()[0]}" for name in splits), f"F1 - {baseline} [95% CI]"]  # fmt: skip
+    head = [
+        "planner",
+        "corridor km",
+        "recall",
+        "precision",
+        "F1",
+        *(f"F1 {name.split()[0]}" for name in splits),
+        f"F1 - {baseline} [95% CI]",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     base = overall(tables[baseline])["f1"]
     for name, table in tables.items():
         o = overall(table)
         low, high = f1_gain_interval(table, tables[baseline])
-        row = [name, f"{o['corridor_km']:.2f}", f"{o['recall']:.3f}", f"{o['precision']:.3f}",
-               f"{o['f1']:.3f}", *(f"{overall(table, ids)['f1']:.3f}" for ids in splits.values()),
-               f"{o['f1'] - base:+.3f} [{low:+.3f}, {high:+.3f}]"]  # fmt: skip
+        row = [
+            name,
+            f"{o['corridor_km']:.2f}",
+            f"{o['recall']:.3f}",
+            f"{o['precision']:.3f}",
+            f"{o['f1']:.3f}",
+            *(f"{overall(table, ids)['f1']:.3f}" for ids in splits.values()),
+            f"{o['f1'] - base:+.3f} [{low:+.3f}, {high:+.3f}]",
+        ]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -482,15 +513,22 @@ def grid_scores(bench: Bench, grid: Mapping[str, Sequence[float]]) -> pd.DataFra
             row["service_share"] = shares["service/alley"]
             rows.append(row)
 
-    record({"arterial": np.nan, "service": np.nan, "footway": np.nan, "risk_weight": 0.0},
-           route(bench, {}, 0.0))  # fmt: skip
-    combos = list(itertools.product(grid["arterial"], grid["service"], grid["footway"],
-                                    grid["risk_weight"]))  # fmt: skip
+    record(
+        {"arterial": np.nan, "service": np.nan, "footway": np.nan, "risk_weight": 0.0},
+        route(bench, {}, 0.0),
+    )
+    combos = list(
+        itertools.product(grid["arterial"], grid["service"], grid["footway"], grid["risk_weight"])
+    )
     start = time.perf_counter()
     for n, (arterial, service, footway, risk_weight) in enumerate(combos, 1):
         factors = class_factor_set(arterial, service, footway)
-        params = {"arterial": arterial, "service": service, "footway": footway,
-                  "risk_weight": risk_weight}  # fmt: skip
+        params = {
+            "arterial": arterial,
+            "service": service,
+            "footway": footway,
+            "risk_weight": risk_weight,
+        }
         record(params, route(bench, factors, risk_weight))
         if n % 12 == 0:
             elapsed = time.perf_counter() - start
@@ -504,8 +542,14 @@ PARAMS = ["arterial", "service", "footway", "risk_weight", "budget_m"]
 def _table_markdown(frame: pd.DataFrame, columns: Sequence[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in frame[list(columns)].itertuples(index=False):
-        cells = ["shortest" if pd.isna(v) else f"{v:g}" if isinstance(v, float) and c in PARAMS
-                 else f"{v:.3f}" for c, v in zip(columns, row, strict=True)]  # fmt: skip
+        cells = [
+            "shortest"
+            if pd.isna(v)
+            else f"{v:g}"
+            if isinstance(v, float) and c in PARAMS
+            else f"{v:.3f}"
+            for c, v in zip(columns, row, strict=True)
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -524,10 +568,12 @@ def report_calibration(scores: pd.DataFrame, top: int) -> None:
         for budget, part in grid.groupby("budget_m"):
             pick = part.sort_values([train, "f1"], ascending=False).iloc[0]
             base = baseline[baseline["budget_m"] == budget].iloc[0]
-            print(f"\nbudget {budget:g} m: best on {train} "
-                  f"{ {p: float(pick[p]) for p in PARAMS[:4]} } -> {train} {pick[train]:.3f}, "
-                  f"held-out {test} {pick[test]:.3f} (shortest: {base[train]:.3f}, "
-                  f"{base[test]:.3f})")  # fmt: skip
+            print(
+                f"\nbudget {budget:g} m: best on {train} "
+                f"{ {p: float(pick[p]) for p in PARAMS[:4]} } -> {train} {pick[train]:.3f}, "
+                f"held-out {test} {pick[test]:.3f} (shortest: {base[train]:.3f}, "
+                f"{base[test]:.3f})"
+            )
         best = grid.sort_values([train, "f1"], ascending=False).head(top)
         print(f"\n### Top {top} trained on `{train}` (held out: `{test}`)\n")
         print(_table_markdown(best, [*PARAMS, train, test, "f1", *shares]))
@@ -536,8 +582,12 @@ def report_calibration(scores: pd.DataFrame, top: int) -> None:
         print(f"\n### Top {top} by the worse of the two pairs (max-min), budget {budget:g} m\n")
         print(_table_markdown(best, [*PARAMS, "recall", "precision", "f1", *f1_cols, *shares]))
     print(f"\n### Top {top} on all schools (no hold-out; for reading, not choosing)\n")
-    print(_table_markdown(grid.sort_values("f1", ascending=False).head(top),
-                          [*PARAMS, "recall", "precision", "f1", *f1_cols, *shares]))  # fmt: skip
+    print(
+        _table_markdown(
+            grid.sort_values("f1", ascending=False).head(top),
+            [*PARAMS, "recall", "precision", "f1", *f1_cols, *shares],
+        )
+    )
     for param in PARAMS:
         means = grid.groupby(param)[["f1", *f1_cols, *shares]].mean()
         print(f"\nmean over the grid by {param}:\n{means.round(3).to_string()}")
@@ -552,10 +602,18 @@ def main() -> None:
         default=DEFAULTS.corridor_budget_m,
         help="corridor budget per school, m (default: the config default)",
     )
-    parser.add_argument("--risk-weight", type=float, default=DEFAULTS.risk_weight,
-                        help="lambda of ours (default: the config default)")  # fmt: skip
-    parser.add_argument("--draw", choices=("area", "selected"), default="area",
-                        help="schools that compete for students (see the module doc)")  # fmt: skip
+    parser.add_argument(
+        "--risk-weight",
+        type=float,
+        default=DEFAULTS.risk_weight,
+        help="lambda of ours (default: the config default)",
+    )
+    parser.add_argument(
+        "--draw",
+        choices=("area", "selected"),
+        default="area",
+        help="schools that compete for students (see the module doc)",
+    )
     parser.add_argument("--calibrate", action="store_true", help="grid-search the defaults")
     parser.add_argument("--top", type=int, default=10, help="configurations shown per split")
     parser.add_argument("--scores", type=Path, default=None, help="write grid scores (CSV)")
@@ -563,10 +621,12 @@ def main() -> None:
     root = resolve_data_root(args.data)
     bench = load_bench(root, draw=args.draw)
     counts = bench.schools["community_area"].value_counts().to_dict()
-    print(f"network {len(bench.network.nodes):,} nodes, {len(bench.network.edges):,} edges; "
-          f"{len(bench.schools)} schools {counts}; {len(bench.origins)} origins, "
-          f"{int(bench.origins['students'].sum()):,} students; {len(bench.reference)} official "
-          f"route lines ({bench.reference.length.sum() / 1000:.1f} km)")  # fmt: skip
+    print(
+        f"network {len(bench.network.nodes):,} nodes, {len(bench.network.edges):,} edges; "
+        f"{len(bench.schools)} schools {counts}; {len(bench.origins)} origins, "
+        f"{int(bench.origins['students'].sum()):,} students; {len(bench.reference)} official "
+        f"route lines ({bench.reference.length.sum() / 1000:.1f} km)"
+    )
     print("setup seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in bench.seconds.items()))
     if args.calibrate:
         start = time.perf_counter()

@@ -27,8 +27,10 @@ def _as_list(value: object) -> list[str]:
 def greedy_roster(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame) -> float:
     """Covered value of a greedy roster: per weekday and window, the most valuable
     post-windows first, each given the least-used eligible worker within limits."""
-    serves = {v: set(_as_list(s)) for v, s in zip(vendors["vendor_id"], vendors["school_ids"],
-                                                   strict=True)}  # fmt: skip
+    serves = {
+        v: set(_as_list(s))
+        for v, s in zip(vendors["vendor_id"], vendors["school_ids"], strict=True)
+    }
     staff = workers.assign(
         days=workers["weekdays"].map(_as_list), wins=workers["windows"].map(_as_list)
     ).to_dict("records")
@@ -50,12 +52,17 @@ def greedy_roster(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataF
                     best = None
                     for w in staff:
                         wid = w["worker_id"]
-                        if (wid in busy or day not in w["days"] or window not in w["wins"]
-                                or post.school_id not in serves[w["vendor_id"]]
-                                or minutes_used.get((wid, day), 0) + post.minutes
-                                > w["max_minutes_day"]
-                                or (day not in days_used[wid]
-                                    and len(days_used[wid]) >= w["max_days_week"])):  # fmt: skip
+                        if (
+                            wid in busy
+                            or day not in w["days"]
+                            or window not in w["wins"]
+                            or post.school_id not in serves[w["vendor_id"]]
+                            or minutes_used.get((wid, day), 0) + post.minutes > w["max_minutes_day"]
+                            or (
+                                day not in days_used[wid]
+                                and len(days_used[wid]) >= w["max_days_week"]
+                            )
+                        ):
                             continue
                         if best is None or len(days_used[wid]) < len(days_used[best]):
                             best = wid
@@ -77,10 +84,12 @@ def _run(label: str, roster_inputs: tuple[pd.DataFrame, ...], **kwargs: object) 
     roster = build_roster(*roster_inputs, **kwargs)  # type: ignore[arg-type]
     total = time.perf_counter() - started
     s = roster.summary()
-    print(f"{label:<34} {s['status']:<9} obj={s['objective']:10.2f} bound={s['bound']:10.2f} "
-          f"gap={s['gap']:7.4%} solve={s['wall_s']:6.1f}s total={total:6.1f}s "
-          f"single-post={s['single_post_worker_windows']:.1%} "
-          f"unfilled={s['unfilled_slots']}")  # fmt: skip
+    print(
+        f"{label:<34} {s['status']:<9} obj={s['objective']:10.2f} bound={s['bound']:10.2f} "
+        f"gap={s['gap']:7.4%} solve={s['wall_s']:6.1f}s total={total:6.1f}s "
+        f"single-post={s['single_post_worker_windows']:.1%} "
+        f"unfilled={s['unfilled_slots']}"
+    )
     return roster
 
 
@@ -90,16 +99,20 @@ def main() -> None:
     parser.add_argument("--time-limit-s", type=float, default=60.0, help="solver budget, s")
     args = parser.parse_args()
     vendors, workers, demand = synthetic_program(seed=0)
-    print(f"SYNTHETIC program: {len(vendors)} vendors, {demand['school_id'].nunique()} schools, "
-          f"{demand['post_id'].nunique()} posts, {len(demand)} post-windows, "
-          f"{len(workers)} workers, Mon-Fri")  # fmt: skip
+    print(
+        f"SYNTHETIC program: {len(vendors)} vendors, {demand['school_id'].nunique()} schools, "
+        f"{demand['post_id'].nunique()} posts, {len(demand)} post-windows, "
+        f"{len(workers)} workers, Mon-Fri"
+    )
     inputs = (vendors, workers, demand)
     base = SolverSettings(time_limit_s=args.time_limit_s)
     ours = _run("ours (defaults)", inputs, settings=base)
     started = time.perf_counter()
     baseline = greedy_roster(vendors, workers, demand)
-    print(f"baseline (greedy)                  covered value={baseline:.2f} "
-          f"({time.perf_counter() - started:.1f}s)")  # fmt: skip
+    print(
+        f"baseline (greedy)                  covered value={baseline:.2f} "
+        f"({time.perf_counter() - started:.1f}s)"
+    )
     print(
         f"ours={ours.objective:.2f} baseline={baseline:.2f} ratio={ours.objective / baseline:.4f}"
     )

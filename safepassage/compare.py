@@ -27,8 +27,14 @@ MOVED_M = 10.0  # a post whose location changed by more than this has moved
 MATCH_M = 30.0  # posts of different ids this close are taken for the same post
 
 _POST_COLUMNS = [
-    "status", "old_id", "new_id", "distance_m", "school_id", "school_name", "cross_streets",
-]  # fmt: skip
+    "status",
+    "old_id",
+    "new_id",
+    "distance_m",
+    "school_id",
+    "school_name",
+    "cross_streets",
+]
 
 
 @dataclass(frozen=True)

@@ -178,10 +178,7 @@ def plan(
             routes,
             risk=risk_by_window.__getitem__,
             windows=WINDOWS,
-            per_school=cfg.posts.per_school,
-            min_spacing_m=cfg.posts.min_spacing_m,
-            sight_m=cfg.posts.sight_m,
-            mandatory=cfg.posts.mandatory,
+            options=cfg.posts,
             settings=dataclasses.replace(solver, num_workers=1),  # reproducible
         )
         roster, vendors = stages.run(

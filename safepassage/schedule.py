@@ -142,7 +142,9 @@ def school_windows(
             ),
         }
         for window, (start, end) in spans.items():
-            rows.append((str(school_id), window, hhmm(start), hhmm(end), end - start,
-                         parsed is None))  # fmt: skip
-    return pd.DataFrame(rows, columns=["school_id", "window", "start", "end", "minutes",
-                                       "used_fallback"])  # fmt: skip
+            rows.append(
+                (str(school_id), window, hhmm(start), hhmm(end), end - start, parsed is None)
+            )
+    return pd.DataFrame(
+        rows, columns=["school_id", "window", "start", "end", "minutes", "used_fallback"]
+    )

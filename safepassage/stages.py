@@ -34,7 +34,6 @@ from .risk.surface import RiskModel, RiskSurface, score
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
-    DEFAULT_CLASS_FACTORS,
     RouteCosts,
     RouteSet,
     merge_routesets,
@@ -45,6 +44,7 @@ from .routes.stitch import stitch
 from .schedule import parse_school_hours, school_windows
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
+from .streets import DEFAULT_CLASS_FACTORS
 
 __all__ = [
     "RISK_MODEL",
@@ -292,7 +292,7 @@ def route_all_schools(
     """Routes of every school in every window, groups of schools mapped over ``executor``.
 
     Route costs (``[routes] risk_weight`` and ``class_factors`` over
-    :data:`~safepassage.routes.paths.DEFAULT_CLASS_FACTORS`) are prepared once
+    :data:`~safepassage.streets.DEFAULT_CLASS_FACTORS`) are prepared once
     and shared; walks are searched up to the largest walk radius.  The result
     does not depend on the executor or the grouping
     (:func:`~safepassage.routes.paths.merge_routesets`).

@@ -34,10 +34,23 @@ _MAJOR = ("primary", "secondary", "tertiary", "trunk")
 _LABEL: Any = {"rotation_mode": "anchor", "ha": "center", "va": "center", "color": "#222222"}
 _FRACTIONS = (0.5, 0.3, 0.7, 0.15, 0.85, 0.4, 0.6)
 _ABBREVIATIONS = {
-    "North": "N", "South": "S", "East": "E", "West": "W", "Avenue": "Ave", "Street": "St",
-    "Boulevard": "Blvd", "Place": "Pl", "Parkway": "Pkwy", "Road": "Rd", "Drive": "Dr",
-    "Court": "Ct", "Terrace": "Ter", "Expressway": "Expy", "Highway": "Hwy", "Lane": "Ln",
-}  # fmt: skip
+    "North": "N",
+    "South": "S",
+    "East": "E",
+    "West": "W",
+    "Avenue": "Ave",
+    "Street": "St",
+    "Boulevard": "Blvd",
+    "Place": "Pl",
+    "Parkway": "Pkwy",
+    "Road": "Rd",
+    "Drive": "Dr",
+    "Court": "Ct",
+    "Terrace": "Ter",
+    "Expressway": "Expy",
+    "Highway": "Hwy",
+    "Lane": "Ln",
+}
 # A white box behind labels, not a path effect: path effects turn text into outlines
 # that PDF readers cannot search or copy.
 HALO = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
@@ -103,9 +116,12 @@ def _street_pieces(edges: gpd.GeoDataFrame, view: Any) -> list[tuple[float, str,
 
 
 def _label_streets(
-    ax: Axes, edges: gpd.GeoDataFrame, bbox: tuple[float, float, float, float], size: float,
+    ax: Axes,
+    edges: gpd.GeoDataFrame,
+    bbox: tuple[float, float, float, float],
+    size: float,
     taken: list[Any],
-) -> None:  # fmt: skip
+) -> None:
     """Place each name along a straight stretch, once (twice on a long street), without overlap."""
     width = bbox[2] - bbox[0]
     m_per_pt = width / (ax.get_position().width * LETTER_IN[0] * 72)

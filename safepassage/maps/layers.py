@@ -21,8 +21,8 @@ from numpy.typing import NDArray
 
 from ..crs import WGS84
 from ..errors import DataError
-from ..risk.kernel import NON_STREET_HIGHWAYS
 from ..routes.network import WalkNetwork
+from ..streets import NON_STREET_HIGHWAYS
 from .assets import (
     LegendControl,
     esc,

@@ -191,8 +191,14 @@ def _post_key(fig: Figure, posts: gpd.GeoDataFrame, numbers: dict[str, int]) -> 
         more = len(entries) - rows * columns + 1
         entries = [*entries[: rows * columns - 1], f"… {more} more: see the cover page"]
     for i in range(columns):
-        fig.text(0.07 + i * 0.86 / columns, 0.215, "\n".join(entries[i * rows : (i + 1) * rows]),
-                 fontsize=size, va="top", linespacing=1.4)  # fmt: skip
+        fig.text(
+            0.07 + i * 0.86 / columns,
+            0.215,
+            "\n".join(entries[i * rows : (i + 1) * rows]),
+            fontsize=size,
+            va="top",
+            linespacing=1.4,
+        )
 
 
 def _post_page(

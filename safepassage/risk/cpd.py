@@ -41,9 +41,16 @@ CPD_XY_CRS = pyproj.CRS.from_epsg(3435)  # Illinois State Plane East, US feet
 CPD_DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
 
 CATEGORIES = (
-    "homicide", "shooting", "weapons", "robbery", "sex_offense",
-    "assault", "battery", "property", "other",
-)  # fmt: skip
+    "homicide",
+    "shooting",
+    "weapons",
+    "robbery",
+    "sex_offense",
+    "assault",
+    "battery",
+    "property",
+    "other",
+)
 # Violence drives Safe Passage; property crime did not respond to the program.
 DEFAULT_CATEGORY_WEIGHTS: Mapping[str, float] = {
     "homicide": 5.0,
@@ -68,17 +75,40 @@ _PRIMARY_TYPES: Mapping[str, str] = {
     "CRIMINAL SEXUAL ASSAULT": "sex_offense",
     "SEX OFFENSE": "sex_offense",
     **dict.fromkeys(
-        ["THEFT", "BURGLARY", "MOTOR VEHICLE THEFT", "CRIMINAL DAMAGE", "ARSON",
-         "CRIMINAL TRESPASS", "DECEPTIVE PRACTICE"], "property",
+        [
+            "THEFT",
+            "BURGLARY",
+            "MOTOR VEHICLE THEFT",
+            "CRIMINAL DAMAGE",
+            "ARSON",
+            "CRIMINAL TRESPASS",
+            "DECEPTIVE PRACTICE",
+        ],
+        "property",
     ),
     **dict.fromkeys(
-        ["NARCOTICS", "OTHER NARCOTIC VIOLATION", "OTHER OFFENSE", "PUBLIC PEACE VIOLATION",
-         "KIDNAPPING", "INTIMIDATION", "STALKING", "OFFENSE INVOLVING CHILDREN",
-         "INTERFERENCE WITH PUBLIC OFFICER", "LIQUOR LAW VIOLATION", "PROSTITUTION",
-         "GAMBLING", "HUMAN TRAFFICKING", "OBSCENITY", "PUBLIC INDECENCY",
-         "NON-CRIMINAL", "RITUALISM"], "other",
+        [
+            "NARCOTICS",
+            "OTHER NARCOTIC VIOLATION",
+            "OTHER OFFENSE",
+            "PUBLIC PEACE VIOLATION",
+            "KIDNAPPING",
+            "INTIMIDATION",
+            "STALKING",
+            "OFFENSE INVOLVING CHILDREN",
+            "INTERFERENCE WITH PUBLIC OFFICER",
+            "LIQUOR LAW VIOLATION",
+            "PROSTITUTION",
+            "GAMBLING",
+            "HUMAN TRAFFICKING",
+            "OBSCENITY",
+            "PUBLIC INDECENCY",
+            "NON-CRIMINAL",
+            "RITUALISM",
+        ],
+        "other",
     ),
-}  # fmt: skip
+}
 
 # canonical field -> accepted source column names (compared case- and separator-insensitively)
 _CANDIDATES: Mapping[str, tuple[str, ...]] = {

@@ -10,8 +10,9 @@ import shapely
 from numpy.typing import NDArray
 
 from ..routes.network import WalkNetwork
+from ..streets import NON_STREET_HIGHWAYS
 from .incidents import Incidents, in_window
-from .kernel import NON_STREET_HIGHWAYS, street_segments
+from .kernel import street_segments
 from .surface import RiskSurface
 
 __all__ = ["evaluate"]
@@ -62,7 +63,7 @@ def evaluate(
         in the window), ``incidents`` (attributed to a street), ``hits``,
         ``hit_rate``, ``pai``.
     """
-    surface._check_network(network)
+    surface.check_network(network)
     segments = street_segments(network)
     keep = ~network.edges["highway"].isin(list(exclude_highways)).to_numpy()[segments.edge]
     if window is None:
@@ -90,10 +91,15 @@ def evaluate(
         hit_rate = hits / max(nearest.size, 1)
         rows.append(
             {
-                "window": window or "all", "top": float(share), "length_share": length_share,
+                "window": window or "all",
+                "top": float(share),
+                "length_share": length_share,
                 "flagged_km": float(seg_length[flagged].sum() / 1000.0),
-                "incidents_total": len(later), "incidents": int(nearest.size), "hits": hits,
-                "hit_rate": hit_rate, "pai": hit_rate / length_share if length_share else np.nan,
+                "incidents_total": len(later),
+                "incidents": int(nearest.size),
+                "hits": hits,
+                "hit_rate": hit_rate,
+                "pai": hit_rate / length_share if length_share else np.nan,
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows)

@@ -45,9 +45,11 @@ def read_hazard_points(
     frame, source = load_frame(path_or_df)
     if location_column not in frame.columns:
         raise MissingColumnError(
-            [location_column], found=frame.columns, source=source,
+            [location_column],
+            found=frame.columns,
+            source=source,
             hint="pass location_column= naming the column with '(lat, lon)'",
-        )  # fmt: skip
+        )
     parts = frame[location_column].astype("string").str.extract(_LOCATION)
     lat = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
     lon = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64)

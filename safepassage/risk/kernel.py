@@ -19,16 +19,11 @@ from scipy.special import ndtr
 
 from ..routes.network import WalkNetwork
 
-__all__ = ["KERNELS", "KERNEL_REACH", "NON_STREET_HIGHWAYS", "segment_kernel"]
+__all__ = ["KERNELS", "KERNEL_REACH", "segment_kernel"]
 
 
 KERNELS = ("gaussian", "uniform", "count")
 KERNEL_REACH = {"gaussian": 3.0, "uniform": 1.0, "count": 1.0}  # truncation, in bandwidths
-# Street classes left out of the predictive check (not where pupils walk along traffic).
-NON_STREET_HIGHWAYS = frozenset(
-    {"service", "alley", "footway", "path", "steps", "connector", "pedestrian", "track",
-     "cycleway", "corridor", "elevator", "platform", "bridleway", "sidewalk", "crossing"}
-)  # fmt: skip
 
 
 # ----------------------------------------------------------------- segments
@@ -154,9 +149,13 @@ def segment_kernel(
     geoms = np.asarray(lines, dtype=object)
     pts = np.asarray(points, dtype=object)
     _, values = _pair_values(
-        _pieces(geoms), np.arange(geoms.size), shapely.get_x(pts), shapely.get_y(pts),
-        [float(bandwidth_m)], kernel,
-    )  # fmt: skip
+        _pieces(geoms),
+        np.arange(geoms.size),
+        shapely.get_x(pts),
+        shapely.get_y(pts),
+        [float(bandwidth_m)],
+        kernel,
+    )
     return values
 
 

@@ -48,10 +48,10 @@ from numpy.typing import NDArray
 from ..atomic import atomic_file
 from ..errors import CRSError, DataError
 from ..routes.network import WalkNetwork
+from ..streets import NON_STREET_HIGHWAYS
 from .incidents import Incidents, in_window, recency_weights
 from .kernel import (
     KERNELS,
-    NON_STREET_HIGHWAYS,
     Segments,
     kernel_density,
     snapped_density,
@@ -149,7 +149,7 @@ class RiskSurface:
         Columns: ``edge_id``, ``u``, ``v``, ``name``, ``highway``, ``length``,
         ``risk_<window>`` (weighted incidents per km per year), geometry (network CRS).
         """
-        self._check_network(network)
+        self.check_network(network)
         edges = network.edges
         wide = pd.DataFrame({"edge_id": np.arange(len(edges))})
         for column in ("u", "v", "name", "highway", "length"):
@@ -165,7 +165,8 @@ class RiskSurface:
             self.to_geodataframe(network).to_file(part, layer=layer, driver="GPKG")
         return target
 
-    def _check_network(self, network: WalkNetwork) -> None:
+    def check_network(self, network: WalkNetwork) -> None:
+        """Raise DataError unless ``network`` is the network this surface was scored on."""
         if len(network.edges) != self.n_edges:
             raise DataError(
                 f"the surface has {self.n_edges} edges but the network {len(network.edges)}; "

@@ -356,7 +356,7 @@ def _write_path(
 
 
 @_compiled
-def _search(
+def _search(  # noqa: C901, PLR0913 (a numba kernel: flat arrays in, no objects)
     indptr: NDArray[np.int32],
     indices: NDArray[np.int32],
     weights: NDArray[np.float64],
@@ -445,9 +445,15 @@ def _search(
                     distances[s, j] = -dist[target]
                     if with_paths:
                         path_edge, n_path = _write_path(
-                            pred_slot, slot_row, slot_edge, source, target,
-                            path_edge, n_path, not walk_toward_source,
-                        )  # fmt: skip
+                            pred_slot,
+                            slot_row,
+                            slot_edge,
+                            source,
+                            target,
+                            path_edge,
+                            n_path,
+                            not walk_toward_source,
+                        )
                 if with_paths:
                     path_ptr[s * n_targets + j + 1] = n_path
         for i in range(n_touched):  # back to the idle state for the next search

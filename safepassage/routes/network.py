@@ -134,7 +134,7 @@ class WalkNetwork:
         nodes, edges, crs, source = loaders.centerline_tables(
             lines, name_column=name_column, class_column=class_column
         )
-        return cls._from_tables(nodes, edges, crs, source=source)
+        return cls.from_tables(nodes, edges, crs, source=source)
 
     @classmethod
     def from_graph(cls, graph: nx.MultiDiGraph, *, source: str = "graph") -> WalkNetwork:
@@ -144,10 +144,10 @@ class WalkNetwork:
         ``length`` in metres.  A lon/lat graph is projected to its local UTM zone.
         """
         nodes, edges, crs = loaders.graph_tables(graph, source=source)
-        return cls._from_tables(nodes, edges, crs, source=source)
+        return cls.from_tables(nodes, edges, crs, source=source)
 
     @classmethod
-    def _from_tables(
+    def from_tables(
         cls,
         nodes: pd.DataFrame,
         edges: pd.DataFrame,
@@ -197,7 +197,7 @@ class WalkNetwork:
     def load(cls, path: str | Path) -> WalkNetwork:
         """Load a cache folder written by :meth:`save`."""
         nodes, edges, crs, meta, csr = loaders.load_network(Path(path))
-        return cls._from_tables(
+        return cls.from_tables(
             nodes,
             edges,
             crs,
@@ -390,7 +390,7 @@ class WalkNetwork:
         if max_m <= 0:
             raise DataError(f"max_m must be positive, got {max_m}")
         xy = self._points_xy(points)
-        distance, nearest = self._node_tree.query(xy)
+        distance, nearest = self.node_tree.query(xy)
         snapped = distance <= max_m
         table = pd.DataFrame(
             {
@@ -409,7 +409,8 @@ class WalkNetwork:
         return SnapResult(table, float(max_m))
 
     @cached_property
-    def _node_tree(self) -> cKDTree:
+    def node_tree(self) -> cKDTree:
+        """KD-tree of the node coordinates, for nearest-node queries."""
         return cKDTree(self.nodes[["x", "y"]].to_numpy())
 
     def _points_xy(self, points: Any) -> NDArray[np.float64]:
@@ -458,7 +459,7 @@ class WalkNetwork:
         edge_keep = (u >= 0) & (v >= 0)
         edges = pd.DataFrame(self.edges[edge_keep]).assign(u=u[edge_keep], v=v[edge_keep])
         nodes = pd.DataFrame(self.nodes.iloc[keep])
-        return WalkNetwork._from_tables(nodes, edges, self.crs, source=self.source)
+        return WalkNetwork.from_tables(nodes, edges, self.crs, source=self.source)
 
     def to_latlon(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
         """Nodes and edges in EPSG:4326 for export."""

@@ -171,7 +171,7 @@ def node_population(
         raise DataError("population polygons have no CRS; set one (EPSG:4326 for lon/lat)")
     polys = polygons.to_crs(network.crs).reset_index(drop=True)
     inside = polys.geometry.representative_point()
-    gap, _ = network._node_tree.query(np.column_stack([inside.x, inside.y]))
+    gap, _ = network.node_tree.query(np.column_stack([inside.x, inside.y]))
     polys = polys[gap <= outside_m].reset_index(drop=True)
     edges = network.edges
     forward = edges[(edges["u"] < edges["v"]) & edges["highway"].isin(residential_classes)]
@@ -188,7 +188,7 @@ def node_population(
     if orphan.size:
         points = polys.geometry.iloc[orphan].representative_point()
         xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-        _, nearest = network._node_tree.query(xy)
+        _, nearest = network.node_tree.query(xy)
         np.add.at(pop, nearest, counts[orphan])
     return pop
 

@@ -28,14 +28,13 @@ import shapely
 from numpy.typing import NDArray
 
 from ..errors import DataError
+from ..streets import DEFAULT_CLASS_FACTORS, class_factors
 from .network import WalkNetwork
 from .pathset import CostMatrix
 
 __all__ = [
-    "DEFAULT_CLASS_FACTORS",
     "RouteCosts",
     "RouteSet",
-    "class_factors",
     "merge_routesets",
     "prepare_route_costs",
     "route_students",
@@ -43,35 +42,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Calibrated on the official SY1617 routes of Englewood, West Englewood, East
-# Garfield Park and North Lawndale (bench/routes_reference.py --calibrate): alleys
-# and service roads are 38% of the walkable length there but 0.4% of official
-# route length, arterials 16% and 39%.  A grid over the arterial, alley and path
-# factors, lambda and the corridor budget picked arterials 0.65 when trained on
-# either pair of areas; alleys anywhere from 2 to 8 score alike (4 keeps a margin).
-# Factors > 1 make a class costlier.
-_ARTERIAL = 0.65
-DEFAULT_CLASS_FACTORS: Mapping[str, float] = {
-    **dict.fromkeys(
-        (
-            "primary",
-            "primary_link",
-            "secondary",
-            "secondary_link",
-            "tertiary",
-            "tertiary_link",
-            "trunk",
-            "trunk_link",
-        ),
-        _ARTERIAL,
-    ),
-    **dict.fromkeys(("residential", "living_street", "unclassified", "connector"), 1.0),
-    **dict.fromkeys(("footway", "pedestrian", "path"), 1.5),
-    "steps": 2.0,
-    "track": 3.0,
-    "service": 4.0,
-    "alley": 4.0,
-}
 # normalised risk is capped: a handful of extreme segments must not dominate routes
 _RISK_CAP = 5.0
 
@@ -103,17 +73,6 @@ class RouteSet:
         out = np.zeros(n_edges)
         np.add.at(out, part["edge_id"].to_numpy(dtype=np.int64), part["students"].to_numpy())
         return out
-
-
-def class_factors(
-    network: WalkNetwork, factors: Mapping[str, float] = DEFAULT_CLASS_FACTORS
-) -> NDArray[np.float64]:
-    """Cost factor per edge from its street class (1.0 for classes not listed)."""
-    bad = {k: v for k, v in factors.items() if not v > 0}
-    if bad:
-        raise DataError(f"street class factors must be > 0: {bad}")
-    mapped = network.edges["highway"].map(dict(factors)).fillna(1.0)
-    return np.asarray(mapped.to_numpy(dtype=np.float64))
 
 
 def _normalised(risk: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -239,4 +239,4 @@ def stitch(
     seams = merged + len(connectors) // 2
     source = " + ".join(n.source for n in nets)
     logger.info("stitched %d network(s): %d seams joined", len(nets), seams)
-    return WalkNetwork._from_tables(nodes, edges, crs, source=source, seams_joined=seams)
+    return WalkNetwork.from_tables(nodes, edges, crs, source=source, seams_joined=seams)

@@ -18,7 +18,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from safepassage.errors import ConfigError
-from safepassage.staffing.program import PostWindow, Program, Worker
+from safepassage.staffing.program import PostWindow, Program, Worker, can_stand
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,14 @@ def split_components(program: Program, floaters: set[str]) -> list[Component]:
         serves = {v: program.serves[v] for v in vendors}
         schools = set().union(*serves.values())
         staff = [w for w in program.workers if w.vendor_id in serves]
-        components.append(Component(
-            serves=serves,
-            workers=[w for w in staff if w.worker_id not in floaters],
-            floaters=[w for w in staff if w.worker_id in floaters],
-            posts=[p for p in program.posts if p.school_id in schools],
-        ))  # fmt: skip
+        components.append(
+            Component(
+                serves=serves,
+                workers=[w for w in staff if w.worker_id not in floaters],
+                floaters=[w for w in staff if w.worker_id in floaters],
+                posts=[p for p in program.posts if p.school_id in schools],
+            )
+        )
     return components
 
 
@@ -99,21 +101,20 @@ def _assignment_vars(comp: Component, model: cp_model.CpModel) -> dict[Key, Any]
     """One Boolean per feasible (worker, post-window, weekday), in sorted order."""
     x: dict[Key, Any] = {}
     for wi, worker in enumerate(comp.workers):
-        schools = comp.serves[worker.vendor_id]
         for pi, post in enumerate(comp.posts):
-            if (post.school_id not in schools or post.window not in worker.windows
-                    or post.minutes > worker.max_minutes_day):  # fmt: skip
-                continue
             for day in post.days:
-                if day in worker.days:
+                if can_stand(worker, post, day, comp.serves):
                     x[wi, pi, day] = model.new_bool_var(f"x{wi}_{pi}_{day}")
     return x
 
 
 def _worker_day_rules(
-    model: cp_model.CpModel, comp: Component, wi: int, day_vars: dict[str, list[Key]],
+    model: cp_model.CpModel,
+    comp: Component,
+    wi: int,
+    day_vars: dict[str, list[Key]],
     x: dict[Key, Any],
-) -> None:  # fmt: skip
+) -> None:
     """One post per window, daily minutes and days per week for worker ``wi``.
 
     Written tight for the LP: ``sum_{p in window} x <= worked[d]`` per window
@@ -181,8 +182,11 @@ def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> 
     unit = dict.fromkeys(levels[:1], 0)
     below = 0  # most the model can gain from the levels done so far
     for low, high in itertools.pairwise(levels):
-        below += sum((round(p.value * value_factor) + unit[low]) * p.headcount * len(p.days)
-                     for p in comp.posts if p.priority == low)  # fmt: skip
+        below += sum(
+            (round(p.value * value_factor) + unit[low]) * p.headcount * len(p.days)
+            for p in comp.posts
+            if p.priority == low
+        )
         unit[high] = below + 1
     return {key: unit[comp.posts[key[1]].priority] for key in x}
 

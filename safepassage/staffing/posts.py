@@ -61,10 +61,12 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from ..config import PostsConfig
 from ..crs import WGS84
 from ..errors import DataError, InfeasibleError
 from ..routes.network import WalkNetwork
 from ..routes.paths import RouteSet
+from ..schedule import WINDOWS
 from .choose import choose_posts
 from .solver import SolverSettings
 
@@ -435,28 +437,23 @@ def plan_posts(
     routes: RouteSet,
     *,
     risk: Callable[[str], NDArray[np.float64]] | None = None,
-    windows: tuple[str, ...] = ("am", "pm"),
-    per_school: int | Mapping[str, int] = 8,
-    min_spacing_m: float = 80.0,
-    sight_m: float = 100.0,
-    mandatory: Iterable[str | MandatoryPlace] = (),
+    windows: tuple[str, ...] = WINDOWS,
+    options: PostsConfig | None = None,
     settings: SolverSettings | None = None,
 ) -> PostPlan:
     """Candidate posts, their value per window, and the chosen posts.
 
     Parameters
     ----------
-    per_school
-        Post budget of each school (or a mapping school id -> budget).
-    min_spacing_m
-        No two chosen posts closer than this, metres (straight line).
-    sight_m
-        How far along the corridor a post watches, each way, metres.
-    mandatory
-        Posts always chosen: candidate post ids, or places (``[[posts.mandatory]]``
-        entries, placed as the module docstring says).  Their rows get ``kind``
-        ``mandatory``, the entry's ``name`` in ``mandatory_name`` and their own
-        school's budget.
+    risk, windows
+        Risk per edge of each window (None: students alone give the value).
+    options
+        The ``[posts]`` section (default :class:`~safepassage.config.PostsConfig`):
+        ``per_school`` posts per school; no two chosen posts closer than
+        ``min_spacing_m`` (straight line); a post watches ``sight_m`` along the
+        corridor each way; ``mandatory`` places are always chosen, placed as the
+        module docstring says: their rows get ``kind`` ``mandatory``, the entry's
+        ``name`` in ``mandatory_name`` and their own school's budget.
 
     Raises
     ------
@@ -464,14 +461,15 @@ def plan_posts(
         A mandatory place far from its school's corridors, mandatory posts
         over a budget or closer than ``min_spacing_m``.
     """
+    options = options or PostsConfig()
+    sight_m = options.sight_m
     if sight_m <= 0:
         raise DataError(f"sight_m must be > 0, got {sight_m}")
     if corridors.empty:
         raise DataError("no corridors to place posts on; check the routes stage's problems")
     posts = candidate_posts(network, corridors, schools)
-    entries = list(mandatory)
-    places = [m for m in entries if not isinstance(m, str)]
-    forced = [m for m in entries if isinstance(m, str)]
+    places: list[MandatoryPlace] = list(options.mandatory)
+    forced: list[str] = []
     posts["mandatory_name"] = ""
     if places:
         extra, nodes = _place_mandatory(network, corridors, posts, places, sight_m)
@@ -488,17 +486,13 @@ def plan_posts(
             forced.append(str(posts.loc[i, "post_id"]))
     coverage, segments = _coverage(network, corridors, posts, sight_m)
     values = _segment_values(segments, routes, risk, windows, network)
-    budget: int | dict[str, int]
-    if isinstance(per_school, int):
-        budget = {str(s): per_school for s in posts["school_id"].unique()}
-    else:
-        budget = {str(s): int(per_school.get(str(s), 0)) for s in posts["school_id"].unique()}
+    budget = {str(s): options.per_school for s in posts["school_id"].unique()}
     choice = choose_posts(
         posts[["post_id", "school_id", "x", "y"]].rename(columns={"post_id": "candidate_id"}),
         coverage,
         values,
         budget=budget,
-        min_spacing_m=min_spacing_m,
+        min_spacing_m=options.min_spacing_m,
         mandatory=forced,
         settings=settings,
     )

@@ -71,6 +71,26 @@ class Program:
     posts: list[PostWindow]
 
 
+def can_stand(
+    worker: Worker, post: PostWindow, day: str, serves: Mapping[str, frozenset[str]]
+) -> bool:
+    """The staffing eligibility rule (its one home): may ``worker`` stand at ``post`` on ``day``?
+
+    Yes when the worker's vendor serves the post's school, the post is staffed
+    that weekday, the worker is available that weekday and in the post's
+    window, and the post's shift fits in the worker's day (``max_minutes_day``).
+    How many such shifts a worker takes in a day or a week is the roster's
+    capacity rule, not eligibility.
+    """
+    return (
+        post.school_id in serves.get(worker.vendor_id, frozenset())
+        and day in post.days
+        and day in worker.days
+        and post.window in worker.windows
+        and post.minutes <= worker.max_minutes_day
+    )
+
+
 def _as_list(value: object, default: Iterable[str]) -> list[str]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return list(default)
@@ -83,9 +103,11 @@ def _as_list(value: object, default: Iterable[str]) -> list[str]:
 
 
 _DAY_NAMES = {name.lower(): name for name in WEEKDAYS} | {
-    full: short for short, full in zip(WEEKDAYS, ("monday", "tuesday", "wednesday",
-                                                  "thursday", "friday"), strict=True)
-}  # fmt: skip
+    full: short
+    for short, full in zip(
+        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday"), strict=True
+    )
+}
 
 
 def _days(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
@@ -133,16 +155,24 @@ def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, froze
 
 
 def _read_workers(
-    workers: pd.DataFrame, serves: Mapping[str, frozenset[str]], windows: set[str],
-    problems: list[str], limits: Limits,
-) -> list[Worker]:  # fmt: skip
+    workers: pd.DataFrame,
+    serves: Mapping[str, frozenset[str]],
+    windows: set[str],
+    problems: list[str],
+    limits: Limits,
+) -> list[Worker]:
     _require(workers, ("worker_id", "vendor_id"), "workers")
     ids = [str(w) for w in workers["worker_id"]]
     _duplicates(ids, "worker_id", "workers", problems)
-    columns = zip(ids, workers["vendor_id"], _column(workers, "weekdays", None),
-                  _column(workers, "windows", None),
-                  _column(workers, "max_minutes_day", limits.max_minutes_day),
-                  _column(workers, "max_days_week", limits.max_days_week), strict=True)  # fmt: skip
+    columns = zip(
+        ids,
+        workers["vendor_id"],
+        _column(workers, "weekdays", None),
+        _column(workers, "windows", None),
+        _column(workers, "max_minutes_day", limits.max_minutes_day),
+        _column(workers, "max_days_week", limits.max_days_week),
+        strict=True,
+    )
     result = []
     for row, (worker_id, vendor, days, wins, minutes, max_days) in enumerate(columns):
         where = f"workers row {row} (worker_id {worker_id!r})"
@@ -152,14 +182,24 @@ def _read_workers(
         if bad := [w for w in names if w not in WINDOWS]:
             problems.append(f"{where}: unknown window(s) {bad}; use am and/or pm")
         elif not set(names) & windows:
-            problems.append(f"{where}: available only in {names}, outside every demand window "
-                            f"{sorted(windows)}")  # fmt: skip
+            problems.append(
+                f"{where}: available only in {names}, outside every demand window {sorted(windows)}"
+            )
         if int(minutes) <= 0 or int(max_days) <= 0:
-            problems.append(f"{where}: max_minutes_day={minutes} and max_days_week={max_days} "
-                            "must both be positive")  # fmt: skip
-        result.append(Worker(worker_id, str(vendor), frozenset(_days(days, where, problems)),
-                              frozenset(names), min(int(minutes), limits.max_minutes_day),
-                              min(int(max_days), limits.max_days_week)))  # fmt: skip
+            problems.append(
+                f"{where}: max_minutes_day={minutes} and max_days_week={max_days} "
+                "must both be positive"
+            )
+        result.append(
+            Worker(
+                worker_id,
+                str(vendor),
+                frozenset(_days(days, where, problems)),
+                frozenset(names),
+                min(int(minutes), limits.max_minutes_day),
+                min(int(max_days), limits.max_days_week),
+            )
+        )
     return sorted(result, key=lambda w: w.worker_id)
 
 
@@ -167,13 +207,22 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
     _require(demand, ("post_id", "school_id", "window", "start", "end", "value"), "demand")
     keys = [f"{p}/{w}" for p, w in zip(demand["post_id"], demand["window"], strict=True)]
     _duplicates(keys, "post_id/window", "demand", problems)
-    columns = zip(demand["post_id"], demand["school_id"], demand["window"], demand["start"],
-                  demand["end"], _column(demand, "headcount", 1), demand["value"],
-                  _column(demand, "weekdays", None), _column(demand, "priority", 0),
-                  strict=True)  # fmt: skip
+    columns = zip(
+        demand["post_id"],
+        demand["school_id"],
+        demand["window"],
+        demand["start"],
+        demand["end"],
+        _column(demand, "headcount", 1),
+        demand["value"],
+        _column(demand, "weekdays", None),
+        _column(demand, "priority", 0),
+        strict=True,
+    )
     result = []
     for row, (post, school, window, start, end, headcount, value, days, priority) in enumerate(
-            columns):  # fmt: skip
+        columns
+    ):
         where = f"demand row {row} (post_id {post!r}, window {window!r})"
         try:
             minutes = clock_minutes(str(end)) - clock_minutes(str(start))
@@ -187,30 +236,50 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
         if int(priority) < 0:
             problems.append(f"{where}: priority {priority!r} must be >= 0")
         if int(headcount) < 1 or not float(value) >= 0:
-            problems.append(f"{where}: headcount {headcount!r} must be >= 1 and value "
-                            f"{value!r} >= 0")  # fmt: skip
-        result.append(PostWindow(str(post), str(school), str(window), str(start),
-                                  str(end), max(minutes, 0), int(headcount), float(value),
-                                  _days(days, where, problems), max(int(priority), 0)))  # fmt: skip
+            problems.append(
+                f"{where}: headcount {headcount!r} must be >= 1 and value {value!r} >= 0"
+            )
+        result.append(
+            PostWindow(
+                str(post),
+                str(school),
+                str(window),
+                str(start),
+                str(end),
+                max(minutes, 0),
+                int(headcount),
+                float(value),
+                _days(days, where, problems),
+                max(int(priority), 0),
+            )
+        )
     return sorted(result, key=lambda p: (p.post_id, p.window))
 
 
 def read_program(
-    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, *,
-    max_minutes_day: int = 300, max_days_week: int = 5,
-) -> Program:  # fmt: skip
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    *,
+    max_minutes_day: int = 300,
+    max_days_week: int = 5,
+) -> Program:
     limits = Limits(int(max_minutes_day), int(max_days_week))
     problems: list[str] = []
     if limits.max_minutes_day <= 0 or limits.max_days_week <= 0:
-        problems.append(f"[staffing] max_minutes_day={limits.max_minutes_day} and "
-                        f"max_days_week={limits.max_days_week} must both be positive")  # fmt: skip
+        problems.append(
+            f"[staffing] max_minutes_day={limits.max_minutes_day} and "
+            f"max_days_week={limits.max_days_week} must both be positive"
+        )
     serves = _read_vendors(vendors, problems)
     posts = _read_demand(demand, problems)
     staffed = set().union(*serves.values()) if serves else set()
     for school in sorted({p.school_id for p in posts} - staffed):
         rows = [i for i, s in enumerate(demand["school_id"].astype(str)) if s == school]
-        problems.append(f"demand rows {rows}: school {school!r} is served by no vendor; "
-                        "add it to a vendor's school_ids")  # fmt: skip
+        problems.append(
+            f"demand rows {rows}: school {school!r} is served by no vendor; "
+            "add it to a vendor's school_ids"
+        )
     worker_list = _read_workers(workers, serves, {p.window for p in posts}, problems, limits)
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)

@@ -38,8 +38,17 @@ from safepassage.staffing.solver import SolverSettings, relative_gap, run_in_thr
 __all__ = ["Replan", "Roster", "build_roster", "replan"]
 
 _VALUE_RESOLUTION = 1000  # integer units given to the most valuable post-window
-_ASSIGNMENT_COLUMNS = ["worker_id", "vendor_id", "post_id", "school_id", "weekday", "window",
-                       "start", "end", "minutes"]  # fmt: skip
+_ASSIGNMENT_COLUMNS = [
+    "worker_id",
+    "vendor_id",
+    "post_id",
+    "school_id",
+    "weekday",
+    "window",
+    "start",
+    "end",
+    "minutes",
+]
 _UNFILLED_COLUMNS = ["post_id", "school_id", "window", "weekday", "missing", "reason"]
 
 
@@ -113,30 +122,44 @@ class Replan:
 def _reasons(comp: Component, status: str) -> dict[tuple[frozenset[str], str, str], str]:
     """Why post-windows stay unstaffed, per (serving vendors, window, weekday)."""
     reasons = {}
-    vendor_sets = {frozenset(v for v, s in comp.serves.items() if p.school_id in s)
-                   for p in comp.posts}  # fmt: skip
+    vendor_sets = {
+        frozenset(v for v, s in comp.serves.items() if p.school_id in s) for p in comp.posts
+    }
     for vendors in vendor_sets:
         schools = set().union(*(comp.serves[v] for v in vendors))
         name = ("vendor " if len(vendors) == 1 else "vendors ") + ", ".join(sorted(vendors))
         for window in WINDOWS:
             word = WINDOW_WORDS[window]
             for day in WEEKDAYS:
-                posts = [p for p in comp.posts if p.school_id in schools and p.window == window
-                         and day in p.days]  # fmt: skip
-                staff = [w for w in comp.workers if w.vendor_id in vendors
-                         and day in w.days and window in w.windows]  # fmt: skip
-                held = sum(1 for w in comp.floaters if w.vendor_id in vendors
-                           and day in w.days and window in w.windows)  # fmt: skip
+                posts = [
+                    p
+                    for p in comp.posts
+                    if p.school_id in schools and p.window == window and day in p.days
+                ]
+                staff = [
+                    w
+                    for w in comp.workers
+                    if w.vendor_id in vendors and day in w.days and window in w.windows
+                ]
+                held = sum(
+                    1
+                    for w in comp.floaters
+                    if w.vendor_id in vendors and day in w.days and window in w.windows
+                )
                 slots = sum(p.headcount for p in posts)
                 n_schools = len({p.school_id for p in posts})
                 if not staff:
                     text = f"no worker of {name} is available on {day} {window}"
                 elif len(staff) < slots:
-                    text = (f"{name} has {len(staff)} {word} workers available on {day} "
-                            f"for {slots} {word} posts at {n_schools} schools")  # fmt: skip
+                    text = (
+                        f"{name} has {len(staff)} {word} workers available on {day} "
+                        f"for {slots} {word} posts at {n_schools} schools"
+                    )
                 else:
-                    text = (f"{name}'s {len(staff)} {word} workers available on {day} are "
-                            "used up by their daily-minute or weekly-day limits")  # fmt: skip
+                    text = (
+                        f"{name}'s {len(staff)} {word} workers available on {day} are "
+                        "used up by their daily-minute or weekly-day limits"
+                    )
                     if status != "OPTIMAL":
                         text += " or the solver time limit"
                 if held:
@@ -146,23 +169,46 @@ def _reasons(comp: Component, status: str) -> dict[tuple[frozenset[str], str, st
 
 
 def _tables(comp: Component, solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows, staffed = [], dict.fromkeys(((pi, d) for pi, p in enumerate(comp.posts)
-                                       for d in p.days), 0)  # fmt: skip
+    rows, staffed = (
+        [],
+        dict.fromkeys(((pi, d) for pi, p in enumerate(comp.posts) for d in p.days), 0),
+    )
     for wi, pi, day in solved.assigned:
         worker, post = comp.workers[wi], comp.posts[pi]
         staffed[pi, day] += 1
-        rows.append((worker.worker_id, worker.vendor_id, post.post_id, post.school_id, day,
-                     post.window, post.start, post.end, post.minutes))  # fmt: skip
+        rows.append(
+            (
+                worker.worker_id,
+                worker.vendor_id,
+                post.post_id,
+                post.school_id,
+                day,
+                post.window,
+                post.start,
+                post.end,
+                post.minutes,
+            )
+        )
     reasons = _reasons(comp, solved.status)
     gaps = []
     for (pi, day), count in staffed.items():
         post = comp.posts[pi]
         if count < post.headcount:
             vendors = frozenset(v for v, s in comp.serves.items() if post.school_id in s)
-            gaps.append((post.post_id, post.school_id, post.window, day, post.headcount - count,
-                         reasons[vendors, post.window, day]))  # fmt: skip
-    return (pd.DataFrame(rows, columns=_ASSIGNMENT_COLUMNS),
-            pd.DataFrame(gaps, columns=_UNFILLED_COLUMNS))  # fmt: skip
+            gaps.append(
+                (
+                    post.post_id,
+                    post.school_id,
+                    post.window,
+                    day,
+                    post.headcount - count,
+                    reasons[vendors, post.window, day],
+                )
+            )
+    return (
+        pd.DataFrame(rows, columns=_ASSIGNMENT_COLUMNS),
+        pd.DataFrame(gaps, columns=_UNFILLED_COLUMNS),
+    )
 
 
 def _sorted(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -216,8 +262,7 @@ def _run(
         budget = schedule.next_budget(_size(comp))
         local = replace(settings, num_workers=1, time_limit_s=budget)
         deadline = time.perf_counter() + local.time_limit_s
-        solved = solve_lexicographic(build_model(comp, factor), comp, secondary, local,
-                                      deadline)  # fmt: skip
+        solved = solve_lexicographic(build_model(comp, factor), comp, secondary, local, deadline)
         return (*_tables(comp, solved), solved)
 
     # Largest groups first balances the threads; results are combined in a fixed order.
@@ -228,17 +273,20 @@ def _run(
     objective = sum(r.value for r in solved_all) / factor
     upper = sum(r.value_bound for r in solved_all) / factor
     return Roster(
-        assignments=_sorted(pd.concat([r[0] for r in results], ignore_index=True),
-                            ["worker_id", "weekday", "window"]),
-        unfilled=_sorted(pd.concat([r[1] for r in results], ignore_index=True),
-                         ["post_id", "window", "weekday"]),
+        assignments=_sorted(
+            pd.concat([r[0] for r in results], ignore_index=True),
+            ["worker_id", "weekday", "window"],
+        ),
+        unfilled=_sorted(
+            pd.concat([r[1] for r in results], ignore_index=True), ["post_id", "window", "weekday"]
+        ),
         status="OPTIMAL" if all(r.status == "OPTIMAL" for r in solved_all) else "FEASIBLE",
         objective=objective,
         bound=upper,
         gap=relative_gap(objective, upper),
         wall_s=sum(r.wall_s for r in solved_all),
         floaters=tuple(sorted(floaters)),
-    )  # fmt: skip
+    )
 
 
 def build_roster(
@@ -363,15 +411,24 @@ def replan(
     program = read_program(
         vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
     )
-    kept = set(zip(previous.assignments["worker_id"], previous.assignments["post_id"],
-                   previous.assignments["window"], previous.assignments["weekday"],
-                   strict=True))  # fmt: skip
+    kept = set(
+        zip(
+            previous.assignments["worker_id"],
+            previous.assignments["post_id"],
+            previous.assignments["window"],
+            previous.assignments["weekday"],
+            strict=True,
+        )
+    )
     floaters = set(previous.floaters) & {w.worker_id for w in program.workers}
 
     def secondary(built: Model, comp: Component) -> list[tuple[Any, int]]:
-        return [(var, 1) for (wi, pi, day), var in built.x.items()
-                if (comp.workers[wi].worker_id, comp.posts[pi].post_id, comp.posts[pi].window,
-                    day) in kept]  # fmt: skip
+        return [
+            (var, 1)
+            for (wi, pi, day), var in built.x.items()
+            if (comp.workers[wi].worker_id, comp.posts[pi].post_id, comp.posts[pi].window, day)
+            in kept
+        ]
 
     roster = _run(program, floaters, settings or SolverSettings(), secondary)
     return Replan(roster, _moves(previous.assignments, roster.assignments))

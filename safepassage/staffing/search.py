@@ -19,6 +19,7 @@ from scipy.optimize import linear_sum_assignment
 from safepassage.errors import SafePassageError
 from safepassage.schedule import WEEKDAYS, WINDOWS
 from safepassage.staffing.model import Component, Key, Model
+from safepassage.staffing.program import can_stand
 from safepassage.staffing.solver import SolverSettings, solve, solve_within
 
 
@@ -30,8 +31,9 @@ def _greedy(comp: Component) -> set[Key]:
     """
     days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
     minutes: dict[tuple[int, str], int] = {}
-    order = sorted(range(len(comp.posts)), key=lambda pi: (
-        -comp.posts[pi].priority, -comp.posts[pi].value, pi))  # fmt: skip
+    order = sorted(
+        range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].priority, -comp.posts[pi].value, pi)
+    )
     chosen: set[Key] = set()
     for day in WEEKDAYS:
         for window in WINDOWS:
@@ -41,12 +43,14 @@ def _greedy(comp: Component) -> set[Key]:
                 if post.window != window or day not in post.days:
                     continue
                 for _ in range(post.headcount):
-                    free = [wi for wi, w in enumerate(comp.workers)
-                            if wi not in busy and day in w.days and window in w.windows
-                            and post.school_id in comp.serves[w.vendor_id]
-                            and minutes.get((wi, day), 0) + post.minutes <= w.max_minutes_day
-                            and (day in days_used[wi]
-                                 or len(days_used[wi]) < w.max_days_week)]  # fmt: skip
+                    free = [
+                        wi
+                        for wi, w in enumerate(comp.workers)
+                        if wi not in busy
+                        and can_stand(w, post, day, comp.serves)
+                        and minutes.get((wi, day), 0) + post.minutes <= w.max_minutes_day
+                        and (day in days_used[wi] or len(days_used[wi]) < w.max_days_week)
+                    ]
                     if not free:
                         break
                     wi = min(free, key=lambda k: (len(days_used[k]), k))
@@ -58,9 +62,9 @@ def _greedy(comp: Component) -> set[Key]:
 
 
 def _eligible(comp: Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
+    """``can_stand``, and the swap never lengthens the worker's day beyond ``minutes_cap``."""
     worker, post = comp.workers[wi], comp.posts[pi]
-    return (post.school_id in comp.serves[worker.vendor_id] and day in post.days
-            and post.minutes <= minutes_cap)  # fmt: skip
+    return can_stand(worker, post, day, comp.serves) and post.minutes <= minutes_cap
 
 
 def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dict[str, Any]:
@@ -80,7 +84,7 @@ def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dic
                     for q, p in enumerate(comp.posts)
                     if p.post_id == comp.posts[pi].post_id and p.window == "pm"
                 ]
-                common[wi, twins] += 0.5  # fmt: skip
+                common[wi, twins] += 0.5
         rows, cols = linear_sum_assignment(common, maximize=True)
         homes[window] = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c]}
     return homes
@@ -133,9 +137,12 @@ Secondary = Callable[[Model, Component], list[tuple[Any, int]]]
 
 
 def solve_lexicographic(
-    built: Model, comp: Component, secondary: Secondary, settings: SolverSettings,
+    built: Model,
+    comp: Component,
+    secondary: Secondary,
+    settings: SolverSettings,
     deadline: float,
-) -> Solved:  # fmt: skip
+) -> Solved:
     """Maximise staffed value, then the secondary terms without losing any value.
 
     Phase 1 maximises value alone (its status, bound and gap are reported).

@@ -27,11 +27,13 @@ def _hhmm(minutes: int) -> str:
 def _vendors(rng: np.random.Generator, n_schools: int, n_vendors: int) -> pd.DataFrame:
     schools = rng.permutation(n_schools)
     groups = np.array_split(schools, n_vendors)
-    return pd.DataFrame({
-        "vendor_id": [f"V{v + 1:02d}" for v in range(n_vendors)],
-        "name": [f"Synthetic Community Org {v + 1}" for v in range(n_vendors)],
-        "school_ids": [";".join(f"S{s:03d}" for s in sorted(g)) for g in groups],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "vendor_id": [f"V{v + 1:02d}" for v in range(n_vendors)],
+            "name": [f"Synthetic Community Org {v + 1}" for v in range(n_vendors)],
+            "school_ids": [";".join(f"S{s:03d}" for s in sorted(g)) for g in groups],
+        }
+    )
 
 
 def _demand(rng: np.random.Generator, n_schools: int, n_posts: int) -> pd.DataFrame:
@@ -42,8 +44,10 @@ def _demand(rng: np.random.Generator, n_schools: int, n_posts: int) -> pd.DataFr
     rows = []
     for school in range(n_schools):
         start = int(bells[school])
-        spans = {"am": (start - 60, start + 15),
-                 "pm": (start + _SCHOOL_DAY_MIN - 15, start + _SCHOOL_DAY_MIN + 60)}  # fmt: skip
+        spans = {
+            "am": (start - 60, start + 15),
+            "pm": (start + _SCHOOL_DAY_MIN - 15, start + _SCHOOL_DAY_MIN + 60),
+        }
         for post in range(2 + int(extra[school])):
             post_id = f"S{school:03d}-P{post:02d}"
             draw = rng.random()
@@ -52,11 +56,31 @@ def _demand(rng: np.random.Generator, n_schools: int, n_posts: int) -> pd.DataFr
             base = float(np.round(rng.lognormal(mean=0.0, sigma=0.5), 2))
             for window in windows:
                 value = base * (1.3 if window == "pm" else 1.0)  # more incidents after school
-                rows.append((post_id, f"S{school:03d}", window, _hhmm(spans[window][0]),
-                             _hhmm(spans[window][1]), headcount, round(value, 2),
-                             "Mon;Tue;Wed;Thu;Fri"))  # fmt: skip
-    return pd.DataFrame(rows, columns=["post_id", "school_id", "window", "start", "end",
-                                       "headcount", "value", "weekdays"])  # fmt: skip
+                rows.append(
+                    (
+                        post_id,
+                        f"S{school:03d}",
+                        window,
+                        _hhmm(spans[window][0]),
+                        _hhmm(spans[window][1]),
+                        headcount,
+                        round(value, 2),
+                        "Mon;Tue;Wed;Thu;Fri",
+                    )
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "post_id",
+            "school_id",
+            "window",
+            "start",
+            "end",
+            "headcount",
+            "value",
+            "weekdays",
+        ],
+    )
 
 
 def _workers(
@@ -83,8 +107,9 @@ def _workers(
             max_minutes = 120 if rng.random() < 0.05 else 300
             max_days = 4 if rng.random() < 0.10 else 5
             rows.append((vendor_id, ";".join(days), windows, max_minutes, max_days))
-    table = pd.DataFrame(rows, columns=["vendor_id", "weekdays", "windows", "max_minutes_day",
-                                        "max_days_week"])  # fmt: skip
+    table = pd.DataFrame(
+        rows, columns=["vendor_id", "weekdays", "windows", "max_minutes_day", "max_days_week"]
+    )
     table.insert(0, "worker_id", [f"W{i + 1:04d}" for i in range(len(table))])
     return table
 
@@ -120,11 +145,13 @@ def synthetic_program(
         :func:`safepassage.staffing.roster.validate_roster_inputs`.
     """
     if n_posts < 2 * n_schools or not 1 <= n_vendors <= n_schools or n_workers < 0:
-        raise ConfigError([
-            f"need n_posts >= 2 * n_schools and 1 <= n_vendors <= n_schools, got "
-            f"n_schools={n_schools}, n_posts={n_posts}, n_vendors={n_vendors}, "
-            f"n_workers={n_workers}"
-        ])  # fmt: skip
+        raise ConfigError(
+            [
+                f"need n_posts >= 2 * n_schools and 1 <= n_vendors <= n_schools, got "
+                f"n_schools={n_schools}, n_posts={n_posts}, n_vendors={n_vendors}, "
+                f"n_workers={n_workers}"
+            ]
+        )
     rng = np.random.default_rng(seed)
     vendors = _vendors(rng, n_schools, n_vendors)
     demand = _demand(rng, n_schools, n_posts)

@@ -227,5 +227,10 @@ def test_shared_gun_crime_file_reports_its_287_rows_without_coordinates(data_roo
     assert incidents.problem_count == 287
     assert len(incidents) == 14_401 - 287
     assert set(incidents.table["category"]) <= {
-        "robbery", "assault", "battery", "shooting", "weapons", "sex_offense",
-    }  # fmt: skip
+        "robbery",
+        "assault",
+        "battery",
+        "shooting",
+        "weapons",
+        "sex_offense",
+    }

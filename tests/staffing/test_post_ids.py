@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
+from safepassage.config import MandatoryPost, PostsConfig
 from safepassage.errors import DataError, InfeasibleError
 from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
@@ -83,8 +83,14 @@ def _plan(net: WalkNetwork, **options: object) -> PostPlan:
     )
     corridors = designate_corridors(net, schools, routes, budget_m=2000)
     return plan_posts(
-        net, corridors, schools, routes, windows=("am",), settings=SETTINGS, **options
-    )  # type: ignore[arg-type]
+        net,
+        corridors,
+        schools,
+        routes,
+        windows=("am",),
+        options=PostsConfig(**options),
+        settings=SETTINGS,
+    )
 
 
 def test_ids_do_not_depend_on_the_order_of_the_network_files() -> None:
@@ -118,14 +124,10 @@ def test_ties_are_numbered_by_coordinates(grid: WalkNetwork) -> None:
     assert backward == forward[::-1]
 
 
-@dataclass(frozen=True)
-class Entry:
-    school_id: str
-    name: str = ""
-    x: float | None = None
-    y: float | None = None
-    lat: float | None = None
-    lon: float | None = None
+def Entry(  # noqa: N802 (reads like the config entry it builds)
+    school_id: str, name: str = "", **where: float
+) -> MandatoryPost:
+    return MandatoryPost(school_id=school_id, name=name, **where)
 
 
 def test_mandatory_place_is_chosen_over_a_better_candidate() -> None:
@@ -143,7 +145,7 @@ def test_mandatory_place_is_chosen_over_a_better_candidate() -> None:
     assert forced.objective < free.objective  # the better candidate lost its place
 
 
-def _latlon(name: str, x: float, y: float) -> Entry:
+def _latlon(name: str, x: float, y: float) -> MandatoryPost:
     lonlat = gpd.GeoSeries([shapely.Point(X0 + x, Y0 + y)], crs=CHICAGO_EPSG).to_crs(4326)
     return Entry("S1", name, lat=float(lonlat.y.iloc[0]), lon=float(lonlat.x.iloc[0]))
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
+from safepassage.config import PostsConfig
 from safepassage.errors import DataError
 from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
@@ -62,9 +63,7 @@ def test_posts_respect_the_budget_and_spacing(grid: WalkNetwork, grid_plan: tupl
         schools,
         routes,
         windows=("am",),
-        per_school=2,
-        min_spacing_m=150,
-        sight_m=100,
+        options=PostsConfig(per_school=2, min_spacing_m=150, sight_m=100),
         settings=SETTINGS,
     )
     chosen = plan.selected
@@ -79,7 +78,13 @@ def test_posts_respect_the_budget_and_spacing(grid: WalkNetwork, grid_plan: tupl
 def test_candidates_are_corners_and_the_door(grid: WalkNetwork, grid_plan: tuple) -> None:
     schools, corridors, routes = grid_plan
     plan = plan_posts(
-        grid, corridors, schools, routes, windows=("am",), per_school=1, settings=SETTINGS
+        grid,
+        corridors,
+        schools,
+        routes,
+        windows=("am",),
+        options=PostsConfig(per_school=1),
+        settings=SETTINGS,
     )
     kinds = dict(zip(plan.table["node"], plan.table["kind"], strict=True))
     assert kinds[node_at(grid, 0, 0)] == "door"

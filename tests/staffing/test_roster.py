@@ -19,9 +19,17 @@ def _demand(rows: list[tuple[str, str, str, float]], weekdays: str = "Mon") -> p
     spans = {"am": ("07:00", "08:15"), "pm": ("14:45", "16:00")}
     return pd.DataFrame(
         [(post, school, win, *spans[win], 1, value, weekdays) for post, school, win, value in rows],
-        columns=["post_id", "school_id", "window", "start", "end", "headcount", "value",
-                 "weekdays"],
-    )  # fmt: skip
+        columns=[
+            "post_id",
+            "school_id",
+            "window",
+            "start",
+            "end",
+            "headcount",
+            "value",
+            "weekdays",
+        ],
+    )
 
 
 VENDORS = pd.DataFrame({"vendor_id": ["V1"], "name": ["One"], "school_ids": ["S1"]})
@@ -30,25 +38,40 @@ VENDORS = pd.DataFrame({"vendor_id": ["V1"], "name": ["One"], "school_ids": ["S1
 @pytest.fixture
 def small() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """3 workers (W2 one window a day, W3 mornings only), 4 post-windows on Monday."""
-    workers = pd.DataFrame({
-        "worker_id": ["W1", "W2", "W3"], "vendor_id": ["V1"] * 3,
-        "weekdays": ["Mon"] * 3, "windows": ["am;pm", "am;pm", "am"],
-        "max_minutes_day": [300, 100, 300], "max_days_week": [5, 5, 5],
-    })  # fmt: skip
-    demand = _demand([("P1", "S1", "am", 1.0), ("P1", "S1", "pm", 3.0),
-                      ("P2", "S1", "pm", 2.0), ("P3", "S1", "pm", 1.0)])  # fmt: skip
+    workers = pd.DataFrame(
+        {
+            "worker_id": ["W1", "W2", "W3"],
+            "vendor_id": ["V1"] * 3,
+            "weekdays": ["Mon"] * 3,
+            "windows": ["am;pm", "am;pm", "am"],
+            "max_minutes_day": [300, 100, 300],
+            "max_days_week": [5, 5, 5],
+        }
+    )
+    demand = _demand(
+        [
+            ("P1", "S1", "am", 1.0),
+            ("P1", "S1", "pm", 3.0),
+            ("P2", "S1", "pm", 2.0),
+            ("P3", "S1", "pm", 1.0),
+        ]
+    )
     return VENDORS, workers, demand
 
 
 def _pairs(table: pd.DataFrame) -> set[tuple[str, str, str, str]]:
-    return set(zip(table["worker_id"], table["post_id"], table["window"], table["weekday"],
-                   strict=True))  # fmt: skip
+    return set(
+        zip(table["worker_id"], table["post_id"], table["window"], table["weekday"], strict=True)
+    )
 
 
 def test_small_roster_gives_the_hand_checked_assignment(small: tuple[pd.DataFrame, ...]) -> None:
     roster = build_roster(*small, settings=SETTINGS)
-    assert _pairs(roster.assignments) == {("W1", "P1", "am", "Mon"), ("W1", "P1", "pm", "Mon"),
-                                          ("W2", "P2", "pm", "Mon")}  # fmt: skip
+    assert _pairs(roster.assignments) == {
+        ("W1", "P1", "am", "Mon"),
+        ("W1", "P1", "pm", "Mon"),
+        ("W2", "P2", "pm", "Mon"),
+    }
     assert roster.objective == pytest.approx(6.0)
     assert roster.status == "OPTIMAL"
 
@@ -64,8 +87,9 @@ def test_small_roster_reports_the_unfilled_afternoon_post(small: tuple[pd.DataFr
 
 
 def test_vendor_staffs_only_its_own_schools() -> None:
-    vendors = pd.DataFrame({"vendor_id": ["V1", "V2"], "name": ["a", "b"],
-                            "school_ids": ["S1", "S2"]})  # fmt: skip
+    vendors = pd.DataFrame(
+        {"vendor_id": ["V1", "V2"], "name": ["a", "b"], "school_ids": ["S1", "S2"]}
+    )
     workers = pd.DataFrame({"worker_id": ["W1", "W2"], "vendor_id": ["V1", "V1"]})
     demand = _demand([("P1", "S1", "am", 1.0), ("P2", "S2", "am", 9.0)])
     roster = build_roster(vendors, workers, demand, settings=SETTINGS)
@@ -83,8 +107,13 @@ def test_daily_minutes_limit_allows_one_window() -> None:
 
 
 def test_floaters_are_the_least_available_and_stay_unassigned() -> None:
-    workers = pd.DataFrame({"worker_id": ["W1", "W2", "W3", "W4"], "vendor_id": ["V1"] * 4,
-                            "weekdays": ["Mon;Tue", "Mon;Tue", "Mon;Tue", "Mon"]})  # fmt: skip
+    workers = pd.DataFrame(
+        {
+            "worker_id": ["W1", "W2", "W3", "W4"],
+            "vendor_id": ["V1"] * 4,
+            "weekdays": ["Mon;Tue", "Mon;Tue", "Mon;Tue", "Mon"],
+        }
+    )
     demand = _demand([("P1", "S1", "am", 1.0), ("P2", "S1", "am", 1.0)], weekdays="Mon;Tue")
     roster = build_roster(VENDORS, workers, demand, floater_share=0.25, settings=SETTINGS)
     assert roster.floaters == ("W4",)
@@ -101,10 +130,12 @@ def test_unfilled_reason_names_the_missing_weekday() -> None:
 
 
 def _week() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    workers = pd.DataFrame({"worker_id": ["W1", "W2", "W3"], "vendor_id": ["V1"] * 3,
-                            "windows": ["am", "am", "am"]})  # fmt: skip
-    demand = _demand([("P1", "S1", "am", 2.0), ("P2", "S1", "am", 1.0)],
-                     weekdays="Mon;Tue;Wed;Thu;Fri")  # fmt: skip
+    workers = pd.DataFrame(
+        {"worker_id": ["W1", "W2", "W3"], "vendor_id": ["V1"] * 3, "windows": ["am", "am", "am"]}
+    )
+    demand = _demand(
+        [("P1", "S1", "am", 2.0), ("P2", "S1", "am", 1.0)], weekdays="Mon;Tue;Wed;Thu;Fri"
+    )
     return VENDORS, workers, demand
 
 
@@ -114,8 +145,9 @@ def test_replan_moves_only_the_leavers_post_windows() -> None:
     leaver = first.assignments["worker_id"].iloc[0]
     spare = sorted(set(workers["worker_id"]) - set(first.assignments["worker_id"]))
     assert len(spare) == 1  # continuity keeps one worker per post all week
-    result = replan(first, vendors, workers[workers["worker_id"] != leaver], demand,
-                    settings=SETTINGS)  # fmt: skip
+    result = replan(
+        first, vendors, workers[workers["worker_id"] != leaver], demand, settings=SETTINGS
+    )
     moves = result.moves
     assert set(moves.loc[moves["kind"] == "removed", "worker_id"]) == {leaver}
     assert set(moves.loc[moves["kind"] == "added", "worker_id"]) == set(spare)
@@ -140,24 +172,59 @@ _GOOD_DEMAND = _demand([("P1", "S1", "am", 1.0)])
 @pytest.mark.parametrize(
     ("vendors", "workers", "demand", "expected"),
     [
-        (VENDORS, _GOOD_WORKERS.assign(worker_id=["W1", "W1"]), _GOOD_DEMAND,
-         r"workers rows \[0, 1\]: duplicate worker_id 'W1'"),
-        (VENDORS, _GOOD_WORKERS.assign(vendor_id=["V1", "V9"]), _GOOD_DEMAND,
-         r"workers row 1 \(worker_id 'W2'\): vendor_id 'V9' is not in the vendors table"),
-        (VENDORS, _GOOD_WORKERS.assign(weekdays=["Mon", "Sat"]), _GOOD_DEMAND,
-         r"workers row 1 .*unknown weekday\(s\) \['Sat'\]"),
-        (VENDORS, _GOOD_WORKERS.assign(windows=["am", "pm"]), _GOOD_DEMAND,
-         r"workers row 1 .*outside every demand window"),
-        (VENDORS, _GOOD_WORKERS.assign(max_minutes_day=[0, 300]), _GOOD_DEMAND,
-         r"workers row 0 .*must both be positive"),
-        (VENDORS, _GOOD_WORKERS, _demand([("P1", "S7", "am", 1.0)]),
-         r"demand rows \[0\]: school 'S7' is served by no vendor"),
-        (pd.concat([VENDORS, VENDORS]), _GOOD_WORKERS, _GOOD_DEMAND,
-         r"vendors rows \[0, 1\]: duplicate vendor_id 'V1'"),
+        (
+            VENDORS,
+            _GOOD_WORKERS.assign(worker_id=["W1", "W1"]),
+            _GOOD_DEMAND,
+            r"workers rows \[0, 1\]: duplicate worker_id 'W1'",
+        ),
+        (
+            VENDORS,
+            _GOOD_WORKERS.assign(vendor_id=["V1", "V9"]),
+            _GOOD_DEMAND,
+            r"workers row 1 \(worker_id 'W2'\): vendor_id 'V9' is not in the vendors table",
+        ),
+        (
+            VENDORS,
+            _GOOD_WORKERS.assign(weekdays=["Mon", "Sat"]),
+            _GOOD_DEMAND,
+            r"workers row 1 .*unknown weekday\(s\) \['Sat'\]",
+        ),
+        (
+            VENDORS,
+            _GOOD_WORKERS.assign(windows=["am", "pm"]),
+            _GOOD_DEMAND,
+            r"workers row 1 .*outside every demand window",
+        ),
+        (
+            VENDORS,
+            _GOOD_WORKERS.assign(max_minutes_day=[0, 300]),
+            _GOOD_DEMAND,
+            r"workers row 0 .*must both be positive",
+        ),
+        (
+            VENDORS,
+            _GOOD_WORKERS,
+            _demand([("P1", "S7", "am", 1.0)]),
+            r"demand rows \[0\]: school 'S7' is served by no vendor",
+        ),
+        (
+            pd.concat([VENDORS, VENDORS]),
+            _GOOD_WORKERS,
+            _GOOD_DEMAND,
+            r"vendors rows \[0, 1\]: duplicate vendor_id 'V1'",
+        ),
     ],
-    ids=["duplicate-worker", "unknown-vendor", "bad-weekday", "window-not-in-demand",
-         "zero-limit", "unserved-school", "duplicate-vendor"],
-)  # fmt: skip
+    ids=[
+        "duplicate-worker",
+        "unknown-vendor",
+        "bad-weekday",
+        "window-not-in-demand",
+        "zero-limit",
+        "unserved-school",
+        "duplicate-vendor",
+    ],
+)
 def test_bad_input_raises_data_error_naming_the_row(
     vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, expected: str
 ) -> None:
@@ -202,8 +269,10 @@ def test_school_windows_flags_the_fallback() -> None:
     assert first.loc["pm", ["start", "end"]].tolist() == ["14:45", "16:00"]
     fallback = windows.groupby("school_id")["used_fallback"].first().to_dict()
     assert fallback == {"1": False, "2": True}
-    assert windows.loc[(windows["school_id"] == "2") & (windows["window"] == "am"),
-                       "start"].item() == "08:00"  # fmt: skip
+    assert (
+        windows.loc[(windows["school_id"] == "2") & (windows["window"] == "am"), "start"].item()
+        == "08:00"
+    )
 
 
 def test_parse_school_hours_reads_the_cps_profile() -> None:

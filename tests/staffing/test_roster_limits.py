@@ -16,9 +16,18 @@ SPANS = {"am": ("07:00", "08:15"), "pm": ("14:45", "16:00")}  # 75 minutes each
 def _demand(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
     return pd.DataFrame(
         [(p, "S1", w, *SPANS[w], 1, v, "Mon;Tue;Wed;Thu;Fri", k) for p, w, v, k in rows],
-        columns=["post_id", "school_id", "window", "start", "end", "headcount", "value",
-                 "weekdays", "priority"],
-    )  # fmt: skip
+        columns=[
+            "post_id",
+            "school_id",
+            "window",
+            "start",
+            "end",
+            "headcount",
+            "value",
+            "weekdays",
+            "priority",
+        ],
+    )
 
 
 def _worker_days(roster: pd.DataFrame) -> pd.Series:
@@ -27,8 +36,9 @@ def _worker_days(roster: pd.DataFrame) -> pd.Series:
 
 def test_program_minutes_cap_every_worker_day() -> None:
     workers = pd.DataFrame({"worker_id": ["W1", "W2"], "vendor_id": ["V1", "V1"]})
-    demand = _demand([("A", "am", 2.0, 0), ("A", "pm", 2.0, 0), ("B", "am", 1.0, 0),
-                      ("B", "pm", 1.0, 0)])  # fmt: skip
+    demand = _demand(
+        [("A", "am", 2.0, 0), ("A", "pm", 2.0, 0), ("B", "am", 1.0, 0), ("B", "pm", 1.0, 0)]
+    )
     free = build_roster(VENDORS, workers, demand, settings=SETTINGS)
     capped = build_roster(VENDORS, workers, demand, settings=SETTINGS, max_minutes_day=90)
     assert _worker_days(free.assignments).max() == 150  # both windows by default (300 min)

@@ -16,8 +16,9 @@ def test_same_seed_gives_identical_tables() -> None:
 
 def test_different_seeds_give_different_programs() -> None:
     _, workers_a, _ = synthetic_program(n_schools=20, n_posts=120, n_workers=100, n_vendors=3)
-    _, workers_b, _ = synthetic_program(n_schools=20, n_posts=120, n_workers=100, n_vendors=3,
-                                        seed=1)  # fmt: skip
+    _, workers_b, _ = synthetic_program(
+        n_schools=20, n_posts=120, n_workers=100, n_vendors=3, seed=1
+    )
     assert not workers_a.equals(workers_b)
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tqdm import tqdm
 
@@ -25,17 +25,17 @@ from .executor import make_executor
 from .inputs import InputError, PlanInputs, check_inputs, read_inputs
 from .outputs import check_output_folder, write_outputs
 from .result import PlanResult
-from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
 from .schedule import WINDOWS
-from .staffing.posts import plan_posts
-from .staffing.solver import SolverSettings
 from .stages import (
+    corridors_and_comparison,
     load_network,
     plan_roster,
     risk_surface,
     route_all_schools,
     select_schools,
+    site_posts,
+    solver_settings,
     staffing_windows,
     student_origins,
     window_risk,
@@ -44,7 +44,6 @@ from .stages import (
 __all__ = ["STAGES", "PlanResult", "plan"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 STAGES = (
     "network",
     "inputs",
@@ -76,10 +75,6 @@ class _Stages:
         logger.info("%s done in %.1f s", name, self.timings[name])
         if self._bar is not None:
             self._bar.update(1)
-
-    def run(self, name: str, step: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.stage(name):
-            return step(*args, **kwargs)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -120,74 +115,37 @@ def plan(
     cfg = config if isinstance(config, PlanConfig) else load_config(config)
     if out is not None:
         check_output_folder(out)
-    solver = SolverSettings(
-        time_limit_s=cfg.staffing.time_limit_s,
-        num_workers=cfg.staffing.num_workers,
-        seed=cfg.seed,
-        relative_gap=cfg.staffing.relative_gap,
-        deterministic=True,  # limits in CP-SAT deterministic time: the same plan everywhere
-    )
+    solver = solver_settings(cfg.staffing, cfg.seed)
     stages, executor = _Stages(progress), make_executor(workers, scheduler)
     try:
-        network = stages.run("network", load_network, cfg.data, cfg.network)
-        inputs = stages.run("inputs", _checked_inputs, cfg, network)
-        schools = stages.run("schools", select_schools, cfg, inputs, network)
-        windows = staffing_windows(schools, cfg.windows)
-        risk = stages.run("risk", risk_surface, inputs, network, cfg.risk, cfg.windows)
-        risk_by_window = {w: window_risk(risk, w) for w in WINDOWS}
-        origins = stages.run(
-            "origins",
-            student_origins,
-            inputs,
-            network,
-            schools,
-            cfg.routes,
-            snap_max_m=cfg.network.snap_max_m,
-        )
-        routes = stages.run(
-            "routes",
-            route_all_schools,
-            executor,
-            network,
-            schools,
-            origins.origins,
-            risk_by_window,
-            cfg.routes,
-        )
-        corridors = stages.run(
-            "corridors",
-            designate_corridors,
-            network,
-            schools,
-            routes,
-            budget_m=cfg.routes.corridor_budget_m,
-            risk=risk_by_window["pm"],
-        )
-        comparison = None
-        if inputs.reference_routes is not None:
-            lines = inputs.reference_routes[inputs.reference_routes["kind"] == "line"]
-            comparison = compare_routes(
-                corridors, lines, tolerance_m=cfg.routes.reference_tolerance_m
+        with stages.stage("network"):
+            network = load_network(cfg.data, cfg.network)
+        with stages.stage("inputs"):
+            inputs = _checked_inputs(cfg, network)
+        with stages.stage("schools"):
+            schools = select_schools(cfg, inputs, network)
+            windows = staffing_windows(schools, cfg.windows)
+        with stages.stage("risk"):
+            risk = risk_surface(inputs, network, cfg.risk, cfg.windows)
+            by_window = {w: window_risk(risk, w) for w in WINDOWS}
+        with stages.stage("origins"):
+            origins = student_origins(inputs, network, schools, cfg.routes, cfg.network)
+        with stages.stage("routes"):
+            routes = route_all_schools(
+                executor, network, schools, origins.origins, by_window, cfg.routes
             )
-        post_plan = stages.run(
-            "posts",
-            plan_posts,
-            network,
-            corridors,
-            schools,
-            routes,
-            risk=risk_by_window.__getitem__,
-            windows=WINDOWS,
-            options=cfg.posts,
-            settings=dataclasses.replace(solver, num_workers=1),  # reproducible
-        )
-        roster, vendors = stages.run(
-            "roster", plan_roster, inputs, post_plan.table, windows, cfg.staffing, solver
-        )
+        with stages.stage("corridors"):
+            corridors, comparison = corridors_and_comparison(
+                inputs, network, schools, routes, by_window, cfg.routes
+            )
+        with stages.stage("posts"):
+            posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver)
+        with stages.stage("roster"):
+            roster, vendors = plan_roster(inputs, posts.table, windows, cfg.staffing, solver)
     finally:
         stages.close()
         executor.close()
-    draft = PlanResult(
+    result = PlanResult(
         cfg,
         inputs,
         network,
@@ -196,14 +154,14 @@ def plan(
         origins,
         routes,
         corridors,
-        post_plan,
+        posts,
         roster,
         vendors,
         windows,
         comparison,
         stages.timings,
     )
-    result = dataclasses.replace(draft, metrics=_metrics(draft))
+    result = dataclasses.replace(result, metrics=_metrics(result))
     if out is not None:
         write_outputs(result, Path(out))
     return result

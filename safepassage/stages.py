@@ -22,6 +22,7 @@ from .config import (
     DataConfig,
     NetworkConfig,
     PlanConfig,
+    PostsConfig,
     RiskConfig,
     RoutesConfig,
     StaffingConfig,
@@ -31,6 +32,7 @@ from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, planned_schools
 from .risk.surface import RiskModel, RiskSurface, score
+from .routes.corridors import compare_routes, designate_corridors
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
@@ -42,17 +44,21 @@ from .routes.paths import (
 )
 from .routes.stitch import stitch
 from .schedule import parse_school_hours, school_windows
+from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
 from .streets import DEFAULT_CLASS_FACTORS
 
 __all__ = [
     "RISK_MODEL",
+    "corridors_and_comparison",
     "load_network",
     "plan_roster",
     "risk_surface",
     "route_all_schools",
     "select_schools",
+    "site_posts",
+    "solver_settings",
     "staffing_windows",
     "student_origins",
     "window_risk",
@@ -187,14 +193,13 @@ def student_origins(
     network: WalkNetwork,
     schools: gpd.GeoDataFrame,
     options: RoutesConfig,
-    *,
-    snap_max_m: float,
+    snapping: NetworkConfig,
 ) -> OriginSet:
     """Aggregated student origins per school; every school in the network competes for them."""
     if inputs.population is None:
         raise DataError("config [data] needs blocks and population to estimate student origins")
     everyone = inputs.schools.copy()
-    everyone["node"] = network.snap(everyone, max_m=snap_max_m).nodes
+    everyone["node"] = network.snap(everyone, max_m=snapping.snap_max_m).nodes
     return estimate_origins(
         network,
         schools,
@@ -218,6 +223,58 @@ def staffing_windows(schools: gpd.GeoDataFrame, w: WindowConfig) -> pd.DataFrame
         arrive_after_min=w.arrive_after_min,
         dismiss_before_min=w.dismiss_before_min,
         dismiss_after_min=w.dismiss_after_min,
+    )
+
+
+def solver_settings(options: StaffingConfig, seed: int) -> SolverSettings:
+    """CP-SAT settings of ``[staffing]``: limits in deterministic time, the same plan everywhere."""
+    return SolverSettings(
+        time_limit_s=options.time_limit_s,
+        num_workers=options.num_workers,
+        seed=seed,
+        relative_gap=options.relative_gap,
+        deterministic=True,
+    )
+
+
+def corridors_and_comparison(
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    routes: RouteSet,
+    risk_by_window: dict[str, NDArray[np.float64]],
+    options: RoutesConfig,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
+    """One corridor per school (within ``corridor_budget_m``, afternoon risk), and how
+    they agree with the reference route lines (None without ``data.reference_routes``)."""
+    corridors = designate_corridors(
+        network, schools, routes, budget_m=options.corridor_budget_m, risk=risk_by_window["pm"]
+    )
+    if inputs.reference_routes is None:
+        return corridors, None
+    lines = inputs.reference_routes[inputs.reference_routes["kind"] == "line"]
+    return corridors, compare_routes(corridors, lines, tolerance_m=options.reference_tolerance_m)
+
+
+def site_posts(
+    network: WalkNetwork,
+    corridors: gpd.GeoDataFrame,
+    schools: gpd.GeoDataFrame,
+    routes: RouteSet,
+    risk_by_window: dict[str, NDArray[np.float64]],
+    options: PostsConfig,
+    solver: SolverSettings,
+) -> PostPlan:
+    """Candidate posts along the corridors and the chosen ones (one solver thread: reproducible)."""
+    return plan_posts(
+        network,
+        corridors,
+        schools,
+        routes,
+        risk=risk_by_window.__getitem__,
+        windows=tuple(risk_by_window),
+        options=options,
+        settings=dataclasses.replace(solver, num_workers=1),
     )
 
 

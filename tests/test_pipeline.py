@@ -92,7 +92,7 @@ def test_failed_run_leaves_earlier_outputs_intact(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise DataError("posts stage broke")
 
-    monkeypatch.setattr(pipeline, "plan_posts", broken)
+    monkeypatch.setattr(pipeline, "site_posts", broken)
     with pytest.raises(DataError, match="posts stage broke"):
         plan(cfg, out=out)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

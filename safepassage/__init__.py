@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "plan": "safepassage.pipeline",
-    "PlanResult": "safepassage.pipeline",
+    "PlanResult": "safepassage.result",
     "load_config": "safepassage.config",
     "PlanConfig": "safepassage.config",
     "WalkNetwork": "safepassage.routes.network",

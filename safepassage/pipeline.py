@@ -41,7 +41,7 @@ from .stages import (
     window_risk,
 )
 
-__all__ = ["STAGES", "PlanResult", "plan"]
+__all__ = ["STAGES", "plan"]
 
 logger = logging.getLogger(__name__)
 STAGES = (

@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from safepassage import pipeline
 from safepassage.config import PlanConfig, load_config
 from safepassage.errors import DataError
-from safepassage.pipeline import PlanResult, plan
+from safepassage.pipeline import plan
+from safepassage.result import PlanResult
 
 EXAMPLE = Path(__file__).parent.parent / "data" / "examples" / "englewood.toml"
 SCHOOLS = ("609707", "609768", "609711")  # Robeson HS, Hope HS, Harper HS

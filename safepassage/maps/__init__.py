@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from .plan_data import PlanLike
 from .printed import post_packet
-from .web import PlanLike, plan_map, save_map
+from .web import plan_map, save_map
 
 __all__ = ["PlanLike", "plan_map", "post_packet", "save_map"]

@@ -80,6 +80,8 @@ __all__ = [
     "short_street_name",
 ]
 
+CORNER_M = 15.0  # a node this close to a corner along a segment is named as the corner
+
 _ABBREVIATIONS = {
     "North": "N",
     "South": "S",
@@ -155,18 +157,35 @@ def short_street_name(name: str) -> str:
 def _corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:
     """The (up to) two main named streets of each node, alphabetical.
 
-    Streets are ranked by the length (to the decimetre) of their segments
-    meeting at the node, ties by name, so edge order does not matter.
+    A node's streets are those of its own segments and of the nodes within
+    ``CORNER_M`` of it along one segment (OSM often puts an alley junction or a
+    crosswalk node a few metres from the corner).  Streets are ranked by the
+    length (to the decimetre) of their segments meeting there, ties by name, so
+    edge order does not matter.
     """
     edges = network.edges
     wanted = np.asarray(list(nodes), dtype=np.int64)
-    at = edges[np.isin(edges["u"].to_numpy(), wanted)]
-    named = at[at["name"].fillna("").astype(str) != ""]
+    u = edges["u"].to_numpy(dtype=np.int64)
+    v = edges["v"].to_numpy(dtype=np.int64)
+    near = np.isin(u, wanted) & (edges["length"].to_numpy(dtype=np.float64) <= CORNER_M)
+    # each wanted node stands for itself and for its close neighbours
+    owner = pd.DataFrame(
+        {"node": np.concatenate([wanted, u[near]]), "at": np.concatenate([wanted, v[near]])}
+    ).drop_duplicates()
+    named = edges[edges["name"].fillna("").astype(str) != ""]
+    joined = owner.merge(
+        pd.DataFrame(
+            {
+                "at": named["u"].to_numpy(dtype=np.int64),
+                "name": named["name"].astype(str),
+                "length": named["length"].to_numpy(dtype=np.float64),
+            }
+        ),
+        on="at",
+    )
     totals: dict[int, dict[str, float]] = {}
-    for node, name, length in zip(
-        named["u"].to_numpy(dtype=np.int64), named["name"], named["length"], strict=True
-    ):
-        street = short_street_name(str(name))
+    for node, name, length in zip(joined["node"], joined["name"], joined["length"], strict=True):
+        street = short_street_name(name)
         per_node = totals.setdefault(int(node), {})
         per_node[street] = per_node.get(street, 0.0) + float(length)
     ranked = {

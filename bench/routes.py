@@ -29,8 +29,8 @@ from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import (
     aggregate_origins,
     allocate_students,
+    census_population,
     node_population,
-    tract_population,
 )
 from safepassage.routes.paths import prepare_route_costs, route_students
 from safepassage.routes.stitch import stitch
@@ -72,7 +72,7 @@ def main() -> None:
 
     started = time.perf_counter()
     schools["node"] = net.snap(schools, max_m=150).nodes
-    polygons = tract_population(tracts, population)
+    polygons = census_population(tracts, population)
     node_pop = node_population(net, polygons)
     t_pop = time.perf_counter() - started
     demand = allocate_students(net, schools, node_pop)

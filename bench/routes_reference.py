@@ -77,7 +77,7 @@ from safepassage.risk.incidents import read_incidents
 from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors
 from safepassage.routes.network import WalkNetwork
-from safepassage.routes.origins import estimate_origins, tract_population
+from safepassage.routes.origins import census_population, estimate_origins
 from safepassage.routes.paths import (
     RouteSet,
     prepare_route_costs,
@@ -208,7 +208,7 @@ def _origins(root: Path, network: WalkNetwork, schools: gpd.GeoDataFrame) -> gpd
     areas = gpd.read_file(f"/vsigzip/{root}/boundaries/community_areas.geojson.gz")
     inside = areas[areas["community"].str.upper().isin(AREAS.values())].union_all()
     tracts = tracts[tracts.representative_point().within(inside)]
-    polygons = tract_population(tracts, population)
+    polygons = census_population(tracts, population)
     origin_set = estimate_origins(network, schools, polygons)
     if not origin_set.problems.empty:
         print(origin_set.problems.to_string(index=False))

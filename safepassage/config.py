@@ -269,6 +269,11 @@ class HazardConfig(_Table):
     weight: Weight = Field(1.0, description="Risk of one hazard, in weighted incidents a year")
 
 
+def _optional_input(description: str, example: str) -> Any:
+    """The Field of an optional input file: None unless given."""
+    return Field(None, description=description, examples=[example])
+
+
 class DataConfig(_Table):
     """``[data]``: input files, resolved to absolute paths."""
 
@@ -286,46 +291,34 @@ class DataConfig(_Table):
         description="Stage cache folder (default: $XDG_CACHE_HOME/safepassage or ~/.cache/...)",
         examples=["~/.cache/safepassage"],
     )
-    profiles: InputFile | None = Field(
-        None,
-        description="CPS school profiles (enrollment, bell times)",
-        examples=["data:schools/CPS_School_Profile_SY1617.csv.gz"],
+    profiles: InputFile | None = _optional_input(
+        "CPS school profiles (enrollment, bell times)",
+        "data:schools/CPS_School_Profile_SY1617.csv.gz",
     )
     incidents: InputFiles = Field((), description="Police incident tables")
-    homicides: InputFile | None = Field(
-        None,
-        description="Homicide victims table, read like the incidents",
-        examples=["data:crime/homicides_2013-2018_citywide.csv.gz"],
+    homicides: InputFile | None = _optional_input(
+        "Homicide victims table, read like the incidents",
+        "data:crime/homicides_2013-2018_citywide.csv.gz",
     )
     hazards: dict[str, HazardConfig] = Field(
         default_factory=dict, description="Hazard layers, one table each (NAME is yours)"
     )
-    population: InputFile | None = Field(
-        None,
-        description="Census block population",
-        examples=["data:census/population_by_2010_census_block.csv.gz"],
+    population: InputFile | None = _optional_input(
+        "Census block population", "data:census/population_by_2010_census_block.csv.gz"
     )
-    blocks: InputFile | None = Field(
-        None,
-        description="Census block polygons",
-        examples=["data:boundaries/census_blocks_2010_englewood_westenglewood.geojson.gz"],
+    blocks: InputFile | None = _optional_input(
+        "Census block polygons",
+        "data:boundaries/census_blocks_2010_englewood_westenglewood.geojson.gz",
     )
-    community_areas: InputFile | None = Field(
-        None,
-        description="Community area polygons (for [schools] community_areas)",
-        examples=["data:boundaries/community_areas.geojson.gz"],
+    community_areas: InputFile | None = _optional_input(
+        "Community area polygons (for [schools] community_areas)",
+        "data:boundaries/community_areas.geojson.gz",
     )
-    reference_routes: InputFile | None = Field(
-        None,
-        description="Official Safe Passage routes",
-        examples=["data:safe_passage/safe_passage_routes_SY1617.geojson.gz"],
+    reference_routes: InputFile | None = _optional_input(
+        "Official Safe Passage routes", "data:safe_passage/safe_passage_routes_SY1617.geojson.gz"
     )
-    vendors: InputFile | None = Field(
-        None, description="Vendors table (CSV)", examples=["vendors.csv"]
-    )
-    workers: InputFile | None = Field(
-        None, description="Workers table (CSV)", examples=["workers.csv"]
-    )
+    vendors: InputFile | None = _optional_input("Vendors table (CSV)", "vendors.csv")
+    workers: InputFile | None = _optional_input("Workers table (CSV)", "workers.csv")
 
     def input_files(self) -> list[Path]:
         """Every input file named here (not the cache folder), in a stable order."""

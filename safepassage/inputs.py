@@ -29,7 +29,7 @@ from .risk.cpd import DEFAULT_CATEGORY_WEIGHTS
 from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, read_incidents
 from .routes.network import WalkNetwork
-from .routes.origins import block_population, tract_population
+from .routes.origins import census_population
 from .staffing.program import staff_problems
 
 __all__ = ["InputError", "PlanInputs", "check_inputs", "read_inputs", "skipped_stages"]
@@ -165,11 +165,7 @@ def _population(config: PlanConfig, crs: Any) -> gpd.GeoDataFrame | None:
     if not isinstance(polygons, gpd.GeoDataFrame) or polygons.crs is None:
         raise DataError(f"{data.blocks}: has no geometry; give census block or tract polygons")
     counts = pd.read_csv(data.population)
-    if "tract_bloc" not in polygons.columns and "tractce10" in polygons.columns:
-        joined = tract_population(polygons, counts)  # tracts: the sum of their blocks
-    else:
-        joined = block_population(polygons, counts)
-    return joined.to_crs(crs)
+    return census_population(polygons, counts).to_crs(crs)
 
 
 def combine_incidents(tables: list[Incidents]) -> Incidents:

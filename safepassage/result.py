@@ -103,30 +103,37 @@ class PlanResult:
 
     @property
     def origins(self) -> gpd.GeoDataFrame:
+        """The aggregated student origins (``origin_set.origins``)."""
         return self.origin_set.origins
 
     @property
     def problems(self) -> pd.DataFrame:
+        """Schools the origins stage could not serve, with the reason."""
         return self.origin_set.problems
 
     @property
     def posts(self) -> gpd.GeoDataFrame:
+        """Every candidate post, ``selected`` marking the chosen ones."""
         return self.post_plan.table
 
     @property
     def roster(self) -> pd.DataFrame | None:
+        """The roster assignments, or None when the roster was skipped."""
         return None if self.roster_result is None else self.roster_result.assignments
 
     @property
     def plan_name(self) -> str:
+        """``[plan] name``."""
         return self.config.name
 
     @property
     def plan_date(self) -> str:
+        """``[plan] date`` (ISO), or ``""``."""
         return self.config.plan_date
 
     @property
     def min_students(self) -> int:
+        """The smallest origin that may be shown (``[routes] min_students``)."""
         return self.config.routes.min_students
 
     def summary(self) -> dict[str, Any]:

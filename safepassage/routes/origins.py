@@ -2,7 +2,7 @@
 
 Pipeline of this module:
 
-1. :func:`block_population` joins census block counts to block polygons.
+1. :func:`census_population` joins census block counts to block or tract polygons.
 2. :func:`node_population` spreads each polygon's population along the
    residential street length inside it and puts it on network nodes.
 3. :func:`allocate_students` turns node population into students of each
@@ -40,11 +40,10 @@ __all__ = [
     "OriginSet",
     "aggregate_origins",
     "allocate_students",
-    "block_population",
+    "census_population",
     "estimate_origins",
     "node_population",
     "school_bands",
-    "tract_population",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,66 +80,46 @@ class OriginSet:
     problems: pd.DataFrame
 
 
-def block_population(
-    blocks: gpd.GeoDataFrame,
+# census polygon kinds: the key column of each and how many digits of a block code it keeps
+CENSUS_KEYS = {"tract_bloc": 10, "tractce10": 6}
+
+
+def census_population(
+    polygons: gpd.GeoDataFrame,
     population: pd.DataFrame,
     *,
-    block_column: str = "tract_bloc",
     code_column: str = "CENSUS BLOCK",
     count_column: str = "TOTAL POPULATION",
 ) -> gpd.GeoDataFrame:
-    """Join census block population counts to block polygons.
+    """Join census block population counts to block or tract polygons.
 
+    Blocks are keyed by ``tract_bloc`` (tract + block, 10 digits), tracts by
+    ``tractce10`` (6 digits: a tract's population is the sum of its blocks).
     The City of Chicago file codes a block as tract (6 digits) + block
     (4 digits) with leading zeros dropped: codes are zero-padded to 10.
 
     Returns
     -------
     GeoDataFrame
-        ``blocks`` with a ``population`` column (0 where the code is absent).
+        ``polygons`` with a ``population`` column (0 where the code is absent).
+
+    Raises
+    ------
+    MissingColumnError
+        When the polygons have neither key or the table lacks its columns.
     """
-    return _join_population(blocks, block_column, population, code_column, count_column, 10)
-
-
-def _join_population(
-    polygons: gpd.GeoDataFrame,
-    key_column: str,
-    population: pd.DataFrame,
-    code_column: str,
-    count_column: str,
-    digits: int,
-) -> gpd.GeoDataFrame:
-    """Sum block counts by the first ``digits`` of the zero-padded block code; join them."""
-    for table, column, name in (
-        (polygons, key_column, "polygons"),
-        (population, code_column, "population table"),
-        (population, count_column, "population table"),
-    ):
-        if column not in table.columns:
-            raise MissingColumnError([column], found=table.columns, source=name)
+    key = next((k for k in CENSUS_KEYS if k in polygons.columns), None)
+    if key is None:
+        raise MissingColumnError(list(CENSUS_KEYS), found=polygons.columns, source="polygons")
+    digits = CENSUS_KEYS[key]
+    for column in (code_column, count_column):
+        if column not in population.columns:
+            raise MissingColumnError([column], found=population.columns, source="population table")
     codes = population[code_column].astype(str).str.strip().str.zfill(10).str[:digits]
     counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
     lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
-    keys = polygons[key_column].astype(str).str.strip().str.zfill(digits)
+    keys = polygons[key].astype(str).str.strip().str.zfill(digits)
     return polygons.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
-
-
-def tract_population(
-    tracts: gpd.GeoDataFrame,
-    population: pd.DataFrame,
-    *,
-    tract_column: str = "tractce10",
-    code_column: str = "CENSUS BLOCK",
-    count_column: str = "TOTAL POPULATION",
-) -> gpd.GeoDataFrame:
-    """Tract population as the sum of its blocks (block code = tract + 4-digit block).
-
-    Returns
-    -------
-    GeoDataFrame
-        ``tracts`` with a ``population`` column.
-    """
-    return _join_population(tracts, tract_column, population, code_column, count_column, 6)
 
 
 def node_population(

@@ -257,14 +257,9 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
 
 
 def read_program(
-    vendors: pd.DataFrame,
-    workers: pd.DataFrame,
-    demand: pd.DataFrame,
-    *,
-    max_minutes_day: int = 300,
-    max_days_week: int = 5,
+    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, limits: Limits
 ) -> Program:
-    limits = Limits(int(max_minutes_day), int(max_days_week))
+    """The roster tables as typed records; every problem in one DataError."""
     problems: list[str] = []
     if limits.max_minutes_day <= 0 or limits.max_days_week <= 0:
         problems.append(
@@ -324,9 +319,7 @@ def validate_roster_inputs(
         windows, availability outside every demand window, non-positive
         limits, bad times, and demand at schools no vendor serves.
     """
-    read_program(
-        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
-    )
+    read_program(vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week)))
 
 
 def staff_problems(

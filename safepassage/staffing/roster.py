@@ -29,6 +29,7 @@ from safepassage.staffing.model import (
     split_components,
 )
 from safepassage.staffing.program import (
+    Limits,
     Program,
     read_program,
 )
@@ -347,7 +348,7 @@ def build_roster(
         When ``floater_share`` is outside [0, 1].
     """
     program = read_program(
-        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
+        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week))
     )
     floaters = pick_floaters(program.workers, floater_share)
 
@@ -409,7 +410,7 @@ def replan(
     Replan
     """
     program = read_program(
-        vendors, workers, demand, max_minutes_day=max_minutes_day, max_days_week=max_days_week
+        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week))
     )
     kept = set(
         zip(

@@ -12,7 +12,7 @@ from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import (
     aggregate_origins,
     allocate_students,
-    block_population,
+    census_population,
     node_population,
     school_bands,
 )
@@ -161,14 +161,14 @@ def test_population_spreads_along_residential_streets(grid: WalkNetwork) -> None
     assert pop.max() > pop.min()  # interior nodes touch more street than corners
 
 
-def test_block_population_zero_pads_codes() -> None:
+def test_census_population_zero_pads_codes() -> None:
     blocks = gpd.GeoDataFrame(
         {"tract_bloc": ["0310003002"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=CHICAGO_EPSG
     )
     population = pd.DataFrame({"CENSUS BLOCK": [310003002], "TOTAL POPULATION": [104]})
-    assert block_population(blocks, population)["population"].tolist() == [104]
+    assert census_population(blocks, population)["population"].tolist() == [104]
     with pytest.raises(MissingColumnError, match="TOTAL POPULATION"):
-        block_population(blocks, population.drop(columns="TOTAL POPULATION"))
+        census_population(blocks, population.drop(columns="TOTAL POPULATION"))
 
 
 def test_corridor_follows_the_flow_within_budget(grid: WalkNetwork) -> None:

@@ -118,17 +118,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .outputs import check_output_folder
 
     check_output_folder(out)  # refuse a folder of the user's before any planning work
-    try:
-        from .pipeline import plan
-    except ImportError as exc:
-        _err(f"error: the planning pipeline (safepassage.pipeline) is not available: {exc}")
-        return EXIT_ERROR
+    from .pipeline import plan  # deferred: `safepassage --help` stays fast
+
     result = plan(
         config, out=out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
     )
     if not args.quiet:
         _out(f"plan {config.name!r} written to {out}")
-        for key, value in (getattr(result, "metrics", None) or {}).items():
+        for key, value in result.metrics.items():
             if isinstance(value, int | float | str):
                 _out(f"  {key}: {value}")
     return EXIT_OK

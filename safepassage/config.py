@@ -222,7 +222,9 @@ class PlanTable(_Table):
     seed: Count = Field(0, ge=0, description="Random seed of every randomized step")
     timezone: Text = Field("America/Chicago", description="IANA time zone of clocks and dates")
     date: Text = Field(
-        "", description='Plan date, ISO YYYY-MM-DD ("": the pipeline records the run date)'
+        "",
+        description='Plan date on maps and packets, ISO YYYY-MM-DD ("": none shown; the '
+        "manifest records when the plan was made either way)",
     )
 
     @field_validator("name", mode="before")
@@ -345,7 +347,9 @@ class SchoolSelection(_Table):
         (), description="Community area names, as in the polygons (e.g. ENGLEWOOD)"
     )
     safe_passage_year: Text = Field(
-        "", description='Keep schools with a reference route of this year, e.g. "SY1617"'
+        "",
+        description="Keep schools with a route in data.reference_routes, the routes of this "
+        'year (e.g. "SY1617"; a file whose name holds another year is refused)',
     )
 
     @field_validator("safe_passage_year")
@@ -476,7 +480,12 @@ class StaffingConfig(_Table):
     max_minutes_day: Count = Field(300, ge=1, description="Most a worker works a day (min)")
     max_days_week: Count = Field(5, ge=1, le=7, description="Most days a worker works a week")
     time_limit_s: Number = Field(60.0, gt=0, description="Solver time limit (s)")
-    num_workers: Count = Field(2, ge=1, description="Solver threads")
+    num_workers: Count = Field(
+        2,
+        ge=1,
+        description="Vendor groups rostered at once, in threads (each CP-SAT solve runs on one "
+        "worker so the plan is the same on any machine)",
+    )
     relative_gap: Number = Field(
         0.01, ge=0, le=1, description="Stop when within this share of the best bound"
     )

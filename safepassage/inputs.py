@@ -14,6 +14,7 @@ Both collect every problem before raising one :class:`InputError`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -215,6 +216,7 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
         chosen = set(planned_schools(config, inputs)["school_id"])
     except SafePassageError as exc:
         problems.append(f"schools: {exc}")
+    problems.extend(_year_problems(config))
     if inputs.population is None:
         problems.append(
             "data.blocks and data.population: both are needed to estimate where students "
@@ -238,6 +240,20 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
             )
         )
     return problems
+
+
+def _year_problems(config: PlanConfig) -> list[str]:
+    """``[schools] safe_passage_year`` must be the year of the reference routes' file."""
+    year, routes = config.schools.safe_passage_year, config.data.reference_routes
+    if not year or routes is None:
+        return []
+    named = re.findall(r"SY\d{4}", routes.name.upper())
+    if named and year not in named:
+        return [
+            f"schools.safe_passage_year: {year}, but data.reference_routes ({routes.name}) holds "
+            f"the {named[0]} routes; point data.reference_routes at the {year} routes file"
+        ]
+    return []
 
 
 def skipped_stages(config: PlanConfig, inputs: PlanInputs) -> list[str]:

@@ -109,7 +109,10 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
         if cfg.output.html:
             from .maps.web import plan_map, save_map
 
-            save_map(plan_map(result), tmp / "map.html", self_contained=cfg.output.self_contained)
+            offline = cfg.output.self_contained
+            save_map(
+                plan_map(result, self_contained=offline), tmp / "map.html", self_contained=offline
+            )
         if cfg.output.pdf and result.roster_result is not None:
             from .maps.printed import post_packet
 

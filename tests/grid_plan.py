@@ -47,12 +47,13 @@ def _lonlat(points: list[tuple[float, float]]) -> gpd.GeoSeries:
     return gpd.GeoSeries([shapely.Point(p) for p in points], crs=CRS).to_crs(4326)
 
 
-def write_inputs(folder: Path, *, streets: list[str] | None = None) -> Path:
+def write_inputs(folder: Path, *, streets: list[str] | None = None, extras: bool = False) -> Path:
     """Write every input and ``plan.toml`` into ``folder``; returns the config path.
 
     ``streets``: names of the network files to list (``west.geojson``,
     ``east.geojson``: the grid cut in two along Ave E), in that order; default
-    the whole grid in one file.
+    the whole grid in one file.  ``extras``: also write the optional inputs of
+    :func:`write_extras` (``plan.toml`` does not name them).
     """
     folder.mkdir(parents=True, exist_ok=True)
     grid = _streets()
@@ -88,6 +89,8 @@ def write_inputs(folder: Path, *, streets: list[str] | None = None) -> Path:
     pd.DataFrame({"worker_id": [f"W{i}" for i in range(1, 7)], "vendor_id": ["V1"] * 6}).to_csv(
         folder / "workers.csv", index=False
     )
+    if extras:
+        write_extras(folder)
     networks = ", ".join(f'"{s}"' for s in (streets or ["streets.geojson"]))
     config = folder / "plan.toml"
     config.write_text(f"""\
@@ -126,11 +129,14 @@ dir = "out"
     return config
 
 
-def _incidents(path: Path) -> None:
-    """Shootings along 5 St (between Ave B and Ave H), mornings and afternoons of 2016."""
+def _incidents(path: Path, street: int = 4) -> None:
+    """Shootings along 5 St (between Ave B and Ave H), mornings and afternoons of 2016.
+
+    ``street``: the grid row of the street instead (4: 5 St, 7: 8 St).
+    """
     points, dates = [], []
     for k in range(24):
-        points.append((X0 + (1.5 + (k % 6)) * STEP, Y0 + 4 * STEP + 5.0))
+        points.append((X0 + (1.5 + (k % 6)) * STEP, Y0 + street * STEP + 5.0))
         clock = "07:15:00 AM" if k % 2 == 0 else "03:10:00 PM"
         dates.append(f"{1 + k % 9:02d}/{3 + k % 20:02d}/2016 {clock}")
     where = _lonlat(points)
@@ -160,3 +166,146 @@ def _blocks(folder: Path) -> None:
     pd.DataFrame(
         {"CENSUS BLOCK": [c.lstrip("0") for c in codes], "TOTAL POPULATION": [900, 700, 800, 1000]}
     ).to_csv(folder / "population.csv", index=False)
+
+
+# ----------------------------------------------------------------------------- extras
+
+ANNEX_GAP_M = 20.0  # between the annex street's dead end and the grid's east edge
+MOVED_S2_OFFSET_M = 30.0  # schools_moved.csv: S2 this far east of corner (6, 5)
+AREAS = {"WEST SIDE": "S1", "EAST SIDE": "S2"}  # areas.geojson: each area's school
+
+
+def write_extras(folder: Path) -> None:
+    """Optional inputs that ``plan.toml`` does not name, to point config keys at.
+
+    * ``annex.osm`` (OSM XML, node ids 9000001-2) and ``annex.geojson`` (the same
+      street as a centerline): "Annex Rd", east of the grid along 5 St, its dead
+      end ``ANNEX_GAP_M`` from the grid's corner (8, 4);
+    * ``schools_moved.csv``: S2 ``MOVED_S2_OFFSET_M`` east of corner (6, 5);
+    * ``profiles_other.csv``: S1 9:00-4:00, S2 without school hours;
+    * ``incidents_north.csv``: the shootings along 8 St instead of 5 St;
+    * ``homicides.csv``: homicides along Ave H, in the police schema;
+    * ``lots_west.csv``, ``lots_east.csv``: vacant lots along Ave B / Ave H, their
+      ``Location`` as ``"address\\n(lat, lon)"`` (the city land inventory's form);
+    * ``areas.geojson``: community areas WEST SIDE (holding S1) and EAST SIDE (S2),
+      split along Ave E; ``areas_flipped.geojson``: the same polygons, names swapped;
+    * ``reference_routes.geojson``: an official route of S1 in the SY1617 schema
+      (``rt_num``, ``schoolid``, ``school_nam``), 30 m north of 3 St;
+    * ``population_other.csv``: most people in the north-east block;
+      ``blocks_other.geojson``: the four blocks as 100 m strips west of Ave E;
+    * ``vendors_other.csv``: V1 serves S1 only, V2 (no workers) serves S2;
+      ``workers_other.csv``: three workers X1-X3 of V1.
+    """
+    span = (N - 1) * STEP
+    east_end = corner(N - 1, 4)
+    annex = shapely.LineString(
+        [(east_end[0] + ANNEX_GAP_M, east_end[1]), (east_end[0] + 2 * STEP, east_end[1])]
+    )
+    gpd.GeoDataFrame(
+        {"name": ["Annex Rd"], "highway": ["residential"]}, geometry=[annex], crs=CRS
+    ).to_file(folder / "annex.geojson", driver="GeoJSON")
+    ends = _lonlat(list(annex.coords))
+    nodes = "".join(
+        f'  <node id="{9_000_001 + k}" lat="{lat:.7f}" lon="{lon:.7f}" version="1"/>\n'
+        for k, (lat, lon) in enumerate(zip(ends.y, ends.x, strict=True))
+    )
+    (folder / "annex.osm").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="grid_plan">\n'
+        f"{nodes}"
+        '  <way id="9100001" version="1">\n'
+        '    <nd ref="9000001"/>\n    <nd ref="9000002"/>\n'
+        '    <tag k="highway" v="residential"/>\n    <tag k="name" v="Annex Rd"/>\n'
+        "  </way>\n</osm>\n"
+    )
+
+    s1, s2 = corner(*SCHOOLS["S1"]), corner(6, 5)
+    where = _lonlat([s1, (s2[0] + MOVED_S2_OFFSET_M, s2[1])])
+    pd.DataFrame(
+        {
+            "School_ID": list(SCHOOLS),
+            "Short_Name": ["GRID ELEMENTARY", "GRID HIGH MOVED"],
+            "Grades": ["K,1,2,3,4,5,6,7,8", "9,10,11,12"],
+            "Lat": where.y.round(7),
+            "Long": where.x.round(7),
+        }
+    ).to_csv(folder / "schools_moved.csv", index=False)
+    pd.DataFrame(
+        {
+            "School_ID": list(SCHOOLS),
+            "Student_Count_Total": [300, 500],
+            "School_Hours": ["9:00 AM - 4:00 PM", ""],
+        }
+    ).to_csv(folder / "profiles_other.csv", index=False)
+
+    _incidents(folder / "incidents_north.csv", street=7)
+    homicides = [(X0 + 7 * STEP + 5.0, Y0 + (1.5 + k) * STEP) for k in range(6)]
+    where = _lonlat(homicides)
+    pd.DataFrame(
+        {
+            "ID": range(9001, 9001 + len(homicides)),
+            "Date": [f"{2 + k:02d}/14/2016 09:30:00 PM" for k in range(len(homicides))],
+            "Primary Type": ["HOMICIDE"] * len(homicides),
+            "Description": ["FIRST DEGREE MURDER"] * len(homicides),
+            "Latitude": where.y.round(7),
+            "Longitude": where.x.round(7),
+        }
+    ).to_csv(folder / "homicides.csv", index=False)
+
+    for name, column in (("lots_west.csv", 1), ("lots_east.csv", 7)):
+        lots = _lonlat([(X0 + column * STEP + 10.0, Y0 + (0.5 + k) * STEP) for k in range(N - 1)])
+        pd.DataFrame(
+            {
+                "ID": range(1, N),
+                "Location": [
+                    f"{100 * (k + 1)} AVE {chr(65 + column)}\n({lat:.7f}, {lon:.7f})"
+                    for k, (lat, lon) in enumerate(zip(lots.y, lots.x, strict=True))
+                ],
+                "Property Status": ["Owned by City"] * (N - 1),
+            }
+        ).to_csv(folder / name, index=False)
+
+    cut = X0 + 4 * STEP
+    halves = [
+        shapely.box(X0 - STEP, Y0 - STEP, cut, Y0 + span + STEP),
+        shapely.box(cut, Y0 - STEP, X0 + span + STEP, Y0 + span + STEP),
+    ]
+    for name, names in (
+        ("areas.geojson", list(AREAS)),
+        ("areas_flipped.geojson", list(AREAS)[::-1]),
+    ):
+        areas = gpd.GeoDataFrame({"community": names}, geometry=halves, crs=CRS)
+        areas.to_crs(4326).to_file(folder / name, driver="GeoJSON")
+
+    x0, y = corner(0, 2)
+    reference = shapely.LineString([(x0, y + 30.0), (corner(4, 2)[0], y + 30.0)])
+    gpd.GeoDataFrame(
+        {
+            "rt_num": ["1"],
+            "schoolid": ["S1"],
+            "school_nam": ["Grid Elementary"],
+            "shape_leng": [reference.length / 0.3048],
+        },
+        geometry=[reference],
+        crs=CRS,
+    ).to_crs(4326).to_file(folder / "reference_routes.geojson", driver="GeoJSON")
+
+    blocks = gpd.read_file(folder / "blocks.geojson")
+    strips = [shapely.box(X0 + q * STEP, Y0, X0 + (q + 1) * STEP, Y0 + span) for q in range(4)]
+    gpd.GeoDataFrame({"tract_bloc": blocks["tract_bloc"]}, geometry=strips, crs=CRS).to_file(
+        folder / "blocks_other.geojson", driver="GeoJSON"
+    )
+    population = pd.read_csv(folder / "population.csv")
+    population.assign(**{"TOTAL POPULATION": [100, 100, 100, 3000]}).to_csv(
+        folder / "population_other.csv", index=False
+    )
+
+    pd.DataFrame(
+        {
+            "vendor_id": ["V1", "V2"],
+            "name": ["Grid Community Partners", "Far Side"],
+            "school_ids": ["S1", "S2"],
+        }
+    ).to_csv(folder / "vendors_other.csv", index=False)
+    pd.DataFrame({"worker_id": ["X1", "X2", "X3"], "vendor_id": ["V1"] * 3}).to_csv(
+        folder / "workers_other.csv", index=False
+    )

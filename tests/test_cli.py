@@ -169,14 +169,6 @@ def test_plan_errors_map_to_exit_codes(
     assert ("Traceback" in err) == (code == 1)
 
 
-def test_plan_without_pipeline_says_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "safepassage.pipeline", None)
-    assert main(["plan", str(minimal_config(tmp_path))]) == 1
-    assert "planning pipeline (safepassage.pipeline) is not available" in capsys.readouterr().err
-
-
 def test_compare_finds_added_removed_and_moved_posts() -> None:
     diff = compare_outputs(FIXTURES / "compare_old", FIXTURES / "compare_new")
     assert (diff.added, diff.removed) == (["P4"], ["P2"])

@@ -99,3 +99,19 @@ def test_validate_lists_the_schools_it_would_plan(
     printed = capsys.readouterr().out
     assert "2 schools would be planned" in printed
     assert "S1  GRID ELEMENTARY" in printed
+
+
+def test_a_route_file_of_another_year_than_safe_passage_year_is_refused(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path, extras=True)
+    (tmp_path / "reference_routes.geojson").rename(tmp_path / "routes_SY1617.geojson")
+    text = config.read_text().replace(
+        'workers = "workers.csv"\n',
+        'workers = "workers.csv"\nreference_routes = "routes_SY1617.geojson"\n',
+    )
+    config.write_text(text + '\n[schools]\nsafe_passage_year = "SY1516"\n')
+    found = validate_inputs(load_config(config))
+    assert any("holds the SY1617 routes" in p for p in found.problems), found.problems
+    with pytest.raises(InputError, match="SY1516"):
+        plan(config)
+    config.write_text(text + '\n[schools]\nsafe_passage_year = "SY1617"\n')
+    assert list(plan(config).schools["school_id"]) == ["S1"]  # the one school with a route

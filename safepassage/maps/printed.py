@@ -128,7 +128,11 @@ def _cover_page(
     fig.text(0.07, 0.95, "Safe Passage post packet", fontsize=20, fontweight="bold", va="top")
     fig.text(0.07, 0.915, f"{vendor_name} (vendor {vendor_id})", fontsize=14, va="top")
     fig.text(
-        0.07, 0.89, f"Plan: {result.plan_name}    Date: {result.plan_date}", fontsize=10, va="top"
+        0.07,
+        0.89,
+        f"Plan: {result.plan_name}" + (f"    Date: {result.plan_date}" if result.plan_date else ""),
+        fontsize=10,
+        va="top",
     )
     lines = [
         f"• {s.name} ({s.school_id}), grades {getattr(s, 'grades', '')}, "

@@ -221,7 +221,7 @@ def plan_map(
         incident_layer(incidents, area=area, area_crs=network.crs).add_to(m)
     post_layer(posts, schedule, times, selected=True, passing=passing).add_to(m)
     school_layer(schools).add_to(m)
-    title = f"{esc(result.plan_name)} · {esc(result.plan_date)}"
+    title = " · ".join(esc(part) for part in (result.plan_name, result.plan_date) if part)
     legend(breaks, colors, title=title, has_origins=origins is not None).add_to(m)
     folium.LayerControl(collapsed=len(colors) > 12).add_to(m)
     return m

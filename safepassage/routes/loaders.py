@@ -351,7 +351,7 @@ def centerline_tables(
     degree = np.bincount(np.concatenate([u, v]), minlength=len(unique_xy))
     nodes = pd.DataFrame(
         {
-            "osmid": np.arange(len(unique_xy)).astype(str),
+            "osmid": "",  # no source id: stitching joins centreline nodes by place only
             "x": unique_xy[:, 0],
             "y": unique_xy[:, 1],
             "street_count": degree,

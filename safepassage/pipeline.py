@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
@@ -24,7 +23,7 @@ from .config import PlanConfig, load_config
 from .executor import make_executor
 from .inputs import InputError, PlanInputs, check_inputs, read_inputs
 from .outputs import check_output_folder, write_outputs
-from .result import PlanResult
+from .result import Metric, PlanResult
 from .routes.network import WalkNetwork
 from .schedule import WINDOWS
 from .stages import (
@@ -176,10 +175,10 @@ def _checked_inputs(cfg: PlanConfig, network: WalkNetwork) -> PlanInputs:
     return inputs
 
 
-def _metrics(result: PlanResult) -> dict[str, Any]:
+def _metrics(result: PlanResult) -> dict[str, Metric]:
     posts = result.posts
     chosen = posts[posts["selected"]]
-    metrics: dict[str, Any] = {
+    metrics: dict[str, Metric] = {
         "schools": len(result.schools),
         "schools_unsnapped": int((result.schools["node"] < 0).sum()),
         "origins": len(result.origins),

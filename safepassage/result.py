@@ -7,7 +7,7 @@ times ``HH:MM`` in the plan's time zone, identifiers are strings.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeAlias
 
 import geopandas as gpd
 import pandas as pd
@@ -21,7 +21,10 @@ from .routes.paths import RouteSet
 from .staffing.posts import PostPlan
 from .staffing.roster import Roster
 
-__all__ = ["PlanResult"]
+__all__ = ["Metric", "PlanResult"]
+
+# a headline number, a status, or a solver's figures (status, objective, bound, gap, seconds)
+Metric: TypeAlias = int | float | str | dict[str, int | float | str]
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class PlanResult:
         The planned schools: ``school_id``, ``name``, ``grades``, ``grade_band``
         (elementary/high/both), ``enrollment``, ``school_hours`` (raw text),
         ``community_area``, ``node`` (-1 unsnapped), ``snap_m``, ``bell_start``,
-        ``bell_end`` (``HH:MM``), geometry (Point).
+        ``bell_end`` (``HH:MM``), ``bells_default`` (the default bells were used),
+        geometry (Point).
     risk
         :class:`~safepassage.risk.surface.RiskSurface`; ``risk.table``:
         ``edge_id``, ``window`` (am/pm/all), ``risk`` (weighted incidents per km
@@ -99,7 +103,7 @@ class PlanResult:
     windows: pd.DataFrame
     comparison: pd.DataFrame | None
     timings: dict[str, float] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Metric] = field(default_factory=dict)
 
     @property
     def origins(self) -> gpd.GeoDataFrame:
@@ -136,6 +140,6 @@ class PlanResult:
         """The smallest origin that may be shown (``[routes] min_students``)."""
         return self.config.routes.min_students
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Metric]:
         """Headline metrics (what the CLI prints at the end)."""
         return dict(self.metrics)

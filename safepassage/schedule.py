@@ -9,6 +9,7 @@ into bell times from which each school's windows are derived.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -18,11 +19,13 @@ __all__ = [
     "WEEKDAYS",
     "WINDOWS",
     "WINDOW_WORDS",
+    "bell_times",
     "clock_minutes",
     "hhmm",
     "parse_school_hours",
     "school_windows",
     "weekday_order",
+    "windows_around_bells",
 ]
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
@@ -127,23 +130,69 @@ def school_windows(
     missing = [c for c in ("School_ID", "School_Hours") if c not in profile.columns]
     if missing:
         raise MissingColumnError(missing, found=profile.columns, source="school profile")
+    bells = bell_times(
+        profile["School_Hours"], default_start=default_start, default_end=default_end
+    )
+    bells.insert(0, "school_id", profile["School_ID"].astype(str).to_numpy())
+    return windows_around_bells(
+        bells,
+        arrive_before_min=arrive_before_min,
+        arrive_after_min=arrive_after_min,
+        dismiss_before_min=dismiss_before_min,
+        dismiss_after_min=dismiss_after_min,
+    )
+
+
+def bell_times(hours: Iterable[object], *, default_start: str, default_end: str) -> pd.DataFrame:
+    """Bell times of each ``School_Hours`` value, the defaults where it does not parse.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bell_start``, ``bell_end`` (``HH:MM``) and ``bells_default`` (bool: the
+        default bell times were used), one row per value in order.
+    """
+    parsed = [parse_school_hours(text) for text in hours]
+    return pd.DataFrame(
+        {
+            "bell_start": [p[0] if p else default_start for p in parsed],
+            "bell_end": [p[1] if p else default_end for p in parsed],
+            "bells_default": [p is None for p in parsed],
+        }
+    )
+
+
+def windows_around_bells(
+    bells: pd.DataFrame,
+    *,
+    arrive_before_min: int,
+    arrive_after_min: int,
+    dismiss_before_min: int,
+    dismiss_after_min: int,
+) -> pd.DataFrame:
+    """The ``am`` and ``pm`` staffing windows around each school's bells.
+
+    ``bells`` holds ``school_id``, ``bell_start``, ``bell_end`` and
+    ``bells_default`` (see :func:`bell_times`); the result's columns are
+    :func:`school_windows`'.
+    """
     rows = []
-    for school_id, hours in zip(profile["School_ID"], profile["School_Hours"], strict=True):
-        parsed = parse_school_hours(hours)
-        bell_start, bell_end = parsed or (default_start, default_end)
+    for school_id, start_bell, end_bell, fallback in bells[
+        ["school_id", "bell_start", "bell_end", "bells_default"]
+    ].itertuples(index=False):
         spans = {
             "am": (
-                clock_minutes(bell_start) - arrive_before_min,
-                clock_minutes(bell_start) + arrive_after_min,
+                clock_minutes(start_bell) - arrive_before_min,
+                clock_minutes(start_bell) + arrive_after_min,
             ),
             "pm": (
-                clock_minutes(bell_end) - dismiss_before_min,
-                clock_minutes(bell_end) + dismiss_after_min,
+                clock_minutes(end_bell) - dismiss_before_min,
+                clock_minutes(end_bell) + dismiss_after_min,
             ),
         }
         for window, (start, end) in spans.items():
             rows.append(
-                (str(school_id), window, hhmm(start), hhmm(end), end - start, parsed is None)
+                (str(school_id), window, hhmm(start), hhmm(end), end - start, bool(fallback))
             )
     return pd.DataFrame(
         rows, columns=["school_id", "window", "start", "end", "minutes", "used_fallback"]

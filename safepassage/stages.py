@@ -43,7 +43,7 @@ from .routes.paths import (
     route_students,
 )
 from .routes.stitch import stitch
-from .schedule import parse_school_hours, school_windows
+from .schedule import bell_times, windows_around_bells
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
@@ -125,16 +125,18 @@ def select_schools(
     GeoDataFrame
         The reader's columns plus ``node`` (-1 when unsnapped), ``snap_m``, and
         ``bell_start``/``bell_end`` (``HH:MM``: parsed ``school_hours``, else
-        ``[windows] default_start``/``default_end``), sorted by ``school_id``.
+        ``[windows] default_start``/``default_end``, then ``bells_default`` is
+        True), sorted by ``school_id``.
     """
     chosen = planned_schools(config, inputs).copy()
     snap = network.snap(chosen, max_m=config.network.snap_max_m)
     chosen["node"] = snap.nodes
     chosen["snap_m"] = snap.table["distance_m"].to_numpy()
-    bells = [parse_school_hours(text) for text in chosen["school_hours"]]
-    chosen["bell_start"] = [b[0] if b else config.windows.default_start for b in bells]
-    chosen["bell_end"] = [b[1] if b else config.windows.default_end for b in bells]
-    return chosen
+    w = config.windows
+    bells = bell_times(
+        chosen["school_hours"], default_start=w.default_start, default_end=w.default_end
+    )
+    return pd.concat([chosen, bells], axis=1)
 
 
 def risk_surface(
@@ -211,14 +213,9 @@ def student_origins(
 
 
 def staffing_windows(schools: gpd.GeoDataFrame, w: WindowConfig) -> pd.DataFrame:
-    """Morning and afternoon staffing windows per school from bell times (fallbacks reported)."""
-    profile = pd.DataFrame(
-        {"School_ID": schools["school_id"], "School_Hours": schools["school_hours"]}
-    )
-    return school_windows(
-        profile,
-        default_start=w.default_start,
-        default_end=w.default_end,
+    """Morning and afternoon staffing windows per school around its bells (as selected)."""
+    return windows_around_bells(
+        schools,
         arrive_before_min=w.arrive_before_min,
         arrive_after_min=w.arrive_after_min,
         dismiss_before_min=w.dismiss_before_min,

@@ -28,35 +28,12 @@ class RiskLike(Protocol):
 
 
 class PlanLike(Protocol):
-    """What the maps read from a plan result (all tables in the network's metric CRS).
-
-    Attributes
-    ----------
-    network
-        The walk network (its edges are the streets drawn).
-    schools
-        ``school_id``, ``name``, ``grades``, ``bell_start``, ``bell_end`` (HH:MM),
-        ``node``, geometry (Point).
-    risk
-        ``.table`` with ``edge_id``, ``window``, ``risk`` (weighted incidents per
-        km per year), or None.
-    corridors
-        ``route_id``, ``school_id``, ``length_m``, ``students_served``,
-        ``risk_exposure``, ``edge_ids``, geometry ((Multi)LineString).
-    origins
-        ``origin_id``, ``school_id``, ``students`` (aggregates), geometry (Point), or None.
-    posts
-        ``post_id``, ``node``, ``school_id``, ``school_ids``, ``route_ids``,
-        ``cross_streets``, ``value_am``, ``value_pm``, ``selected``, geometry (Point).
-    roster
-        ``worker_id``, ``vendor_id``, ``post_id``, ``school_id``, ``weekday``
-        (Mon..Fri), ``window``, ``start``, ``end`` (HH:MM), ``minutes``; or None.
-    vendors
-        ``vendor_id``, ``name``, ``school_ids`` (list of str).
-    windows
-        ``school_id``, ``window``, ``start``, ``end`` (HH:MM).
-    plan_name, plan_date, min_students
-        Title, ISO date, and the smallest origin that may be shown.
+    """What the maps read from a plan: the attributes of the same names of
+    :class:`safepassage.result.PlanResult`, whose docstring lists every table's
+    columns (the one home of that contract).  ``risk`` and ``origins`` may be None,
+    ``roster`` is None when the roster was skipped; ``plan_name``, ``plan_date`` and
+    ``min_students`` are the title, the ISO date and the smallest origin that may be
+    shown.  Tests and benchmarks pass small stand-ins of this shape.
     """
 
     @property

@@ -41,6 +41,8 @@ from .plan_data import PlanLike, post_schedule, window_times
 
 __all__ = ["post_packet"]
 
+MIN_TABLE_PT = 5.5  # smallest table text (pt) before long text is cut
+
 logger = logging.getLogger(__name__)
 
 POST_RADIUS_M = 300.0
@@ -66,12 +68,10 @@ def _packet_rows(
     rows = []
     for number, post in enumerate(posts.itertuples(index=False), start=1):
         shifts = schedule[schedule["post_id"] == str(post.post_id)]
-        school = str(post.school_id)
         rows.append(
             [
                 str(number),
-                str(post.post_id),
-                school,
+                str(post.post_id),  # begins with the school id (the schools are listed above)
                 str(post.cross_streets),
                 _shift_text(shifts, "am"),
                 _shift_text(shifts, "pm"),
@@ -84,7 +84,11 @@ def _packet_rows(
 def _table(
     ax: Axes, header: list[str], rows: list[list[str]], widths: list[float], *, max_pt: float
 ) -> None:
-    """A ruled table from the top of ``ax``; rows shrink (font with them) to fit the axes."""
+    """A ruled table from the top of ``ax``; rows shrink (font with them) to fit the axes.
+
+    The font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of
+    every column fits its width; only text longer than that is cut, with "…".
+    """
     ax.axis("off")
     if not rows:
         ax.text(0, 1, "No posts.", va="top", fontsize=max_pt)
@@ -92,8 +96,11 @@ def _table(
     height_pt = ax.get_position().height * LETTER_IN[1] * 72
     row_pt = min(max_pt * 1.7, height_pt / (len(rows) + 1))
     size = float(np.clip(row_pt * 0.6, 4.0, max_pt))
-    # cut text that would spill into the next column (about 0.55 em per character)
+    # about 0.58 em per character: shrink until each column's longest text fits
     width_pt = ax.get_position().width * LETTER_IN[0] * 72
+    longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
+    fits = min(w * width_pt / (0.58 * max(n, 1)) for w, n in zip(widths, longest, strict=True))
+    size = float(np.clip(min(size, fits), MIN_TABLE_PT, max_pt))
     limits = [max(4, int(w * width_pt / (size * 0.58))) for w in widths]
     rows = [
         [t if len(t) <= n else t[: n - 1] + "…" for t, n in zip(r, limits, strict=True)]
@@ -143,8 +150,8 @@ def _cover_page(
     top = 0.84 - 0.022 * (len(lines) + 1)
     ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
     ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
-    header = ["#", "Post", "School", "Cross streets", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, [0.04, 0.10, 0.08, 0.33, 0.13, 0.13, 0.19], max_pt=8.5)
+    header = ["#", "Post", "Cross streets", "AM shift", "PM shift", "Workers"]
+    _table(ax, header, rows, [0.04, 0.25, 0.30, 0.11, 0.11, 0.19], max_pt=8.5)
     return fig
 
 

@@ -94,3 +94,13 @@ def test_failed_packet_leaves_the_earlier_file_intact(
         post_packet(plan, "V1", target)
     assert target.read_bytes() == b"earlier"
     assert [p.name for p in tmp_path.iterdir()] == ["v1.pdf"]
+
+
+def test_long_place_ids_print_whole_on_the_cover(plan: Plan, tmp_path: Path) -> None:
+    long_id = "609768_MartinLutherKing_Garfield_12"  # a school id and two long streets
+    posts = plan.posts.assign(post_id=plan.posts["post_id"].replace({"P1": long_id}))
+    roster = plan.roster.assign(post_id=plan.roster["post_id"].replace({"P1": long_id}))
+    renamed = dataclasses.replace(plan, posts=posts, roster=roster)
+    cover = PdfReader(post_packet(renamed, "V1", tmp_path / "v1.pdf")).pages[0].extract_text()
+    assert long_id in cover
+    assert "…" not in cover

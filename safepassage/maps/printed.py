@@ -99,7 +99,7 @@ def _table(
     # about 0.58 em per character: shrink until each column's longest text fits
     width_pt = ax.get_position().width * LETTER_IN[0] * 72
     longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
-    fits = min(w * width_pt / (0.58 * max(n, 1)) for w, n in zip(widths, longest, strict=True))
+    fits = min(w * width_pt / (0.62 * max(n, 1)) for w, n in zip(widths, longest, strict=True))
     size = float(np.clip(min(size, fits), MIN_TABLE_PT, max_pt))
     limits = [max(4, int(w * width_pt / (size * 0.58))) for w in widths]
     rows = [
@@ -151,7 +151,7 @@ def _cover_page(
     ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
     ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
     header = ["#", "Post", "Cross streets", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, [0.04, 0.25, 0.30, 0.11, 0.11, 0.19], max_pt=8.5)
+    _table(ax, header, rows, [0.04, 0.25, 0.28, 0.13, 0.13, 0.17], max_pt=8.5)
     return fig
 
 

@@ -33,6 +33,7 @@ from safepassage.config import default_data_root
 from safepassage.maps import plan_map, post_packet, save_map
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.stitch import stitch
+from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
 
 CACHE = Path("/tmp/safepassage-bench")
 POST_SPACING_M = 150.0
@@ -139,16 +140,7 @@ def _roster(posts: gpd.GeoDataFrame, vendor_of: dict[str, str]) -> pd.DataFrame:
                 worker = f"W{i:04d}"
                 vendor = vendor_of[post.school_id]
                 rows.append((worker, vendor, post.post_id, post.school_id, day, window, start, end))
-    columns = [
-        "worker_id",
-        "vendor_id",
-        "post_id",
-        "school_id",
-        "weekday",
-        "window",
-        "start",
-        "end",
-    ]
+    columns = ASSIGNMENT_COLUMNS[:-1]  # every column but minutes
     roster = pd.DataFrame(rows, columns=columns)
     roster["minutes"] = 90
     return roster

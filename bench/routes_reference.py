@@ -85,7 +85,7 @@ from safepassage.routes.paths import (
 )
 from safepassage.routes.stitch import stitch
 from safepassage.stages import RISK_MODEL, window_risk
-from safepassage.streets import DEFAULT_CLASS_FACTORS
+from safepassage.streets import ARTERIALS, DEFAULT_CLASS_FACTORS
 
 AREAS = {
     "englewood": "ENGLEWOOD",
@@ -103,16 +103,7 @@ TOLERANCE_M = DEFAULTS.reference_tolerance_m
 MAX_WALK_M = DEFAULTS.radius_high_m
 DETOUR_CAP = DEFAULTS.detour_cap
 GROUPS: Mapping[str, tuple[str, ...]] = {
-    "arterial": (
-        "primary",
-        "primary_link",
-        "secondary",
-        "secondary_link",
-        "tertiary",
-        "tertiary_link",
-        "trunk",
-        "trunk_link",
-    ),
+    "arterial": ARTERIALS,
     "residential": ("residential", "living_street", "unclassified"),
     "service/alley": ("service", "alley"),
     "footway/path": ("footway", "path", "pedestrian", "steps", "track", "cycleway"),

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from .errors import DataError
 from .routes.network import WalkNetwork
 
-__all__ = ["DEFAULT_CLASS_FACTORS", "NON_STREET_HIGHWAYS", "class_factors"]
+__all__ = ["ARTERIALS", "DEFAULT_CLASS_FACTORS", "NON_STREET_HIGHWAYS", "class_factors"]
 
 # Street classes left out of the predictive check (not where pupils walk along traffic).
 NON_STREET_HIGHWAYS = frozenset(
@@ -47,21 +47,18 @@ NON_STREET_HIGHWAYS = frozenset(
 # factors, lambda and the corridor budget picked arterials 0.65 when trained on
 # either pair of areas; alleys anywhere from 2 to 8 score alike (4 keeps a margin).
 # Factors > 1 make a class costlier.
-_ARTERIAL = 0.65
+ARTERIALS = (
+    "primary",
+    "primary_link",
+    "secondary",
+    "secondary_link",
+    "tertiary",
+    "tertiary_link",
+    "trunk",
+    "trunk_link",
+)
 DEFAULT_CLASS_FACTORS: Mapping[str, float] = {
-    **dict.fromkeys(
-        (
-            "primary",
-            "primary_link",
-            "secondary",
-            "secondary_link",
-            "tertiary",
-            "tertiary_link",
-            "trunk",
-            "trunk_link",
-        ),
-        _ARTERIAL,
-    ),
+    **dict.fromkeys(ARTERIALS, 0.65),
     **dict.fromkeys(("residential", "living_street", "unclassified", "connector"), 1.0),
     **dict.fromkeys(("footway", "pedestrian", "path"), 1.5),
     "steps": 2.0,

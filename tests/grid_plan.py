@@ -47,6 +47,26 @@ def _lonlat(points: list[tuple[float, float]]) -> gpd.GeoSeries:
     return gpd.GeoSeries([shapely.Point(p) for p in points], crs=CRS).to_crs(4326)
 
 
+def _schools(path: Path, where_xy: list[tuple[float, float]], high_name: str) -> None:
+    """The two schools (an elementary and a high school) in the SY1516 location schema."""
+    where = _lonlat(where_xy)
+    pd.DataFrame(
+        {
+            "School_ID": list(SCHOOLS),
+            "Short_Name": ["GRID ELEMENTARY", high_name],
+            "Grades": ["K,1,2,3,4,5,6,7,8", "9,10,11,12"],
+            "Lat": where.y.round(7),
+            "Long": where.x.round(7),
+        }
+    ).to_csv(path, index=False)
+
+
+def _profiles(path: Path, enrollment: list[int], hours: list[str]) -> None:
+    """The two schools' profiles: enrollment and ``School_Hours`` text."""
+    frame = {"School_ID": list(SCHOOLS), "Student_Count_Total": enrollment, "School_Hours": hours}
+    pd.DataFrame(frame).to_csv(path, index=False)
+
+
 def write_inputs(folder: Path, *, streets: list[str] | None = None, extras: bool = False) -> Path:
     """Write every input and ``plan.toml`` into ``folder``; returns the config path.
 
@@ -64,23 +84,8 @@ def write_inputs(folder: Path, *, streets: list[str] | None = None, extras: bool
     for name, part in (("west", west), ("east", east)):
         part = part[part.geometry.length > 0].explode(index_parts=False)
         part[part.geom_type == "LineString"].to_file(folder / f"{name}.geojson", driver="GeoJSON")
-    where = _lonlat([corner(*ij) for ij in SCHOOLS.values()])
-    pd.DataFrame(
-        {
-            "School_ID": list(SCHOOLS),
-            "Short_Name": ["GRID ELEMENTARY", "GRID HIGH"],
-            "Grades": ["K,1,2,3,4,5,6,7,8", "9,10,11,12"],
-            "Lat": where.y.round(7),
-            "Long": where.x.round(7),
-        }
-    ).to_csv(folder / "schools.csv", index=False)
-    pd.DataFrame(
-        {
-            "School_ID": list(SCHOOLS),
-            "Student_Count_Total": [400, 600],
-            "School_Hours": ["8:00 AM - 3:00 PM", "8:30 AM - 3:30 PM"],
-        }
-    ).to_csv(folder / "profiles.csv", index=False)
+    _schools(folder / "schools.csv", [corner(*ij) for ij in SCHOOLS.values()], "GRID HIGH")
+    _profiles(folder / "profiles.csv", [400, 600], ["8:00 AM - 3:00 PM", "8:30 AM - 3:30 PM"])
     _incidents(folder / "incidents.csv")
     _blocks(folder)
     pd.DataFrame(
@@ -219,23 +224,9 @@ def write_extras(folder: Path) -> None:
     )
 
     s1, s2 = corner(*SCHOOLS["S1"]), corner(6, 5)
-    where = _lonlat([s1, (s2[0] + MOVED_S2_OFFSET_M, s2[1])])
-    pd.DataFrame(
-        {
-            "School_ID": list(SCHOOLS),
-            "Short_Name": ["GRID ELEMENTARY", "GRID HIGH MOVED"],
-            "Grades": ["K,1,2,3,4,5,6,7,8", "9,10,11,12"],
-            "Lat": where.y.round(7),
-            "Long": where.x.round(7),
-        }
-    ).to_csv(folder / "schools_moved.csv", index=False)
-    pd.DataFrame(
-        {
-            "School_ID": list(SCHOOLS),
-            "Student_Count_Total": [300, 500],
-            "School_Hours": ["9:00 AM - 4:00 PM", ""],
-        }
-    ).to_csv(folder / "profiles_other.csv", index=False)
+    moved = [s1, (s2[0] + MOVED_S2_OFFSET_M, s2[1])]
+    _schools(folder / "schools_moved.csv", moved, "GRID HIGH MOVED")
+    _profiles(folder / "profiles_other.csv", [300, 500], ["9:00 AM - 4:00 PM", ""])
 
     _incidents(folder / "incidents_north.csv", street=7)
     homicides = [(X0 + 7 * STEP + 5.0, Y0 + (1.5 + k) * STEP) for k in range(6)]

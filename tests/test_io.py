@@ -26,6 +26,7 @@ from safepassage.io import (
     write_json,
 )
 from safepassage.report import PACKAGES, partner_csv, runtime_dependencies, write_manifest
+from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
 
 UTM16 = 26916
 SCHOOL_COLUMNS = [
@@ -339,16 +340,7 @@ def test_partner_csv_groups_weekdays_and_keeps_only_partner_columns() -> None:
 def test_partner_csv_rejects_posts_missing_from_the_posts_table() -> None:
     roster = pd.DataFrame(
         [["W1", "V1", "P7", "609791", "Mon", "am", "07:00", "08:15"]],
-        columns=[
-            "worker_id",
-            "vendor_id",
-            "post_id",
-            "school_id",
-            "weekday",
-            "window",
-            "start",
-            "end",
-        ],
+        columns=ASSIGNMENT_COLUMNS[:-1],
     )
     posts = pd.DataFrame({"post_id": ["P1"], "lat": [41.77], "lon": [-87.64]})
     with pytest.raises(DataError, match=r"\['P7'\]"):

@@ -18,6 +18,7 @@ from safepassage.errors import DataError, MissingColumnError
 from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes
 
 __all__ = [
+    "DEMAND_COLUMNS",
     "Limits",
     "PostWindow",
     "Program",
@@ -25,6 +26,19 @@ __all__ = [
     "read_program",
     "staff_problems",
     "validate_roster_inputs",
+]
+
+# the demand table: one row per post-window (``priority`` is optional, default 0)
+DEMAND_COLUMNS = [
+    "post_id",
+    "school_id",
+    "window",
+    "start",
+    "end",
+    "headcount",
+    "value",
+    "weekdays",
+    "priority",
 ]
 
 

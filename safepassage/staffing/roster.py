@@ -36,10 +36,11 @@ from safepassage.staffing.program import (
 from safepassage.staffing.search import Secondary, Solved, solve_lexicographic
 from safepassage.staffing.solver import SolverSettings, relative_gap, run_in_threads
 
-__all__ = ["Replan", "Roster", "build_roster", "replan"]
+__all__ = ["ASSIGNMENT_COLUMNS", "UNFILLED_COLUMNS", "Replan", "Roster", "build_roster", "replan"]
 
 _VALUE_RESOLUTION = 1000  # integer units given to the most valuable post-window
-_ASSIGNMENT_COLUMNS = [
+# the columns of Roster.assignments and Roster.unfilled
+ASSIGNMENT_COLUMNS = [
     "worker_id",
     "vendor_id",
     "post_id",
@@ -50,7 +51,7 @@ _ASSIGNMENT_COLUMNS = [
     "end",
     "minutes",
 ]
-_UNFILLED_COLUMNS = ["post_id", "school_id", "window", "weekday", "missing", "reason"]
+UNFILLED_COLUMNS = ["post_id", "school_id", "window", "weekday", "missing", "reason"]
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,8 @@ def _tables(comp: Component, solved: Solved) -> tuple[pd.DataFrame, pd.DataFrame
                 )
             )
     return (
-        pd.DataFrame(rows, columns=_ASSIGNMENT_COLUMNS),
-        pd.DataFrame(gaps, columns=_UNFILLED_COLUMNS),
+        pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS),
+        pd.DataFrame(gaps, columns=UNFILLED_COLUMNS),
     )
 
 

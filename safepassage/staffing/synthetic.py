@@ -12,6 +12,7 @@ import pandas as pd
 
 from safepassage.errors import ConfigError
 from safepassage.schedule import WEEKDAYS
+from safepassage.staffing.program import DEMAND_COLUMNS
 
 __all__ = ["synthetic_program"]
 
@@ -70,16 +71,7 @@ def _demand(rng: np.random.Generator, n_schools: int, n_posts: int) -> pd.DataFr
                 )
     return pd.DataFrame(
         rows,
-        columns=[
-            "post_id",
-            "school_id",
-            "window",
-            "start",
-            "end",
-            "headcount",
-            "value",
-            "weekdays",
-        ],
+        columns=DEMAND_COLUMNS[:-1],  # no priorities
     )
 
 

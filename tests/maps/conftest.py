@@ -18,6 +18,7 @@ import pytest
 import shapely
 
 from safepassage.routes.network import WalkNetwork
+from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
 
 X0, Y0 = 440_000.0, 4_630_000.0
 EVIL_NAME = "<script>alert(1)</script>"
@@ -128,16 +129,7 @@ def make_plan(net: WalkNetwork) -> Plan:
     shifts += [("W3", "V2", "P4", "S2", "Mon", "pm", "15:00", "15:45")]
     roster = pd.DataFrame(
         shifts,
-        columns=[
-            "worker_id",
-            "vendor_id",
-            "post_id",
-            "school_id",
-            "weekday",
-            "window",
-            "start",
-            "end",
-        ],
+        columns=ASSIGNMENT_COLUMNS[:-1],  # minutes are added below
     )
     roster["minutes"] = 60
     vendors = pd.DataFrame(

@@ -10,6 +10,7 @@ import pytest
 from safepassage.errors import DataError
 from safepassage.schedule import parse_school_hours, school_windows
 from safepassage.staffing import SolverSettings, build_roster, replan, validate_roster_inputs
+from safepassage.staffing.program import DEMAND_COLUMNS
 
 SETTINGS = SolverSettings.for_tests()
 PROFILE = Path("/work/shared/data/chicago/schools/CPS_School_Profile_SY1617.csv.gz")
@@ -19,16 +20,7 @@ def _demand(rows: list[tuple[str, str, str, float]], weekdays: str = "Mon") -> p
     spans = {"am": ("07:00", "08:15"), "pm": ("14:45", "16:00")}
     return pd.DataFrame(
         [(post, school, win, *spans[win], 1, value, weekdays) for post, school, win, value in rows],
-        columns=[
-            "post_id",
-            "school_id",
-            "window",
-            "start",
-            "end",
-            "headcount",
-            "value",
-            "weekdays",
-        ],
+        columns=DEMAND_COLUMNS[:-1],
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from safepassage.errors import DataError
 from safepassage.staffing import SolverSettings, build_roster
+from safepassage.staffing.program import DEMAND_COLUMNS
 
 SETTINGS = SolverSettings.for_tests()
 VENDORS = pd.DataFrame({"vendor_id": ["V1"], "name": ["One"], "school_ids": ["S1"]})
@@ -16,17 +17,7 @@ SPANS = {"am": ("07:00", "08:15"), "pm": ("14:45", "16:00")}  # 75 minutes each
 def _demand(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
     return pd.DataFrame(
         [(p, "S1", w, *SPANS[w], 1, v, "Mon;Tue;Wed;Thu;Fri", k) for p, w, v, k in rows],
-        columns=[
-            "post_id",
-            "school_id",
-            "window",
-            "start",
-            "end",
-            "headcount",
-            "value",
-            "weekdays",
-            "priority",
-        ],
+        columns=DEMAND_COLUMNS,
     )
 
 

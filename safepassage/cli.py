@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from . import __version__
 from .compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
 from .config import config_template, default_cache_dir, load_config
@@ -253,10 +255,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _BarSafeHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each log line through tqdm, so it never cuts into the stage progress bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # logging must never end the run
+            self.handleError(record)
+
+
 def _configure_logging(quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.INFO
     # other libraries (fontTools, matplotlib, osmnx) speak only when something is wrong
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=[_BarSafeHandler()],
+    )
     logging.getLogger("safepassage").setLevel(level)
 
 

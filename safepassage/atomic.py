@@ -202,7 +202,9 @@ def _owned(manifest: dict[str, Any], entries: list[str], known: Collection[str])
     return frozenset(files | emptied)
 
 
-def check_output_dir(final: str | os.PathLike[str], *, known: Collection[str] = ()) -> OutputFolder:
+def check_output_dir(
+    final: str | os.PathLike[str], *, known: Collection[str] = (), clean: bool = True
+) -> OutputFolder:
     """Check that outputs may be written to ``final``; remove stale staging folders.
 
     Parameters
@@ -214,6 +216,9 @@ def check_output_dir(final: str | os.PathLike[str], *, known: Collection[str] = 
         ``"partner/posts_*.pdf"``: they stand in for the list in manifests that
         lack one, and a file of the user's at such a path is refused, since the
         new plan could overwrite it.
+    clean
+        Remove staging folders that killed runs left (False: only look, as
+        ``safepassage validate`` does).
 
     Returns
     -------
@@ -232,7 +237,8 @@ def check_output_dir(final: str | os.PathLike[str], *, known: Collection[str] = 
         raise OutputFolderError(f"output path {final} is a broken symbolic link; fix or remove it")
     if final.exists() and not final.is_dir():
         raise OutputFolderError(f"output path {final} is an existing file; choose a folder path")
-    _remove_stale(final)
+    if clean:
+        _remove_stale(final)
     if not final.exists():
         return OutputFolder(final)
     entries = _entries(final)

@@ -25,7 +25,15 @@ import pandas as pd
 
 from .config import PlanConfig
 from .errors import DataError, SafePassageError
-from .io import read_routes, read_schools, read_table, read_vendors, read_workers, select_schools
+from .io import (
+    read_polygons,
+    read_routes,
+    read_schools,
+    read_table,
+    read_vendors,
+    read_workers,
+    select_schools,
+)
 from .risk.cpd import DEFAULT_CATEGORY_WEIGHTS
 from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, read_incidents
@@ -145,7 +153,7 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         reader = partial(read_hazard_points, hazard.path, crs=crs)
         if (points := collect.read(f"data.hazards.{name}", reader)) is not None:
             hazards[name] = (points, hazard.weight * config.risk.hazard_weight)
-    population = collect.read("data.population", lambda: _population(config, crs))
+    population = _population(config, crs, collect)
     vendors = workers = None
     if (vendors_path := data.vendors) is not None:
         vendors = collect.read("data.vendors", lambda: read_vendors(vendors_path))
@@ -158,15 +166,17 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
     return PlanInputs(crs, schools, routes, incidents, hazards, population, vendors, workers)
 
 
-def _population(config: PlanConfig, crs: Any) -> gpd.GeoDataFrame | None:
-    data = config.data
-    if data.blocks is None or data.population is None:
+def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDataFrame | None:
+    """Census polygons with their population, or None (each file's problem under its key)."""
+    blocks_path, counts_path = config.data.blocks, config.data.population
+    if blocks_path is None or counts_path is None:
         return None
-    polygons = read_table(data.blocks)
-    if not isinstance(polygons, gpd.GeoDataFrame) or polygons.crs is None:
-        raise DataError(f"{data.blocks}: has no geometry; give census block or tract polygons")
-    counts = pd.read_csv(data.population)
-    return census_population(polygons, counts).to_crs(crs)
+    polygons = collect.read("data.blocks", partial(read_polygons, blocks_path))
+    counts = collect.read("data.population", partial(read_table, counts_path))
+    if polygons is None or counts is None:
+        return None
+    joined = collect.read("data.population", partial(census_population, polygons, counts))
+    return None if joined is None else joined.to_crs(crs)
 
 
 def combine_incidents(tables: list[Incidents]) -> Incidents:

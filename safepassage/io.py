@@ -34,6 +34,7 @@ __all__ = [
     "community_area_schools",
     "flat_lists",
     "gdal_source",
+    "read_polygons",
     "read_routes",
     "read_schools",
     "read_table",
@@ -105,6 +106,33 @@ def read_table(path: str | os.PathLike[str], *, dtype_str: bool = False) -> pd.D
         f"{path}: unknown table format {suffix!r}; use CSV (.csv, .csv.gz), GeoJSON "
         "(.geojson, .geojson.gz), GeoPackage (.gpkg) or GeoParquet (.parquet)"
     )
+
+
+def read_polygons(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
+    """Read a polygon layer in any format GDAL opens (GeoJSON(.gz), GeoPackage, a
+    shapefile or a zipped one, GeoParquet), in its own CRS.
+
+    Raises
+    ------
+    DataError
+        If the file is missing or unreadable, has no geometry or no CRS.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        frame = (
+            gpd.read_parquet(path)
+            if _suffix(path) in _PARQUET_SUFFIXES
+            else gpd.read_file(gdal_source(path))
+        )
+    except Exception as exc:  # pyogrio/GDAL raise their own error types
+        raise DataError(f"{path}: cannot read it as a spatial layer: {exc}") from exc
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise DataError(f"{path}: has no geometry; give polygons (GeoJSON, GeoPackage, shapefile)")
+    if frame.crs is None:
+        raise DataError(f"{path}: has no CRS; save it with one (e.g. EPSG:4326)")
+    return frame
 
 
 def _pick(table: pd.DataFrame, candidates: Sequence[str]) -> str | None:

@@ -48,17 +48,17 @@ OUTPUT_FILES = (
 )
 
 
-def check_output_folder(out: str | Path) -> OutputFolder:
+def check_output_folder(out: str | Path, *, clean: bool = True) -> OutputFolder:
     """Refuse ``out`` unless it is new, empty or a previous plan output (run before planning).
 
-    Also removes staging folders a killed run left there.
+    Also removes staging folders a killed run left there (unless ``clean`` is False).
 
     Raises
     ------
     OutputFolderError
         Naming a few of the files that are in the way and what to do.
     """
-    return check_output_dir(out, known=OUTPUT_FILES)
+    return check_output_dir(out, known=OUTPUT_FILES, clean=clean)
 
 
 def _posts_csv(result: PlanResult) -> pd.DataFrame:

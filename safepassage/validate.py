@@ -23,6 +23,7 @@ from .config import DataConfig, PlanConfig
 from .errors import DataError, SafePassageError
 from .inputs import InputError, check_inputs, planned_schools, read_inputs, skipped_stages
 from .io import gdal_source
+from .outputs import check_output_folder
 
 __all__ = ["VALIDATION_CRS", "Validation", "validate_inputs"]
 
@@ -144,7 +145,6 @@ def validate_inputs(config: PlanConfig) -> Validation:
         chosen = check("schools", lambda: planned_schools(config, inputs))
         if chosen is not None:
             schools = pd.DataFrame(chosen[["school_id", "name"]])
-    if config.output.dir.exists() and not config.output.dir.is_dir():
-        problems.append(f"output.dir: {config.output.dir} is a file, not a folder")
+    check("output.dir", lambda: check_output_folder(config.output.dir, clean=False))
     facts.append(f"{len(data.input_files())} input files checked")
     return Validation(list(dict.fromkeys(problems)), schools, skipped, facts)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -115,3 +116,31 @@ def test_a_route_file_of_another_year_than_safe_passage_year_is_refused(tmp_path
         plan(config)
     config.write_text(text + '\n[schools]\nsafe_passage_year = "SY1617"\n')
     assert list(plan(config).schools["school_id"]) == ["S1"]  # the one school with a route
+
+
+def test_an_unreadable_population_table_is_a_problem_of_validate_and_plan(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    (tmp_path / "population.csv").write_bytes(b'CENSUS BLOCK,TOTAL POPULATION\n"6701001001,9\x00')
+    found = validate_inputs(load_config(config))
+    assert any(p.startswith("data.population:") for p in found.problems), found.problems
+    with pytest.raises(InputError) as refused:
+        plan(config)
+    assert found.problems == refused.value.problems
+
+
+def test_zipped_shapefile_blocks_are_read(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    blocks = gpd.read_file(tmp_path / "blocks.geojson")
+    blocks.to_file(tmp_path / "blocks.shp.zip", driver="ESRI Shapefile")
+    config.write_text(config.read_text().replace("blocks.geojson", "blocks.shp.zip"))
+    assert validate_inputs(load_config(config)).problems == []
+    assert plan(config).origins["students"].sum() > 0
+
+
+def test_validate_refuses_an_output_folder_of_the_users(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("my notes")
+    found = validate_inputs(load_config(config))
+    assert any(p.startswith("output.dir:") and "notes.txt" in p for p in found.problems)
+    assert (tmp_path / "out" / "notes.txt").read_text() == "my notes"

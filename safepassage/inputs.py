@@ -76,6 +76,8 @@ class PlanInputs:
     population
         Census polygons with a ``population`` column (blocks, or tracts summed from
         blocks), or None.
+    community_areas
+        Community area polygons (``data.community_areas``), or None.
     vendors, workers
         :func:`~safepassage.io.read_vendors` / :func:`~safepassage.io.read_workers`
         tables, or None when not configured.
@@ -87,6 +89,7 @@ class PlanInputs:
     incidents: Incidents | None = None
     hazards: dict[str, tuple[gpd.GeoDataFrame, float]] = field(default_factory=dict)
     population: gpd.GeoDataFrame | None = None
+    community_areas: gpd.GeoDataFrame | None = None
     vendors: pd.DataFrame | None = None
     workers: pd.DataFrame | None = None
 
@@ -154,6 +157,9 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         if (points := collect.read(f"data.hazards.{name}", reader)) is not None:
             hazards[name] = (points, hazard.weight * config.risk.hazard_weight)
     population = _population(config, crs, collect)
+    areas = None
+    if (areas_path := data.community_areas) is not None:
+        areas = collect.read("data.community_areas", partial(read_polygons, areas_path))
     vendors = workers = None
     if (vendors_path := data.vendors) is not None:
         vendors = collect.read("data.vendors", lambda: read_vendors(vendors_path))
@@ -163,7 +169,7 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         raise InputError(collect.problems)
     read = [t for t in tables if t is not None]
     incidents = combine_incidents(read) if read else None
-    return PlanInputs(crs, schools, routes, incidents, hazards, population, vendors, workers)
+    return PlanInputs(crs, schools, routes, incidents, hazards, population, areas, vendors, workers)
 
 
 def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDataFrame | None:
@@ -205,7 +211,7 @@ def planned_schools(config: PlanConfig, inputs: PlanInputs) -> gpd.GeoDataFrame:
     chosen = select_schools(
         inputs.schools,
         config.schools,
-        areas_path=config.data.community_areas,
+        areas=inputs.community_areas,
         routes=inputs.reference_routes,
     )
     if chosen.empty:

@@ -389,7 +389,9 @@ def _add_profiles(schools: gpd.GeoDataFrame, profiles: Path | None) -> gpd.GeoDa
 
 
 def community_area_schools(
-    schools: gpd.GeoDataFrame, areas_path: str | os.PathLike[str], names: Iterable[str]
+    schools: gpd.GeoDataFrame,
+    areas: str | os.PathLike[str] | gpd.GeoDataFrame,
+    names: Iterable[str],
 ) -> gpd.GeoDataFrame:
     """Schools lying inside the named community areas (by polygon, not by the school file).
 
@@ -397,8 +399,8 @@ def community_area_schools(
     ----------
     schools
         From :func:`read_schools` (metric CRS).
-    areas_path
-        Community area polygons with a ``community`` name column.
+    areas
+        Community area polygons with a ``community`` name column, or their file.
     names
         Community area names, any case (``"West Englewood"``).
 
@@ -407,10 +409,9 @@ def community_area_schools(
     geopandas.GeoDataFrame
         The matching rows of ``schools``, ``community_area`` set from the polygon.
     """
-    areas_path = Path(areas_path)
-    areas = read_table(areas_path)
+    areas_path = Path("community areas" if isinstance(areas, gpd.GeoDataFrame) else areas)
     if not isinstance(areas, gpd.GeoDataFrame):
-        raise DataError(f"{areas_path}: community areas must be polygons, not a plain table")
+        areas = read_polygons(areas)
     name_col = _require(areas, {"name": ("community", "community_area", "name")}, areas_path)
     known = areas[name_col["name"]].astype(str).str.upper().str.strip()
     wanted = [n.upper().strip() for n in names]
@@ -436,7 +437,7 @@ def select_schools(
     schools: gpd.GeoDataFrame,
     selection: SchoolSelection,
     *,
-    areas_path: str | os.PathLike[str] | None = None,
+    areas: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
     routes: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """Apply a ``[schools]`` selection: each given criterion narrows the schools.
@@ -449,7 +450,7 @@ def select_schools(
     Raises
     ------
     DataError
-        If an id is not in ``schools``, areas are asked for without ``areas_path``,
+        If an id is not in ``schools``, areas are asked for without ``areas``,
         or the route filter is asked for without ``routes``.
     """
     unknown = sorted(set(selection.ids) - set(schools["school_id"]))
@@ -458,9 +459,9 @@ def select_schools(
     if selection.ids:
         schools = schools[schools["school_id"].isin(selection.ids)]
     if selection.community_areas:
-        if areas_path is None:
+        if areas is None:
             raise DataError("schools.community_areas needs data.community_areas (polygons)")
-        schools = community_area_schools(schools, areas_path, selection.community_areas)
+        schools = community_area_schools(schools, areas, selection.community_areas)
     if selection.safe_passage_year:
         if routes is None:
             raise DataError("schools.safe_passage_year needs data.reference_routes")

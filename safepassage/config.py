@@ -297,7 +297,9 @@ class DataConfig(_Table):
         "CPS school profiles (enrollment, bell times)",
         "data:schools/CPS_School_Profile_SY1617.csv.gz",
     )
-    incidents: InputFiles = Field((), description="Police incident tables")
+    incidents: InputFiles = Field(
+        (), description="Police incident tables (the plan needs at least one)"
+    )
     homicides: InputFile | None = _optional_input(
         "Homicide victims table, read like the incidents",
         "data:crime/homicides_2013-2018_citywide.csv.gz",
@@ -306,10 +308,11 @@ class DataConfig(_Table):
         default_factory=dict, description="Hazard layers, one table each (NAME is yours)"
     )
     population: InputFile | None = _optional_input(
-        "Census block population", "data:census/population_by_2010_census_block.csv.gz"
+        "Census block population (the plan needs it, with blocks)",
+        "data:census/population_by_2010_census_block.csv.gz",
     )
     blocks: InputFile | None = _optional_input(
-        "Census block polygons",
+        "Census block (or tract) polygons (the plan needs them, with population)",
         "data:boundaries/census_blocks_2010_englewood_westenglewood.geojson.gz",
     )
     community_areas: InputFile | None = _optional_input(

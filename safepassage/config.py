@@ -39,7 +39,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -324,6 +324,11 @@ class DataConfig(_Table):
     )
     vendors: InputFile | None = _optional_input("Vendors table (CSV)", "vendors.csv")
     workers: InputFile | None = _optional_input("Workers table (CSV)", "workers.csv")
+    designated_routes: InputFile | None = _optional_input(
+        "The routes the city runs (any year's official route lines or buffers): the plan's "
+        'corridors with [routes] source = "designated"',
+        "data:safe_passage/safe_passage_routes_SY1617.geojson.gz",
+    )
 
     def input_files(self) -> list[Path]:
         """Every input file named here (not the cache folder), in a stable order."""
@@ -335,6 +340,7 @@ class DataConfig(_Table):
             self.blocks,
             self.community_areas,
             self.reference_routes,
+            self.designated_routes,
             self.vendors,
             self.workers,
         ]
@@ -439,6 +445,19 @@ class RoutesConfig(_Table):
     )
     reference_tolerance_m: Number = Field(
         50.0, gt=0, description="Distance within which a street matches a reference route (m)"
+    )
+    source: Literal["", "designated", "designed"] = Field(
+        "",
+        description='"designated": each school\'s corridor is its route in '
+        "data.designated_routes (schools without one get a designed corridor); "
+        '"designed": every corridor is designed; "" (default): designated when '
+        "data.designated_routes is given",
+    )
+    match_tolerance_m: Number = Field(
+        20.0, gt=0, description="Distance within which a street lies along a designated route (m)"
+    )
+    match_gap_m: Number = Field(
+        100.0, ge=0, description="Longest gap in a designated route bridged by the network (m)"
     )
 
 

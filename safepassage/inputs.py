@@ -78,6 +78,8 @@ class PlanInputs:
         blocks), or None.
     community_areas
         Community area polygons (``data.community_areas``), or None.
+    designated_routes
+        The routes the city runs (:func:`~safepassage.io.read_routes`), or None.
     vendors, workers
         :func:`~safepassage.io.read_vendors` / :func:`~safepassage.io.read_workers`
         tables, or None when not configured.
@@ -92,6 +94,7 @@ class PlanInputs:
     community_areas: gpd.GeoDataFrame | None = None
     vendors: pd.DataFrame | None = None
     workers: pd.DataFrame | None = None
+    designated_routes: gpd.GeoDataFrame | None = None
 
 
 class _Collector:
@@ -165,11 +168,18 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         vendors = collect.read("data.vendors", lambda: read_vendors(vendors_path))
     if (workers_path := data.workers) is not None:
         workers = collect.read("data.workers", lambda: read_workers(workers_path))
+    designated = None
+    if (designated_path := data.designated_routes) is not None:
+        designated = collect.read(
+            "data.designated_routes", partial(read_routes, designated_path, crs=crs)
+        )
     if collect.problems or schools is None:
         raise InputError(collect.problems)
     read = [t for t in tables if t is not None]
     incidents = combine_incidents(read) if read else None
-    return PlanInputs(crs, schools, routes, incidents, hazards, population, areas, vendors, workers)
+    return PlanInputs(
+        crs, schools, routes, incidents, hazards, population, areas, vendors, workers, designated
+    )
 
 
 def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDataFrame | None:
@@ -233,6 +243,11 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
     except SafePassageError as exc:
         problems.append(f"schools: {exc}")
     problems.extend(_year_problems(config))
+    if config.routes.source == "designated" and inputs.designated_routes is None:
+        problems.append(
+            'routes.source: "designated" needs data.designated_routes (the routes the city '
+            'runs); give the file or set source = "designed"'
+        )
     if inputs.population is None:
         problems.append(
             "data.blocks and data.population: both are needed to estimate where students "

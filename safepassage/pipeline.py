@@ -184,6 +184,8 @@ def _metrics(result: PlanResult) -> dict[str, Metric]:
         "origins": len(result.origins),
         "students_routed": int(result.origins["students"].sum()),
         "corridor_km": round(float(result.corridors["length_m"].sum()) / 1000, 2),
+        "corridors_designated": int((result.corridors["source"] == "designated").sum()),
+        "corridors_designed": int((result.corridors["source"] == "designed").sum()),
         "students_served": round(float(result.corridors["students_served"].sum()), 1),
         "risk_exposure_on_corridors": round(float(result.corridors["risk_exposure"].sum()), 2),
         "posts_candidate": len(posts),

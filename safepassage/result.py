@@ -62,7 +62,11 @@ class PlanResult:
         geometry; ``routes.flows``: ``edge_id``, ``window``, ``students``.
     corridors
         ``route_id``, ``school_id``, ``length_m``, ``students_served``,
-        ``risk_exposure``, ``edge_ids`` (list), geometry ((Multi)LineString).
+        ``risk_exposure``, ``edge_ids`` (list), ``shared_with`` (other schools on
+        the same streets), ``source`` (``designated``: the city's route matched
+        onto the network; ``designed``: grown from the students' routes),
+        ``matched_share`` (designated only: share of the official route's length
+        matched), geometry ((Multi)LineString).
     post_plan
         :class:`~safepassage.staffing.posts.PostPlan` (status, objective, bound,
         gap); ``table`` (also ``result.posts``): ``post_id``, ``node``,

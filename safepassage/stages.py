@@ -32,7 +32,8 @@ from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, planned_schools
 from .risk.surface import RiskModel, RiskSurface, score
-from .routes.corridors import compare_routes, designate_corridors
+from .routes.corridors import compare_routes, designate_corridors, designated_corridors
+from .routes.matching import MatchOptions, match_routes
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
 from .routes.paths import (
@@ -242,15 +243,54 @@ def corridors_and_comparison(
     risk_by_window: dict[str, NDArray[np.float64]],
     options: RoutesConfig,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
-    """One corridor per school (within ``corridor_budget_m``, afternoon risk), and how
-    they agree with the reference route lines (None without ``data.reference_routes``)."""
-    corridors = designate_corridors(
-        network, schools, routes, budget_m=options.corridor_budget_m, risk=risk_by_window["pm"]
+    """The plan's corridors, and how they agree with the reference route lines (None
+    without ``data.reference_routes``).
+
+    With designated routes (``[routes] source``, see :func:`corridor_source`) a
+    school's corridors are its designated routes matched onto the network
+    (``source`` = ``designated``); every other school gets a designed corridor
+    within ``corridor_budget_m`` (``source`` = ``designed``).
+    """
+    risk = risk_by_window["pm"]
+    designated = None
+    if corridor_source(options, inputs) == "designated" and inputs.designated_routes is not None:
+        official = inputs.designated_routes
+        official = official[official["school_id"].isin(set(schools["school_id"]))]
+        matching = MatchOptions(
+            tolerance_m=options.match_tolerance_m, max_gap_m=options.match_gap_m
+        )
+        matched = match_routes(network, official, matching)
+        designated = designated_corridors(network, matched, routes, risk=risk)
+    rest = (
+        schools
+        if designated is None
+        else schools[~schools["school_id"].isin(designated["school_id"])]
     )
+    designed = designate_corridors(
+        network, rest, routes, budget_m=options.corridor_budget_m, risk=risk
+    )
+    corridors = designed if designated is None else _concat_corridors(designated, designed)
     if inputs.reference_routes is None:
         return corridors, None
     lines = inputs.reference_routes[inputs.reference_routes["kind"] == "line"]
     return corridors, compare_routes(corridors, lines, tolerance_m=options.reference_tolerance_m)
+
+
+def corridor_source(options: RoutesConfig, inputs: PlanInputs) -> str:
+    """``designated`` or ``designed``: ``[routes] source``, by default designated when
+    ``data.designated_routes`` is given."""
+    if options.source:
+        return options.source
+    return "designated" if inputs.designated_routes is not None else "designed"
+
+
+def _concat_corridors(*parts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    table = pd.concat([p for p in parts if len(p)], ignore_index=True)
+    if table.empty:
+        return parts[0]
+    return gpd.GeoDataFrame(table, geometry="geometry", crs=parts[0].crs).sort_values(
+        ["school_id", "route_id"], ignore_index=True
+    )
 
 
 def site_posts(

@@ -180,6 +180,20 @@ MOVED_S2_OFFSET_M = 30.0  # schools_moved.csv: S2 this far east of corner (6, 5)
 AREAS = {"WEST SIDE": "S1", "EAST SIDE": "S2"}  # areas.geojson: each area's school
 
 
+def _route_file(path: Path, line: shapely.LineString) -> None:
+    """An official route of S1 in the SY1617 schema (``rt_num``, ``schoolid``, ``school_nam``)."""
+    gpd.GeoDataFrame(
+        {
+            "rt_num": ["1"],
+            "schoolid": ["S1"],
+            "school_nam": ["Grid Elementary"],
+            "shape_leng": [line.length / 0.3048],
+        },
+        geometry=[line],
+        crs=CRS,
+    ).to_crs(4326).to_file(path, driver="GeoJSON")
+
+
 def write_extras(folder: Path) -> None:
     """Optional inputs that ``plan.toml`` does not name, to point config keys at.
 
@@ -196,6 +210,8 @@ def write_extras(folder: Path) -> None:
       split along Ave E; ``areas_flipped.geojson``: the same polygons, names swapped;
     * ``reference_routes.geojson``: an official route of S1 in the SY1617 schema
       (``rt_num``, ``schoolid``, ``school_nam``), 30 m north of 3 St;
+    * ``designated_routes.geojson``: S1's designated route along 3 St and up Ave E,
+      one block drawn 40 m off the street;
     * ``population_other.csv``: most people in the north-east block;
       ``blocks_other.geojson``: the four blocks as 100 m strips west of Ave E;
     * ``vendors_other.csv``: V1 serves S1 only, V2 (no workers) serves S2;
@@ -269,16 +285,14 @@ def write_extras(folder: Path) -> None:
 
     x0, y = corner(0, 2)
     reference = shapely.LineString([(x0, y + 30.0), (corner(4, 2)[0], y + 30.0)])
-    gpd.GeoDataFrame(
-        {
-            "rt_num": ["1"],
-            "schoolid": ["S1"],
-            "school_nam": ["Grid Elementary"],
-            "shape_leng": [reference.length / 0.3048],
-        },
-        geometry=[reference],
-        crs=CRS,
-    ).to_crs(4326).to_file(folder / "reference_routes.geojson", driver="GeoJSON")
+    _route_file(folder / "reference_routes.geojson", reference)
+    # S1's designated route: east along 3 St from its door, the block from Ave D to
+    # Ave E drawn 40 m south of the street (a gap of 100 m for matching), then up Ave E
+    (xs, ys), (xd, _), (xe, _) = corner(2, 2), corner(3, 2), corner(4, 2)
+    designated = shapely.LineString(
+        [(xs, ys), (xd, ys), (xd, ys - 40), (xe, ys - 40), (xe, ys), (xe, corner(4, 5)[1])]
+    )
+    _route_file(folder / "designated_routes.geojson", designated)
 
     blocks = gpd.read_file(folder / "blocks.geojson")
     strips = [shapely.box(X0 + q * STEP, Y0, X0 + (q + 1) * STEP, Y0 + span) for q in range(4)]

@@ -220,6 +220,8 @@ MOVED = put("data.schools", "schools_moved.csv")
 PROFILES = put("data.profiles", "profiles_other.csv")
 REFERENCE = put("data.reference_routes", "reference_routes.geojson")
 AREAS = put("data.community_areas", "areas.geojson")
+DESIGNATED = put("data.designated_routes", "designated_routes.geojson")
+OFFSET_DESIGNATED = put("data.designated_routes", "reference_routes.geojson")  # 30 m off 3 St
 AT_1_3 = mandatory(school_id="S1", x=corner(1, 3)[0], y=corner(1, 3)[1])
 AT_1_3_LATLON = mandatory(school_id="S1", lat=latlon(1, 3)[0], lon=latlon(1, 3)[1])
 
@@ -427,6 +429,38 @@ def check_community_areas_file(base: Run, new: Run) -> None:
     # "WEST SIDE" holds S1 in areas.geojson and S2 in areas_flipped.geojson
     assert planned(base) == ["S1"]
     assert planned(new) == ["S2"]
+
+
+def corridor_of(run: Run, school_id: str) -> pd.DataFrame:
+    corridors = run.r.corridors
+    return corridors[corridors["school_id"] == school_id]
+
+
+def check_designated_routes(base: Run, new: Run) -> None:
+    assert set(corridor_of(base, "S1")["source"]) == {"designed"}
+    s1 = corridor_of(new, "S1")
+    assert set(s1["source"]) == {"designated"}
+    # along 3 St from the door to Ave E (the block drawn off the street bridged), up Ave E
+    assert s1["length_m"].sum() == pytest.approx(500.0, abs=1.0)
+    assert set(corridor_of(new, "S2")["source"]) == {"designed"}
+    assert new.r.metrics["corridors_designated"] == 1
+
+
+def check_source_designed(base: Run, new: Run) -> None:
+    assert set(corridor_of(base, "S1")["source"]) == {"designated"}
+    assert set(new.r.corridors["source"]) == {"designed"}
+
+
+def check_match_tolerance(base: Run, new: Run) -> None:
+    # the route runs 30 m from 3 St: not matched within 20 m, matched within 40 m
+    assert set(corridor_of(base, "S1")["source"]) == {"designed"}
+    assert set(corridor_of(new, "S1")["source"]) == {"designated"}
+
+
+def check_match_gap(base: Run, new: Run) -> None:
+    # without bridging, the 100 m block drawn off 3 St is left out of the corridor
+    assert corridor_of(base, "S1")["length_m"].sum() == pytest.approx(500.0, abs=1.0)
+    assert corridor_of(new, "S1")["length_m"].sum() == pytest.approx(400.0, abs=1.0)
 
 
 def check_reference_routes(base: Run, new: Run) -> None:
@@ -775,6 +809,7 @@ CASES: dict[str, Case] = {
         base=join(AREAS, put("schools.community_areas", ["WEST SIDE"])),
     ),
     "data.reference_routes": Case(REFERENCE, check_reference_routes),
+    "data.designated_routes": Case(DESIGNATED, check_designated_routes),
     "data.vendors": Case(put("data.vendors", "vendors_other.csv"), check_vendors),
     "data.workers": Case(put("data.workers", "workers_other.csv"), check_workers),
     # [schools]
@@ -843,6 +878,11 @@ CASES: dict[str, Case] = {
         put("routes.class_factors", {"secondary": 3.0}), check_class_factors
     ),
     "routes.corridor_budget_m": Case(put("routes.corridor_budget_m", 300.0), check_corridor_budget),
+    "routes.source": Case(put("routes.source", "designed"), check_source_designed, base=DESIGNATED),
+    "routes.match_tolerance_m": Case(
+        put("routes.match_tolerance_m", 40.0), check_match_tolerance, base=OFFSET_DESIGNATED
+    ),
+    "routes.match_gap_m": Case(put("routes.match_gap_m", 0.0), check_match_gap, base=DESIGNATED),
     "routes.reference_tolerance_m": Case(
         put("routes.reference_tolerance_m", 10.0), check_reference_tolerance, base=REFERENCE
     ),

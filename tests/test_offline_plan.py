@@ -144,3 +144,13 @@ def test_validate_refuses_an_output_folder_of_the_users(tmp_path: Path) -> None:
     found = validate_inputs(load_config(config))
     assert any(p.startswith("output.dir:") and "notes.txt" in p for p in found.problems)
     assert (tmp_path / "out" / "notes.txt").read_text() == "my notes"
+
+
+def test_designated_source_without_designated_routes_is_refused_by_both(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    config.write_text(config.read_text().replace("[routes]\n", '[routes]\nsource = "designated"\n'))
+    found = validate_inputs(load_config(config))
+    assert any(p.startswith("routes.source:") for p in found.problems), found.problems
+    with pytest.raises(InputError) as refused:
+        plan(config)
+    assert found.problems == refused.value.problems

@@ -23,7 +23,7 @@ from ..errors import DataError
 from .network import WalkNetwork
 from .paths import RouteSet
 
-__all__ = ["compare_routes", "designate_corridors"]
+__all__ = ["CORRIDOR_COLUMNS", "compare_routes", "designate_corridors", "designated_corridors"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,9 +79,6 @@ def designate_corridors(
         raise DataError(f"corridor budget must be > 0 m, got {budget_m}")
     length = network.edges["length"].to_numpy()
     risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk, dtype=np.float64)
-    u = network.edges["u"].to_numpy()
-    v = network.edges["v"].to_numpy()
-    seg_key = np.minimum(u, v) * len(network.nodes) + np.maximum(u, v)
     rows = []
     for school_id, node in schools[["school_id", "node"]].itertuples(index=False):
         part = routes.routes[routes.routes["school_id"] == str(school_id)]
@@ -89,45 +86,111 @@ def designate_corridors(
             continue
         flow, edge_of = _undirected_flow(network, part)
         segments = _grow(int(node), flow, edge_of, length, budget_m)
-        if not segments:
+        if segments:
+            edge_ids = [edge_of[s] for s in segments]
+            rows.append(
+                _corridor(network, f"{school_id}-1", str(school_id), edge_ids, part, risk_arr)
+            )
+    return _corridor_table(network, rows, "designed")
+
+
+def designated_corridors(
+    network: WalkNetwork,
+    matched: gpd.GeoDataFrame,
+    routes: RouteSet,
+    *,
+    risk: NDArray[np.float64] | None = None,
+) -> gpd.GeoDataFrame:
+    """The designated routes as corridors: each matched route's streets, as they are.
+
+    Parameters
+    ----------
+    matched
+        From :func:`safepassage.routes.matching.match_routes` (routes with no
+        matched street are left out).
+    routes
+        The schools' modelled routes, for ``students_served`` and ``risk_exposure``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The columns of :func:`designate_corridors`, ``source`` = ``designated``,
+        and ``matched_share`` (of the official route's length).
+    """
+    risk_arr = np.zeros(len(network.edges)) if risk is None else np.asarray(risk, np.float64)
+    rows, shares = [], []
+    for route in matched.itertuples(index=False):
+        if not route.edge_ids:
             continue
-        edge_ids = [edge_of[s] for s in segments]
-        corridor_keys = np.array([a * len(network.nodes) + b for a, b in segments])
-        served = sum(
-            students
-            * length[ids][np.isin(seg_key[ids], corridor_keys)].sum()
-            / max(length[ids].sum(), 1e-9)
-            for students, ids in zip(part["students"], part["edge_ids"], strict=True)
-        ) / max(part["window"].nunique(), 1)
-        exposure = sum(flow[s] * risk_arr[edge_of[s]] * length[edge_of[s]] / 1000 for s in segments)
+        part = routes.routes[routes.routes["school_id"] == str(route.school_id)]
+        route_id = f"{route.school_id}-{route.route_id}"
         rows.append(
-            {
-                "route_id": f"{school_id}-1",
-                "school_id": str(school_id),
-                "length_m": float(length[edge_ids].sum()),
-                "students_served": round(float(served), 1),
-                "risk_exposure": float(exposure),
-                "edge_ids": sorted(edge_ids),
-                "geometry": shapely.multilinestrings(list(network.edges.geometry.values[edge_ids])),
-            }
+            _corridor(network, route_id, str(route.school_id), list(route.edge_ids), part, risk_arr)
         )
+        shares.append(float(route.matched_share))
+    corridors = _corridor_table(network, rows, "designated")
+    corridors["matched_share"] = np.round(shares, 3) if shares else np.zeros(0)
+    return corridors
+
+
+CORRIDOR_COLUMNS = [
+    "route_id",
+    "school_id",
+    "length_m",
+    "students_served",
+    "risk_exposure",
+    "edge_ids",
+    "geometry",
+]
+
+
+def _corridor(
+    network: WalkNetwork,
+    route_id: str,
+    school_id: str,
+    edge_ids: list[int],
+    part: pd.DataFrame,
+    risk_arr: NDArray[np.float64],
+) -> dict[str, object]:
+    """One corridor row: its length, the students on it and their exposure to risk there.
+
+    ``students_served`` weights each modelled route's students by the share of its
+    length on the corridor; ``risk_exposure`` sums students x risk x km over the
+    corridor's segments.
+    """
+    length = network.edges["length"].to_numpy()
+    u, v = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
+    n = len(network.nodes)
+    seg_key = np.minimum(u, v) * n + np.maximum(u, v)
+    keys = np.unique(seg_key[edge_ids])
+    flow, _ = _undirected_flow(network, part) if len(part) else ({}, {})
+    served = sum(
+        students * length[ids][np.isin(seg_key[ids], keys)].sum() / max(length[ids].sum(), 1e-9)
+        for students, ids in zip(part["students"], part["edge_ids"], strict=True)
+    ) / max(part["window"].nunique(), 1)
+    exposure = sum(
+        flow.get((min(u[e], v[e]), max(u[e], v[e])), 0.0) * risk_arr[e] * length[e] / 1000
+        for e in edge_ids
+    )
+    return {
+        "route_id": route_id,
+        "school_id": school_id,
+        "length_m": float(length[edge_ids].sum()),
+        "students_served": round(float(served), 1),
+        "risk_exposure": float(exposure),
+        "edge_ids": sorted(int(e) for e in edge_ids),
+        "geometry": shapely.multilinestrings(list(network.edges.geometry.values[edge_ids])),
+    }
+
+
+def _corridor_table(
+    network: WalkNetwork, rows: list[dict[str, object]], source: str
+) -> gpd.GeoDataFrame:
     corridors = gpd.GeoDataFrame(
-        pd.DataFrame(
-            rows,
-            columns=[
-                "route_id",
-                "school_id",
-                "length_m",
-                "students_served",
-                "risk_exposure",
-                "edge_ids",
-                "geometry",
-            ],
-        ),
-        geometry="geometry",
-        crs=network.crs,
+        pd.DataFrame(rows, columns=CORRIDOR_COLUMNS), geometry="geometry", crs=network.crs
     )
     corridors["shared_with"] = _shared(network, corridors)
+    corridors["source"] = source
     return corridors
 
 

@@ -489,7 +489,15 @@ class MandatoryPost(_Table):
 class PostsConfig(_Table):
     """``[posts]``: post budget, spacing, sight and mandatory posts."""
 
-    per_school: Count = Field(8, ge=1, description="Posts to staff per school")
+    per_km: Number = Field(
+        5.5,
+        gt=0,
+        description="Posts per km of a school's corridors (the program: about 1,300 workers "
+        "on about 140 routes of 1.5 km in SY1617, one post per 150-200 m)",
+    )
+    per_school: Count | None = Field(
+        None, ge=1, description="Most posts per school, a cap on per_km (default: no cap)"
+    )
     min_spacing_m: Number = Field(80.0, ge=0, description="Least distance between posts (m)")
     sight_m: Number = Field(100.0, gt=0, description="Distance a worker can watch (m)")
     mandatory: tuple[MandatoryPost, ...] = Field((), description="Posts that must be staffed")

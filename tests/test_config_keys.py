@@ -463,6 +463,17 @@ def check_match_gap(base: Run, new: Run) -> None:
     assert corridor_of(new, "S1")["length_m"].sum() == pytest.approx(400.0, abs=1.0)
 
 
+def check_per_km(base: Run, new: Run) -> None:
+    # the grid's corridors are about 600 m: 5.5 posts a km gives 3, capped at
+    # [posts] per_school = 2; 1 post a km gives 1
+    def per_school(run: Run) -> set[int]:
+        chosen = run.r.posts[run.r.posts["selected"]]
+        return set(chosen.groupby("school_id").size())
+
+    assert per_school(base) == {2}
+    assert per_school(new) == {1}
+
+
 def check_reference_routes(base: Run, new: Run) -> None:
     assert base.r.comparison is None
     assert "reference_recall" not in base.r.metrics
@@ -888,6 +899,7 @@ CASES: dict[str, Case] = {
     ),
     # [posts]
     "posts.per_school": Case(put("posts.per_school", 1), check_per_school),
+    "posts.per_km": Case(put("posts.per_km", 1.0), check_per_km),
     "posts.min_spacing_m": Case(put("posts.min_spacing_m", 150.0), check_min_spacing),
     "posts.sight_m": Case(put("posts.sight_m", 200.0), check_sight),
     "posts.mandatory": Case(AT_1_3, check_mandatory),

@@ -47,6 +47,7 @@ school's budget, are always chosen, and carry ``mandatory_name``.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -76,6 +77,7 @@ __all__ = [
     "candidate_posts",
     "cross_streets",
     "plan_posts",
+    "post_budgets",
     "post_ids",
     "short_street_name",
 ]
@@ -449,6 +451,19 @@ def _segment_values(
     return pd.concat(parts, ignore_index=True)
 
 
+def post_budgets(
+    corridors: gpd.GeoDataFrame, school_ids: Iterable[str], options: PostsConfig
+) -> dict[str, int]:
+    """Posts each school may get: ``per_km`` x its corridor km (rounded, at least 1),
+    capped at ``per_school`` when set."""
+    km = corridors.groupby(corridors["school_id"].astype(str))["length_m"].sum() / 1000.0
+    budget = {}
+    for school in map(str, school_ids):
+        count = max(1, math.floor(options.per_km * float(km.get(school, 0.0)) + 0.5))
+        budget[school] = min(count, options.per_school) if options.per_school else count
+    return budget
+
+
 def plan_posts(
     network: WalkNetwork,
     corridors: gpd.GeoDataFrame,
@@ -468,7 +483,8 @@ def plan_posts(
         Risk per edge of each window (None: students alone give the value).
     options
         The ``[posts]`` section (default :class:`~safepassage.config.PostsConfig`):
-        ``per_school`` posts per school; no two chosen posts closer than
+        ``per_km`` posts per km of a school's corridors, at most ``per_school``
+        (see :func:`post_budgets`); no two chosen posts closer than
         ``min_spacing_m`` (straight line); a post watches ``sight_m`` along the
         corridor each way; ``mandatory`` places are always chosen, placed as the
         module docstring says: their rows get ``kind`` ``mandatory``, the entry's
@@ -505,7 +521,7 @@ def plan_posts(
             forced.append(str(posts.loc[i, "post_id"]))
     coverage, segments = _coverage(network, corridors, posts, sight_m)
     values = _segment_values(segments, routes, risk, windows, network)
-    budget = {str(s): options.per_school for s in posts["school_id"].unique()}
+    budget = post_budgets(corridors, posts["school_id"].unique(), options)
     choice = choose_posts(
         posts[["post_id", "school_id", "x", "y"]].rename(columns={"post_id": "candidate_id"}),
         coverage,

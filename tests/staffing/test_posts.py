@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -96,3 +97,13 @@ def test_posts_need_corridors(grid: WalkNetwork, grid_plan: tuple) -> None:
     schools, corridors, routes = grid_plan
     with pytest.raises(DataError, match="no corridors"):
         plan_posts(grid, corridors.iloc[:0], schools, routes, settings=SETTINGS)
+
+
+def test_post_budgets_follow_the_corridor_length_and_the_cap() -> None:
+    from safepassage.staffing.posts import post_budgets
+
+    corridors = pd.DataFrame({"school_id": ["A", "A", "B"], "length_m": [900.0, 700.0, 100.0]})
+    budgets = post_budgets(corridors, ["A", "B", "C"], PostsConfig())  # 5.5 posts a km
+    assert budgets == {"A": 9, "B": 1, "C": 1}  # 1.6 km: 8.8 -> 9; at least one each
+    assert post_budgets(corridors, ["A"], PostsConfig(per_school=4)) == {"A": 4}
+    assert post_budgets(corridors, ["A"], PostsConfig(per_km=2.0)) == {"A": 3}

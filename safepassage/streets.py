@@ -5,19 +5,36 @@
 predictive check and the risk map leave these out.  :data:`DEFAULT_CLASS_FACTORS`
 say how much more (> 1) or less (< 1) walking a class costs when routes and
 corridors are chosen; ``[routes] class_factors`` overrides them per class.
+
+Street names too: :func:`short_street_name` (as on street signs), and
+:func:`cross_streets` / :func:`corner_streets`, the streets that meet at a node,
+by which posts and route stretches are named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from .errors import DataError
 from .routes.network import WalkNetwork
 
-__all__ = ["ARTERIALS", "DEFAULT_CLASS_FACTORS", "NON_STREET_HIGHWAYS", "class_factors"]
+__all__ = [
+    "ABBREVIATIONS",
+    "ARTERIALS",
+    "CORNER_M",
+    "DEFAULT_CLASS_FACTORS",
+    "DIRECTIONS",
+    "NON_STREET_HIGHWAYS",
+    "STREET_TYPES",
+    "class_factors",
+    "corner_streets",
+    "cross_streets",
+    "short_street_name",
+]
 
 # Street classes left out of the predictive check (not where pupils walk along traffic).
 NON_STREET_HIGHWAYS = frozenset(
@@ -77,3 +94,91 @@ def class_factors(
         raise DataError(f"street class factors must be > 0: {bad}")
     mapped = network.edges["highway"].map(dict(factors)).fillna(1.0)
     return np.asarray(mapped.to_numpy(dtype=np.float64))
+
+
+CORNER_M = 15.0  # a node this close to a corner along a segment is named as the corner
+
+ABBREVIATIONS = {
+    "North": "N",
+    "South": "S",
+    "East": "E",
+    "West": "W",
+    "Street": "St",
+    "Avenue": "Ave",
+    "Boulevard": "Blvd",
+    "Road": "Rd",
+    "Place": "Pl",
+    "Drive": "Dr",
+    "Parkway": "Pkwy",
+    "Court": "Ct",
+    "Terrace": "Ter",
+    "Lane": "Ln",
+    "Expressway": "Expy",
+    "Highway": "Hwy",
+}
+DIRECTIONS = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+STREET_TYPES = set(ABBREVIATIONS.values()) - DIRECTIONS | {"Hwy", "Sq", "Way", "Row"}
+
+
+def short_street_name(name: str) -> str:
+    """``South Halsted Street`` -> ``S Halsted St`` (as printed on street signs)."""
+    return " ".join(ABBREVIATIONS.get(word, word) for word in name.split())
+
+
+def corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:
+    """The (up to) two main named streets of each node, alphabetical.
+
+    A node's streets are those of its own segments and of the nodes within
+    ``CORNER_M`` of it along one segment (OSM often puts an alley junction or a
+    crosswalk node a few metres from the corner).  Streets are ranked by the
+    length (to the decimetre) of their segments meeting there, ties by name, so
+    edge order does not matter.
+    """
+    edges = network.edges
+    wanted = np.asarray(list(nodes), dtype=np.int64)
+    u = edges["u"].to_numpy(dtype=np.int64)
+    v = edges["v"].to_numpy(dtype=np.int64)
+    near = np.isin(u, wanted) & (edges["length"].to_numpy(dtype=np.float64) <= CORNER_M)
+    # each wanted node stands for itself and for its close neighbours
+    owner = pd.DataFrame(
+        {"node": np.concatenate([wanted, u[near]]), "at": np.concatenate([wanted, v[near]])}
+    ).drop_duplicates()
+    named = edges[edges["name"].fillna("").astype(str) != ""]
+    joined = owner.merge(
+        pd.DataFrame(
+            {
+                "at": named["u"].to_numpy(dtype=np.int64),
+                "name": named["name"].astype(str),
+                "length": named["length"].to_numpy(dtype=np.float64),
+            }
+        ),
+        on="at",
+    )
+    totals: dict[int, dict[str, float]] = {}
+    for node, name, length in zip(joined["node"], joined["name"], joined["length"], strict=True):
+        street = short_street_name(name)
+        per_node = totals.setdefault(int(node), {})
+        per_node[street] = per_node.get(street, 0.0) + float(length)
+    ranked = {
+        node: sorted(lengths, key=lambda street: (-round(lengths[street], 1), street))
+        for node, lengths in totals.items()
+    }
+    return [sorted(ranked.get(int(node), [])[:2]) for node in wanted]
+
+
+def cross_streets(network: WalkNetwork, nodes: Iterable[int]) -> list[str]:
+    """``"S Halsted St & W 63rd St"`` for each node: its two main named streets.
+
+    Streets are ranked by the length of their segments meeting at the node;
+    a node on one street only gives ``"<street> (mid-block)"``, one on unnamed
+    ways only ``"unnamed way"``.
+    """
+    labels = []
+    for streets in corner_streets(network, list(nodes)):
+        if len(streets) >= 2:
+            labels.append(" & ".join(streets))
+        elif streets:
+            labels.append(f"{streets[0]} (mid-block)")
+        else:
+            labels.append("unnamed way")
+    return labels

@@ -21,6 +21,7 @@ from shapely.affinity import rotate, translate
 from shapely.ops import substring
 
 from ..routes.network import WalkNetwork
+from ..streets import short_street_name
 from .assets import undirected_edges
 
 __all__ = ["ATTRIBUTION", "LETTER_IN", "abbreviate", "draw_streets"]
@@ -33,24 +34,6 @@ ATTRIBUTION = "Streets © OpenStreetMap contributors (ODbL)"
 _MAJOR = ("primary", "secondary", "tertiary", "trunk")
 _LABEL: Any = {"rotation_mode": "anchor", "ha": "center", "va": "center", "color": "#222222"}
 _FRACTIONS = (0.5, 0.3, 0.7, 0.15, 0.85, 0.4, 0.6)
-_ABBREVIATIONS = {
-    "North": "N",
-    "South": "S",
-    "East": "E",
-    "West": "W",
-    "Avenue": "Ave",
-    "Street": "St",
-    "Boulevard": "Blvd",
-    "Place": "Pl",
-    "Parkway": "Pkwy",
-    "Road": "Rd",
-    "Drive": "Dr",
-    "Court": "Ct",
-    "Terrace": "Ter",
-    "Expressway": "Expy",
-    "Highway": "Hwy",
-    "Lane": "Ln",
-}
 # A white box behind labels, not a path effect: path effects turn text into outlines
 # that PDF readers cannot search or copy.
 HALO = {"boxstyle": "round,pad=0.12", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
@@ -98,7 +81,7 @@ def _furniture_zones(bbox: tuple[float, float, float, float]) -> list[Any]:
 
 def abbreviate(name: str) -> str:
     """Short street name for map labels: "South Emerald Avenue" -> "S Emerald Ave"."""
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in str(name).split())
+    return short_street_name(str(name))
 
 
 def _street_pieces(edges: gpd.GeoDataFrame, view: Any) -> list[tuple[float, str, list[Any]]]:

@@ -68,6 +68,7 @@ from ..errors import DataError, InfeasibleError
 from ..routes.network import WalkNetwork
 from ..routes.paths import RouteSet
 from ..schedule import WINDOWS
+from ..streets import DIRECTIONS, STREET_TYPES, corner_streets, cross_streets, short_street_name
 from .choose import choose_posts
 from .solver import SolverSettings
 
@@ -75,34 +76,11 @@ __all__ = [
     "MandatoryPlace",
     "PostPlan",
     "candidate_posts",
-    "cross_streets",
     "plan_posts",
     "post_budgets",
     "post_ids",
-    "short_street_name",
 ]
 
-CORNER_M = 15.0  # a node this close to a corner along a segment is named as the corner
-
-_ABBREVIATIONS = {
-    "North": "N",
-    "South": "S",
-    "East": "E",
-    "West": "W",
-    "Street": "St",
-    "Avenue": "Ave",
-    "Boulevard": "Blvd",
-    "Road": "Rd",
-    "Place": "Pl",
-    "Drive": "Dr",
-    "Parkway": "Pkwy",
-    "Court": "Ct",
-    "Terrace": "Ter",
-    "Lane": "Ln",
-    "Expressway": "Expy",
-}
-_DIRECTIONS = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
-_STREET_TYPES = set(_ABBREVIATIONS.values()) - _DIRECTIONS | {"Hwy", "Sq", "Way", "Row"}
 _ID_PART_CHARS = 16
 
 
@@ -151,76 +129,12 @@ class PostPlan:
         return self.table[self.table["selected"]]
 
 
-def short_street_name(name: str) -> str:
-    """``South Halsted Street`` -> ``S Halsted St`` (as printed on street signs)."""
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in name.split())
-
-
-def _corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:
-    """The (up to) two main named streets of each node, alphabetical.
-
-    A node's streets are those of its own segments and of the nodes within
-    ``CORNER_M`` of it along one segment (OSM often puts an alley junction or a
-    crosswalk node a few metres from the corner).  Streets are ranked by the
-    length (to the decimetre) of their segments meeting there, ties by name, so
-    edge order does not matter.
-    """
-    edges = network.edges
-    wanted = np.asarray(list(nodes), dtype=np.int64)
-    u = edges["u"].to_numpy(dtype=np.int64)
-    v = edges["v"].to_numpy(dtype=np.int64)
-    near = np.isin(u, wanted) & (edges["length"].to_numpy(dtype=np.float64) <= CORNER_M)
-    # each wanted node stands for itself and for its close neighbours
-    owner = pd.DataFrame(
-        {"node": np.concatenate([wanted, u[near]]), "at": np.concatenate([wanted, v[near]])}
-    ).drop_duplicates()
-    named = edges[edges["name"].fillna("").astype(str) != ""]
-    joined = owner.merge(
-        pd.DataFrame(
-            {
-                "at": named["u"].to_numpy(dtype=np.int64),
-                "name": named["name"].astype(str),
-                "length": named["length"].to_numpy(dtype=np.float64),
-            }
-        ),
-        on="at",
-    )
-    totals: dict[int, dict[str, float]] = {}
-    for node, name, length in zip(joined["node"], joined["name"], joined["length"], strict=True):
-        street = short_street_name(name)
-        per_node = totals.setdefault(int(node), {})
-        per_node[street] = per_node.get(street, 0.0) + float(length)
-    ranked = {
-        node: sorted(lengths, key=lambda street: (-round(lengths[street], 1), street))
-        for node, lengths in totals.items()
-    }
-    return [sorted(ranked.get(int(node), [])[:2]) for node in wanted]
-
-
-def cross_streets(network: WalkNetwork, nodes: Iterable[int]) -> list[str]:
-    """``"S Halsted St & W 63rd St"`` for each node: its two main named streets.
-
-    Streets are ranked by the length of their segments meeting at the node;
-    a node on one street only gives ``"<street> (mid-block)"``, one on unnamed
-    ways only ``"unnamed way"``.
-    """
-    labels = []
-    for streets in _corner_streets(network, list(nodes)):
-        if len(streets) >= 2:
-            labels.append(" & ".join(streets))
-        elif streets:
-            labels.append(f"{streets[0]} (mid-block)")
-        else:
-            labels.append("unnamed way")
-    return labels
-
-
 def _id_part(street: str) -> str:
     """``"S Martin Luther King Dr"`` -> ``"MartinLutherKing"`` (ASCII, <= 16 characters)."""
     words = short_street_name(street).split()
-    if len(words) > 1 and words[0] in _DIRECTIONS:
+    if len(words) > 1 and words[0] in DIRECTIONS:
         words = words[1:]
-    if len(words) > 1 and words[-1] in _STREET_TYPES:
+    if len(words) > 1 and words[-1] in STREET_TYPES:
         words = words[:-1]
     ascii_text = unicodedata.normalize("NFKD", " ".join(words)).encode("ascii", "ignore").decode()
     parts = [re.sub(r"[^0-9A-Za-z]", "", w) for w in ascii_text.split()]
@@ -234,7 +148,7 @@ def _safe(text: str) -> str:
 def post_ids(network: WalkNetwork, nodes: Sequence[int], school_ids: Sequence[str]) -> list[str]:
     """Place-derived post ids of ``nodes`` (see the module docstring), in input order."""
     bases = []
-    for school, streets in zip(school_ids, _corner_streets(network, nodes), strict=True):
+    for school, streets in zip(school_ids, corner_streets(network, nodes), strict=True):
         tail = [_id_part(n) for n in streets]
         if len(tail) == 1:
             tail.append("mid")

@@ -11,8 +11,9 @@ from safepassage.errors import DataError
 from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.paths import prepare_route_costs, route_students
-from safepassage.staffing.posts import cross_streets, plan_posts, short_street_name
+from safepassage.staffing.posts import plan_posts
 from safepassage.staffing.solver import SolverSettings
+from safepassage.streets import cross_streets, short_street_name
 from tests.conftest import CHICAGO_EPSG
 
 X0, Y0 = 440_000.0, 4_630_000.0

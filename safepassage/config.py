@@ -496,7 +496,10 @@ class PostsConfig(_Table):
         "on about 140 routes of 1.5 km in SY1617, one post per 150-200 m)",
     )
     per_school: Count | None = Field(
-        None, ge=1, description="Most posts per school, a cap on per_km (default: no cap)"
+        None,
+        ge=1,
+        description="Most posts per school, a cap on per_km (default: no cap)",
+        examples=[8],
     )
     min_spacing_m: Number = Field(80.0, ge=0, description="Least distance between posts (m)")
     sight_m: Number = Field(100.0, gt=0, description="Distance a worker can watch (m)")

@@ -41,6 +41,7 @@ OUTPUT_FILES = (
     "roster.csv",
     "unfilled.csv",
     "comparison.csv",
+    "route_review.csv",
     "map.html",
     "partner/partner.csv",
     "partner/posts_*.pdf",
@@ -106,6 +107,10 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
             )
         if result.comparison is not None:
             result.comparison.to_csv(tmp / "comparison.csv", index=False)
+        if result.review is not None:
+            result.review.to_file(tmp / "plan.gpkg", layer="review", driver="GPKG")
+            review = pd.DataFrame(result.review.drop(columns="geometry"))
+            review.to_csv(tmp / "route_review.csv", index=False)
         if cfg.output.html:
             from .maps.web import plan_map, save_map
 

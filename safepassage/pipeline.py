@@ -25,6 +25,7 @@ from .inputs import InputError, PlanInputs, check_inputs, read_inputs
 from .outputs import check_output_folder, write_outputs
 from .result import Metric, PlanResult
 from .routes.network import WalkNetwork
+from .routes.review import review_routes
 from .schedule import WINDOWS
 from .stages import (
     corridors_and_comparison,
@@ -137,6 +138,7 @@ def plan(
             corridors, comparison = corridors_and_comparison(
                 inputs, network, schools, routes, by_window, cfg.routes
             )
+            review = review_routes(network, corridors, routes, by_window)
         with stages.stage("posts"):
             posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver)
         with stages.stage("roster"):
@@ -158,6 +160,7 @@ def plan(
         vendors,
         windows,
         comparison,
+        review if len(review) else None,
         stages.timings,
     )
     result = dataclasses.replace(result, metrics=_metrics(result))
@@ -190,6 +193,7 @@ def _metrics(result: PlanResult) -> dict[str, Metric]:
         "risk_exposure_on_corridors": round(float(result.corridors["risk_exposure"].sum()), 2),
         "posts_candidate": len(posts),
         "posts_selected": len(chosen),
+        "routes_reviewed": 0 if result.review is None else len(result.review),
         "post_value_covered": round(float(result.post_plan.objective), 3),
         "post_solver": {
             "status": result.post_plan.status,

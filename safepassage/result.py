@@ -87,6 +87,12 @@ class PlanResult:
     comparison
         Against ``data.reference_routes`` (None without): ``school_id`` (``ALL``
         for the total), ``reference_m``, ``ours_m``, ``recall``, ``precision``.
+    review
+        One row per designated route (:func:`safepassage.routes.review.review_routes`):
+        ``route_id``, ``school_id``, ``length_m``, ``matched_share``, ``riskiest``
+        (its riskiest stretch, by cross streets) and per window ``students_<w>``,
+        ``risk_<w>``, ``exposure_<w>``, ``uncovered_exposure_<w>``,
+        ``uncovered_share_<w>``; None when no corridor is designated.
     timings
         Seconds per stage.
     metrics
@@ -106,6 +112,7 @@ class PlanResult:
     vendors: pd.DataFrame
     windows: pd.DataFrame
     comparison: pd.DataFrame | None
+    review: gpd.GeoDataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
 

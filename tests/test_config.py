@@ -49,7 +49,8 @@ def test_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.plan_date == ""
     assert config.windows.am == ("06:30", "09:00")
     assert config.routes.radius_elementary_m == 2400.0
-    assert config.posts.per_school == 8
+    assert config.posts.per_school is None  # no cap: the budget follows per_km
+    assert config.posts.per_km == 5.5
     assert config.staffing.floater_share == 0.1
     assert config.output.dir == tmp_path / "out" / "mini"
 

@@ -154,3 +154,27 @@ def test_designated_source_without_designated_routes_is_refused_by_both(tmp_path
     with pytest.raises(InputError) as refused:
         plan(config)
     assert found.problems == refused.value.problems
+
+
+def test_designated_routes_are_reviewed(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path, extras=True)
+    text = config.read_text().replace(
+        'workers = "workers.csv"\n',
+        'workers = "workers.csv"\ndesignated_routes = "designated_routes.geojson"\n',
+    )
+    config.write_text(text)
+    out = tmp_path / "out"
+    result = plan(config, out=out)
+    review = pd.read_csv(out / "route_review.csv")
+    assert list(review["school_id"].astype(str)) == ["S1"]  # S2 has no designated route
+    row = review.iloc[0]
+    assert row["length_m"] == pytest.approx(500.0, abs=1.0)
+    assert row["students_am"] > 0
+    assert row["exposure_pm"] > 0
+    assert 0 < row["uncovered_share_pm"] < 1
+    # the shootings lie along 5 St (Ave B to Ave H): the route's riskiest stretch is there
+    assert "5 St" in row["riskiest"]
+    assert "review" in set(gpd.list_layers(out / "plan.gpkg")["name"])
+    assert result.metrics["routes_reviewed"] == 1
+    without = plan(write_inputs(tmp_path / "plain"))
+    assert without.review is None

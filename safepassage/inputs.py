@@ -130,12 +130,11 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         known = ", ".join(DEFAULT_CATEGORY_WEIGHTS)
         collect.problems.append(f"risk.category_weights: unknown categories {unknown}; use {known}")
     schools = collect.read(
-        "data.schools", lambda: read_schools(data.schools, profiles=data.profiles, crs=crs)
+        "data.schools", partial(read_schools, data.schools, profiles=data.profiles, crs=crs)
     )
     routes = None
-    if data.reference_routes is not None:
-        path = data.reference_routes
-        routes = collect.read("data.reference_routes", lambda: read_routes(path, crs=crs))
+    if (routes_path := data.reference_routes) is not None:
+        routes = collect.read("data.reference_routes", partial(read_routes, routes_path, crs=crs))
     weights = {k: v for k, v in config.risk.category_weights.items() if k not in unknown}
     sources = {f"data.incidents[{i}]": path for i, path in enumerate(data.incidents)}
     if data.homicides is not None:
@@ -165,11 +164,11 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
         areas = collect.read("data.community_areas", partial(read_polygons, areas_path))
     vendors = workers = None
     if (vendors_path := data.vendors) is not None:
-        vendors = collect.read("data.vendors", lambda: read_vendors(vendors_path))
+        vendors = collect.read("data.vendors", partial(read_vendors, vendors_path))
     if (workers_path := data.workers) is not None:
-        workers = collect.read("data.workers", lambda: read_workers(workers_path))
-    designated = None
-    if (designated_path := data.designated_routes) is not None:
+        workers = collect.read("data.workers", partial(read_workers, workers_path))
+    designated = routes if data.designated_routes == routes_path else None  # one file, read once
+    if (designated_path := data.designated_routes) is not None and designated is None:
         designated = collect.read(
             "data.designated_routes", partial(read_routes, designated_path, crs=crs)
         )

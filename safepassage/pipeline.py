@@ -160,7 +160,7 @@ def plan(
         vendors,
         windows,
         comparison,
-        review if len(review) else None,
+        review,
         stages.timings,
     )
     result = dataclasses.replace(result, metrics=_metrics(result))

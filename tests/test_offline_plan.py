@@ -52,6 +52,15 @@ def _set(column: str, value: str, row: int = 0) -> Callable[[pd.DataFrame], pd.D
     return change
 
 
+def refused_by_both(config: Path) -> list[str]:
+    """The problems validate lists for ``config``, after checking plan refuses it with them."""
+    found = validate_inputs(load_config(config))
+    with pytest.raises(InputError) as refused:
+        plan(config)
+    assert found.problems == refused.value.problems
+    return found.problems
+
+
 BROKEN: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = {
     "weekday Tues": ("workers.csv", _set("weekdays", "Mon;Tues"), "Tues"),
     "window noon": ("workers.csv", _set("windows", "noon"), "noon"),
@@ -72,11 +81,8 @@ def test_validate_and_plan_refuse_the_same_broken_inputs(tmp_path: Path, case: s
     name, change, needle = BROKEN[case]
     config = write_inputs(tmp_path)
     _edit(config, name, change)
-    found = validate_inputs(load_config(config))
-    with pytest.raises(InputError) as refused:
-        plan(config)
-    assert found.problems == refused.value.problems
-    assert any(needle in p for p in found.problems), found.problems
+    problems = refused_by_both(config)
+    assert any(needle in p for p in problems), problems
 
 
 def test_without_staff_tables_validate_and_plan_both_skip_the_roster(tmp_path: Path) -> None:
@@ -121,11 +127,8 @@ def test_a_route_file_of_another_year_than_safe_passage_year_is_refused(tmp_path
 def test_an_unreadable_population_table_is_a_problem_of_validate_and_plan(tmp_path: Path) -> None:
     config = write_inputs(tmp_path)
     (tmp_path / "population.csv").write_bytes(b'CENSUS BLOCK,TOTAL POPULATION\n"6701001001,9\x00')
-    found = validate_inputs(load_config(config))
-    assert any(p.startswith("data.population:") for p in found.problems), found.problems
-    with pytest.raises(InputError) as refused:
-        plan(config)
-    assert found.problems == refused.value.problems
+    problems = refused_by_both(config)
+    assert any(p.startswith("data.population:") for p in problems), problems
 
 
 def test_zipped_shapefile_blocks_are_read(tmp_path: Path) -> None:
@@ -149,11 +152,8 @@ def test_validate_refuses_an_output_folder_of_the_users(tmp_path: Path) -> None:
 def test_designated_source_without_designated_routes_is_refused_by_both(tmp_path: Path) -> None:
     config = write_inputs(tmp_path)
     config.write_text(config.read_text().replace("[routes]\n", '[routes]\nsource = "designated"\n'))
-    found = validate_inputs(load_config(config))
-    assert any(p.startswith("routes.source:") for p in found.problems), found.problems
-    with pytest.raises(InputError) as refused:
-        plan(config)
-    assert found.problems == refused.value.problems
+    problems = refused_by_both(config)
+    assert any(p.startswith("routes.source:") for p in problems), problems
 
 
 def test_designated_routes_are_reviewed(tmp_path: Path) -> None:

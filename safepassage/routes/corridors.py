@@ -23,7 +23,14 @@ from ..errors import DataError
 from .network import WalkNetwork
 from .paths import RouteSet
 
-__all__ = ["CORRIDOR_COLUMNS", "compare_routes", "designate_corridors", "designated_corridors"]
+__all__ = [
+    "CORRIDOR_COLUMNS",
+    "compare_routes",
+    "designate_corridors",
+    "designated_corridors",
+    "segment_keys",
+    "students_on",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +86,7 @@ def designate_corridors(
         raise DataError(f"corridor budget must be > 0 m, got {budget_m}")
     length = network.edges["length"].to_numpy()
     risk_arr = np.zeros(len(length)) if risk is None else np.asarray(risk, dtype=np.float64)
+    keys = segment_keys(network)
     rows = []
     for school_id, node in schools[["school_id", "node"]].itertuples(index=False):
         part = routes.routes[routes.routes["school_id"] == str(school_id)]
@@ -89,7 +97,9 @@ def designate_corridors(
         if segments:
             edge_ids = [edge_of[s] for s in segments]
             rows.append(
-                _corridor(network, f"{school_id}-1", str(school_id), edge_ids, part, risk_arr)
+                _corridor(
+                    network, f"{school_id}-1", str(school_id), edge_ids, part, risk_arr, keys, flow
+                )
             )
     return _corridor_table(network, rows, "designed")
 
@@ -118,14 +128,17 @@ def designated_corridors(
         and ``matched_share`` (of the official route's length).
     """
     risk_arr = np.zeros(len(network.edges)) if risk is None else np.asarray(risk, np.float64)
+    keys = segment_keys(network)
     rows, shares = [], []
     for route in matched.itertuples(index=False):
         if not route.edge_ids:
             continue
         part = routes.routes[routes.routes["school_id"] == str(route.school_id)]
+        flow, _ = _undirected_flow(network, part)
         route_id = f"{route.school_id}-{route.route_id}"
+        school_id = str(route.school_id)
         rows.append(
-            _corridor(network, route_id, str(route.school_id), list(route.edge_ids), part, risk_arr)
+            _corridor(network, route_id, school_id, route.edge_ids, part, risk_arr, keys, flow)
         )
         shares.append(float(route.matched_share))
     corridors = _corridor_table(network, rows, "designated")
@@ -144,6 +157,24 @@ CORRIDOR_COLUMNS = [
 ]
 
 
+def segment_keys(network: WalkNetwork) -> NDArray[np.int64]:
+    """One key per undirected street segment: both directions of a street share it."""
+    u = network.edges["u"].to_numpy(dtype=np.int64)
+    v = network.edges["v"].to_numpy(dtype=np.int64)
+    return np.asarray(np.minimum(u, v) * len(network.nodes) + np.maximum(u, v), dtype=np.int64)
+
+
+def students_on(routes: pd.DataFrame, on: NDArray[np.bool_], length: NDArray[np.float64]) -> float:
+    """Students of ``routes`` (``students``, ``edge_ids``), each weighted by the share
+    of their route's length on the edges where ``on`` is True."""
+    total = 0.0
+    for students, ids in zip(routes["students"], routes["edge_ids"], strict=True):
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size:
+            total += students * length[ids][on[ids]].sum() / max(length[ids].sum(), 1e-9)
+    return float(total)
+
+
 def _corridor(
     network: WalkNetwork,
     route_id: str,
@@ -151,23 +182,20 @@ def _corridor(
     edge_ids: list[int],
     part: pd.DataFrame,
     risk_arr: NDArray[np.float64],
+    keys: NDArray[np.int64],
+    flow: dict[tuple[int, int], float],
 ) -> dict[str, object]:
-    """One corridor row: its length, the students on it and their exposure to risk there.
+    """One corridor row: its length, the students of ``part`` (the school's modelled
+    routes) on it and their exposure to risk there.
 
-    ``students_served`` weights each modelled route's students by the share of its
-    length on the corridor; ``risk_exposure`` sums students x risk x km over the
-    corridor's segments.
+    ``students_served`` is :func:`students_on` averaged over the windows;
+    ``risk_exposure`` sums students x risk x km over the corridor's segments
+    (``flow``: :func:`_undirected_flow` of ``part``).
     """
     length = network.edges["length"].to_numpy()
     u, v = network.edges["u"].to_numpy(), network.edges["v"].to_numpy()
-    n = len(network.nodes)
-    seg_key = np.minimum(u, v) * n + np.maximum(u, v)
-    keys = np.unique(seg_key[edge_ids])
-    flow, _ = _undirected_flow(network, part) if len(part) else ({}, {})
-    served = sum(
-        students * length[ids][np.isin(seg_key[ids], keys)].sum() / max(length[ids].sum(), 1e-9)
-        for students, ids in zip(part["students"], part["edge_ids"], strict=True)
-    ) / max(part["window"].nunique(), 1)
+    on = np.isin(keys, keys[edge_ids])
+    served = students_on(part, on, length) / max(part["window"].nunique(), 1)
     exposure = sum(
         flow.get((min(u[e], v[e]), max(u[e], v[e])), 0.0) * risk_arr[e] * length[e] / 1000
         for e in edge_ids

@@ -29,6 +29,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ..streets import corner_streets, short_street_name
+from .corridors import segment_keys, students_on
 from .network import WalkNetwork
 from .paths import RouteSet
 
@@ -42,24 +43,22 @@ def review_routes(
     corridors: gpd.GeoDataFrame,
     routes: RouteSet,
     risk_by_window: Mapping[str, NDArray[np.float64]],
-) -> gpd.GeoDataFrame:
+) -> gpd.GeoDataFrame | None:
     """One row per designated corridor (see the module docstring for the columns).
 
-    Returns an empty table when no corridor is designated.
+    None when no corridor is designated.
     """
     designated = corridors[corridors["source"] == "designated"].reset_index(drop=True)
+    if designated.empty:
+        return None
     windows = list(risk_by_window)
     length = network.edges["length"].to_numpy(dtype=np.float64)
-    key = _segment_keys(network)
+    key = segment_keys(network)
     columns = [*REVIEW_COLUMNS] + [
         f"{name}_{w}"
         for name in ("students", "risk", "exposure", "uncovered_exposure", "uncovered_share")
         for w in windows
     ]
-    if designated.empty:
-        return gpd.GeoDataFrame(
-            columns=[*columns, "geometry"], geometry="geometry", crs=network.crs
-        )
     covered = _covered_by_school(designated, key)
     table = designated[["route_id", "school_id", "length_m", "matched_share", "geometry"]].copy()
     table["riskiest"] = [_riskiest(network, ids, risk_by_window) for ids in designated["edge_ids"]]
@@ -72,7 +71,7 @@ def review_routes(
             ids = np.asarray(ids, dtype=np.int64)
             on = np.isin(key, key[ids])
             mine = part[part["school_id"] == school]
-            students.append(round(_weighted_students(mine, on, length), 1))
+            students.append(round(students_on(mine, on, length), 1))
             mean_risk.append(float((risk[ids] * length[ids]).sum() / max(length[ids].sum(), 1e-9)))
             exposure.append(
                 float(
@@ -88,30 +87,11 @@ def review_routes(
     return gpd.GeoDataFrame(table[[*columns, "geometry"]], geometry="geometry", crs=network.crs)
 
 
-def _segment_keys(network: WalkNetwork) -> NDArray[np.int64]:
-    """One key per undirected street segment (both directions of a street share it)."""
-    u = network.edges["u"].to_numpy(dtype=np.int64)
-    v = network.edges["v"].to_numpy(dtype=np.int64)
-    return np.asarray(np.minimum(u, v) * len(network.nodes) + np.maximum(u, v), dtype=np.int64)
-
-
 def _covered_by_school(designated: pd.DataFrame, key: NDArray[np.int64]) -> dict[str, set[int]]:
     covered: dict[str, set[int]] = {}
     for school, ids in zip(designated["school_id"], designated["edge_ids"], strict=True):
         covered.setdefault(str(school), set()).update(key[np.asarray(ids, dtype=np.int64)].tolist())
     return covered
-
-
-def _weighted_students(
-    routes: pd.DataFrame, on: NDArray[np.bool_], length: NDArray[np.float64]
-) -> float:
-    """Students weighted by the share of their route's length on the corridor."""
-    total = 0.0
-    for students, ids in zip(routes["students"], routes["edge_ids"], strict=True):
-        ids = np.asarray(ids, dtype=np.int64)
-        if ids.size:
-            total += students * length[ids][on[ids]].sum() / max(length[ids].sum(), 1e-9)
-    return float(total)
 
 
 def _uncovered(

@@ -9,8 +9,9 @@ strings never do.  Then *one model class per TOML table*, in file order:
 ``[data.hazards.NAME]`` a :class:`HazardConfig`), ``[schools]``
 :class:`SchoolSelection`, ``[windows]`` :class:`WindowConfig`, ``[network]``
 :class:`NetworkConfig`, ``[risk]`` :class:`RiskConfig`, ``[routes]``
-:class:`RoutesConfig`, ``[posts]`` :class:`PostsConfig` (each ``[[posts.mandatory]]``
-a :class:`MandatoryPost`), ``[staffing]`` :class:`StaffingConfig`, ``[output]``
+:class:`RoutesConfig`, ``[review]`` :class:`ReviewConfig`, ``[posts]``
+:class:`PostsConfig` (each ``[[posts.mandatory]]`` a :class:`MandatoryPost`),
+``[staffing]`` :class:`StaffingConfig`, ``[output]``
 :class:`OutputConfig`; :class:`PlanConfig` holds them all.  Every key is one
 ``Field``: its default, its range and its description (with the unit) are written
 there, once.  Validators check only what a range cannot (time zones, dates, clocks,
@@ -70,6 +71,7 @@ __all__ = [
     "PlanConfig",
     "PlanTable",
     "PostsConfig",
+    "ReviewConfig",
     "RiskConfig",
     "RoutesConfig",
     "SchoolSelection",
@@ -187,6 +189,30 @@ def _ordered(pair: tuple[str, str]) -> tuple[str, str]:
     return pair
 
 
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()  # an unquoted TOML date
+    if isinstance(value, str):
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"not an ISO date (YYYY-MM-DD), got {value!r}") from None
+    return value
+
+
+def _day_pair(value: Any) -> Any:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f'must be a pair of dates ["YYYY-MM-DD", "YYYY-MM-DD"], got {value!r}')
+    return value
+
+
+def _ordered_days(pair: tuple[str, str]) -> tuple[str, str]:
+    start, end = pair  # ISO dates sort like the days
+    if end < start:
+        raise ValueError(f"end {end} must not be before start {start}")
+    return pair
+
+
 Number = Annotated[float, Strict()]
 Count = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
@@ -194,6 +220,8 @@ Text = Annotated[str, Strict()]
 SchoolId = Annotated[str, Strict(), BeforeValidator(_id_text)]
 Clock = Annotated[str, Strict(), BeforeValidator(_clock)]
 Window = Annotated[tuple[Clock, Clock], BeforeValidator(_pair), AfterValidator(_ordered)]
+Day = Annotated[str, Strict(), BeforeValidator(_iso_day)]
+Period = Annotated[tuple[Day, Day], BeforeValidator(_day_pair), AfterValidator(_ordered_days)]
 InputFile = Annotated[Path, BeforeValidator(_existing)]
 InputFiles = Annotated[tuple[InputFile, ...], BeforeValidator(_listed)]
 Folder = Annotated[Path, BeforeValidator(_resolved)]
@@ -251,14 +279,7 @@ class PlanTable(_Table):
     @field_validator("date", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:
-        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return value.isoformat()  # an unquoted TOML date
-        if isinstance(value, str) and value:
-            try:
-                dt.date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"not an ISO date (YYYY-MM-DD), got {value!r}") from None
-        return value
+        return value if value == "" else _iso_day(value)
 
 
 class HazardConfig(_Table):
@@ -406,6 +427,13 @@ class NetworkConfig(_Table):
     snap_max_m: Number = Field(
         150.0, gt=0, description="Farthest a school or origin may snap to a street (m)"
     )
+    clip_to_areas_m: Number | None = Field(
+        None,
+        ge=0,
+        description="Keep only the streets within this distance of [schools] community_areas "
+        "(m), to plan a few areas on the citywide network (default: keep every street)",
+        examples=[3500.0],
+    )
 
 
 class RiskConfig(_Table):
@@ -420,6 +448,12 @@ class RiskConfig(_Table):
         description="Incident category -> weight (unlisted: the library defaults)",
     )
     hazard_weight: Weight = Field(1.0, description="Factor on every hazard layer's weight")
+    period: Period | None = Field(
+        None,
+        description="Incidents counted: [first, last] day, inclusive (default: all read; "
+        "rows dated by year only count when their year overlaps)",
+        examples=[["2016-01-01", "2016-12-31"]],
+    )
 
 
 class RoutesConfig(_Table):
@@ -459,6 +493,21 @@ class RoutesConfig(_Table):
     match_gap_m: Number = Field(
         100.0, ge=0, description="Longest gap in a designated route bridged by the network (m)"
     )
+
+
+class ReviewConfig(_Table):
+    """``[review]``: the review of the designated routes."""
+
+    baseline_period: Period | None = Field(
+        None,
+        description="Also score the incidents of these days [first, last] and give each "
+        "route's change in risk from them to the plan's incidents (default: no baseline)",
+        examples=[["2014-01-01", "2014-12-31"]],
+    )
+    extensions_per_school: Count = Field(
+        3, ge=0, description="Most designed extensions proposed per school (0: none)"
+    )
+    extension_max_m: Number = Field(800.0, gt=0, description="Longest proposed extension (m)")
 
 
 class MandatoryPost(_Table):
@@ -558,6 +607,7 @@ class PlanConfig(_Table):
     network: NetworkConfig = Field(default_factory=dict, validate_default=True)
     risk: RiskConfig = Field(default_factory=dict, validate_default=True)
     routes: RoutesConfig = Field(default_factory=dict, validate_default=True)
+    review: ReviewConfig = Field(default_factory=dict, validate_default=True)
     posts: PostsConfig = Field(default_factory=dict, validate_default=True)
     staffing: StaffingConfig = Field(default_factory=dict, validate_default=True)
     output: OutputConfig = Field(default_factory=dict, validate_default=True)

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import geopandas as gpd
 import pandas as pd
 
-from .config import PlanConfig
+from .config import DataConfig, NetworkConfig, PlanConfig, SchoolSelection
 from .errors import DataError, SafePassageError
 from .io import (
     read_polygons,
@@ -36,12 +36,20 @@ from .io import (
 )
 from .risk.cpd import DEFAULT_CATEGORY_WEIGHTS
 from .risk.hazards import read_hazard_points
-from .risk.incidents import Incidents, read_incidents
+from .risk.incidents import Incidents, in_period, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import census_population
 from .staffing.program import staff_problems
 
-__all__ = ["InputError", "PlanInputs", "check_inputs", "read_inputs", "skipped_stages"]
+__all__ = [
+    "InputError",
+    "PlanInputs",
+    "check_inputs",
+    "clip_problem",
+    "period_problem",
+    "read_inputs",
+    "skipped_stages",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -228,6 +236,41 @@ def planned_schools(config: PlanConfig, inputs: PlanInputs) -> gpd.GeoDataFrame:
     return chosen.sort_values("school_id").reset_index(drop=True)
 
 
+def clip_problem(
+    data: DataConfig, options: NetworkConfig, schools: SchoolSelection | None
+) -> str | None:
+    """Why ``[network] clip_to_areas_m`` cannot be done, or None (validate and plan)."""
+    if options.clip_to_areas_m is None:
+        return None
+    if schools is None or not schools.community_areas or data.community_areas is None:
+        return (
+            "network.clip_to_areas_m: needs [schools] community_areas and "
+            "[data] community_areas (the areas to clip the networks to); set them or "
+            "remove clip_to_areas_m"
+        )
+    return None
+
+
+def period_problem(key: str, period: tuple[str, str]) -> str:
+    """The message for a period holding no incident."""
+    return (
+        f"{key}: no incident of [data] incidents lies from {period[0]} to {period[1]}; "
+        "widen the period or add the incident tables of those days"
+    )
+
+
+def _period_problems(config: PlanConfig, incidents: Incidents | None) -> list[str]:
+    periods = {
+        "risk.period": config.risk.period,
+        "review.baseline_period": config.review.baseline_period,
+    }
+    return [
+        period_problem(key, period)
+        for key, period in periods.items()
+        if period is not None and incidents is not None and not len(in_period(incidents, *period))
+    ]
+
+
 def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
     """Problems that span tables; empty when the plan can start.
 
@@ -242,6 +285,9 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
     except SafePassageError as exc:
         problems.append(f"schools: {exc}")
     problems.extend(_year_problems(config))
+    problems.extend(_period_problems(config, inputs.incidents))
+    if (clip := clip_problem(config.data, config.network, config.schools)) is not None:
+        problems.append(clip)
     if config.routes.source == "designated" and inputs.designated_routes is None:
         problems.append(
             'routes.source: "designated" needs data.designated_routes (the routes the city '

@@ -34,6 +34,7 @@ __all__ = [
     "community_area_schools",
     "flat_lists",
     "gdal_source",
+    "named_areas",
     "read_polygons",
     "read_routes",
     "read_schools",
@@ -388,6 +389,33 @@ def _add_profiles(schools: gpd.GeoDataFrame, profiles: Path | None) -> gpd.GeoDa
     return schools
 
 
+def named_areas(
+    areas: str | os.PathLike[str] | gpd.GeoDataFrame, names: Iterable[str]
+) -> gpd.GeoDataFrame:
+    """The named community areas (any case): ``area`` (upper case), geometry (own CRS).
+
+    Raises
+    ------
+    DataError
+        Naming the file and the names it does not hold.
+    """
+    areas_path = Path("community areas" if isinstance(areas, gpd.GeoDataFrame) else areas)
+    if not isinstance(areas, gpd.GeoDataFrame):
+        areas = read_polygons(areas)
+    name_col = _require(areas, {"name": ("community", "community_area", "name")}, areas_path)
+    known = areas[name_col["name"]].astype(str).str.upper().str.strip()
+    wanted = [n.upper().strip() for n in names]
+    unknown = [n for n in wanted if n not in set(known)]
+    if unknown:
+        raise DataError(
+            f"{areas_path}: no community area named {unknown}; names are e.g. {sorted(known)[:8]}"
+        )
+    hit = known.isin(wanted).to_numpy()
+    return gpd.GeoDataFrame(
+        {"area": known[hit].to_numpy()}, geometry=areas.geometry.to_numpy()[hit], crs=areas.crs
+    )
+
+
 def community_area_schools(
     schools: gpd.GeoDataFrame,
     areas: str | os.PathLike[str] | gpd.GeoDataFrame,
@@ -409,23 +437,7 @@ def community_area_schools(
     geopandas.GeoDataFrame
         The matching rows of ``schools``, ``community_area`` set from the polygon.
     """
-    areas_path = Path("community areas" if isinstance(areas, gpd.GeoDataFrame) else areas)
-    if not isinstance(areas, gpd.GeoDataFrame):
-        areas = read_polygons(areas)
-    name_col = _require(areas, {"name": ("community", "community_area", "name")}, areas_path)
-    known = areas[name_col["name"]].astype(str).str.upper().str.strip()
-    wanted = [n.upper().strip() for n in names]
-    unknown = [n for n in wanted if n not in set(known)]
-    if unknown:
-        raise DataError(
-            f"{areas_path}: no community area named {unknown}; names are e.g. {sorted(known)[:8]}"
-        )
-    chosen = areas.loc[known.isin(wanted).to_numpy()].to_crs(schools.crs)
-    chosen = gpd.GeoDataFrame(
-        {"area": known[known.isin(wanted)].to_numpy()},
-        geometry=chosen.geometry.to_numpy(),
-        crs=schools.crs,
-    )
+    chosen = named_areas(areas, names).to_crs(schools.crs)
     joined = gpd.sjoin(schools, chosen, how="inner", predicate="within")
     joined = joined[~joined.index.duplicated()]
     result = schools.loc[joined.index].copy()

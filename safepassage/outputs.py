@@ -2,12 +2,18 @@
 
 Layout of the folder::
 
-    plan.gpkg        layers risk, corridors, posts, origins (aggregates), schools
+    plan.gpkg        layers risk, corridors, posts, origins (aggregates), schools,
+                     roster (selected posts with their workers per window) and, with
+                     designated routes, designated (the input routes of the planned
+                     schools), review, uncovered, extensions
     posts.csv        post_id, school_id, school_name, cross_streets, kind, x, y, lat, lon,
                      selected, values
     roster.csv       the assignments
     unfilled.csv     post-windows left unstaffed, with reasons
     comparison.csv   recall/precision against the reference routes
+    route_review.csv one row per designated route (see README, "Route review")
+    extensions.csv   proposed extensions of the designated routes
+    summary.md       the plan's figures and the route review, for people
     map.html         the interactive map (self-contained when configured)
     partner/         one PDF post packet per vendor and partner.csv (no student data)
     manifest.json    inputs with sha256, config, versions, seed, timings, metrics, and
@@ -23,6 +29,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from .atomic import OutputFolder, atomic_output_dir, check_output_dir
@@ -42,6 +49,8 @@ OUTPUT_FILES = (
     "unfilled.csv",
     "comparison.csv",
     "route_review.csv",
+    "extensions.csv",
+    "summary.md",
     "map.html",
     "partner/partner.csv",
     "partner/posts_*.pdf",
@@ -74,6 +83,33 @@ def _posts_csv(result: PlanResult) -> pd.DataFrame:
     return table
 
 
+def _layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
+    """The GeoPackage layers, by name (list cells as ``;``-joined text)."""
+    from .report import roster_layer
+
+    layers = {
+        "risk": result.risk.to_geodataframe(result.network),
+        "corridors": result.corridors,
+        "posts": result.posts,
+        "origins": result.origins,
+        "schools": result.schools,
+        "roster": roster_layer(result.posts, result.roster, result.windows),
+    }
+    designated = result.inputs.designated_routes
+    if designated is not None:
+        planned = designated["school_id"].isin(set(result.schools["school_id"]))
+        layers["designated"] = designated[planned].reset_index(drop=True)
+    for name in ("review", "uncovered", "extensions"):
+        if (table := getattr(result, name)) is not None:
+            layers[name] = table
+    return layers
+
+
+def _table(layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """A layer as a CSV table: no geometry, list cells ``;``-joined."""
+    return pd.DataFrame(flat_lists(layer.drop(columns="geometry")))
+
+
 def write_outputs(result: PlanResult, out: Path) -> Path:
     """Write every output of ``result`` into ``out`` (replaced only on success).
 
@@ -84,18 +120,14 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
         :func:`check_output_folder`).
     """
     from .report import partner_csv, write_manifest
+    from .summary import plan_summary
 
     cfg = result.config
     with atomic_output_dir(out, known=OUTPUT_FILES) as tmp:
-        layers = {
-            "risk": result.risk.to_geodataframe(result.network),
-            "corridors": flat_lists(result.corridors),
-            "posts": flat_lists(result.posts),
-            "origins": result.origins,
-            "schools": flat_lists(result.schools),
-        }
-        for layer, table in layers.items():
-            table.to_file(tmp / "plan.gpkg", layer=layer, driver="GPKG")
+        for layer, table in _layers(result).items():
+            gpd.GeoDataFrame(flat_lists(table)).to_file(
+                tmp / "plan.gpkg", layer=layer, driver="GPKG"
+            )
         _posts_csv(result).to_csv(tmp / "posts.csv", index=False)
         partner = tmp / "partner"
         partner.mkdir()
@@ -107,10 +139,10 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
             )
         if result.comparison is not None:
             result.comparison.to_csv(tmp / "comparison.csv", index=False)
-        if result.review is not None:
-            result.review.to_file(tmp / "plan.gpkg", layer="review", driver="GPKG")
-            review = pd.DataFrame(result.review.drop(columns="geometry"))
-            review.to_csv(tmp / "route_review.csv", index=False)
+        if result.review is not None and result.extensions is not None:
+            _table(result.review).to_csv(tmp / "route_review.csv", index=False)
+            _table(result.extensions).to_csv(tmp / "extensions.csv", index=False)
+        (tmp / "summary.md").write_text(plan_summary(result), encoding="utf-8")
         if cfg.output.html:
             from .maps.web import plan_map, save_map
 

@@ -25,12 +25,14 @@ from .inputs import InputError, PlanInputs, check_inputs, read_inputs
 from .outputs import check_output_folder, write_outputs
 from .result import Metric, PlanResult
 from .routes.network import WalkNetwork
-from .routes.review import review_routes
 from .schedule import WINDOWS
 from .stages import (
-    corridors_and_comparison,
+    compare_reference,
+    designated_on_network,
     load_network,
+    plan_corridors,
     plan_roster,
+    review_designated,
     risk_surface,
     route_all_schools,
     select_schools,
@@ -52,6 +54,7 @@ STAGES = (
     "origins",
     "routes",
     "corridors",
+    "review",
     "posts",
     "roster",
 )
@@ -119,7 +122,7 @@ def plan(
     stages, executor = _Stages(progress), make_executor(workers, scheduler)
     try:
         with stages.stage("network"):
-            network = load_network(cfg.data, cfg.network)
+            network = load_network(cfg.data, cfg.network, cfg.schools)
         with stages.stage("inputs"):
             inputs = _checked_inputs(cfg, network)
         with stages.stage("schools"):
@@ -135,10 +138,15 @@ def plan(
                 executor, network, schools, origins.origins, by_window, cfg.routes
             )
         with stages.stage("corridors"):
-            corridors, comparison = corridors_and_comparison(
+            designated = designated_on_network(
                 inputs, network, schools, routes, by_window, cfg.routes
             )
-            review = review_routes(network, corridors, routes, by_window)
+            corridors = plan_corridors(
+                inputs, network, schools, routes, by_window, designated, cfg.routes
+            )
+            comparison = compare_reference(inputs, corridors, cfg.routes)
+        with stages.stage("review"):
+            review = review_designated(inputs, network, designated, routes, by_window, cfg)
         with stages.stage("posts"):
             posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver)
         with stages.stage("roster"):
@@ -194,6 +202,7 @@ def _metrics(result: PlanResult) -> dict[str, Metric]:
         "posts_candidate": len(posts),
         "posts_selected": len(chosen),
         "routes_reviewed": 0 if result.review is None else len(result.review),
+        "extensions_proposed": 0 if result.extensions is None else len(result.extensions),
         "post_value_covered": round(float(result.post_plan.objective), 3),
         "post_solver": {
             "status": result.post_plan.status,

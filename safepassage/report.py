@@ -1,4 +1,4 @@
-"""Run summary: the manifest (inputs with hashes, config, versions, seed) and partner tables."""
+"""Run records: the manifest (inputs, config, versions, seed), partner and roster tables."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ __all__ = [
     "file_sha256",
     "package_versions",
     "partner_csv",
+    "roster_layer",
     "runtime_dependencies",
     "write_manifest",
 ]
@@ -240,3 +241,47 @@ def _post_places(posts: pd.DataFrame) -> pd.DataFrame:
         index=pd.Index(ids, name="post_id"),
     ).round({"lat": 6, "lon": 6})
     return places[~places.index.duplicated()]
+
+
+def roster_layer(
+    posts: gpd.GeoDataFrame, roster: pd.DataFrame | None, windows: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """The selected posts with their workers, one row per post and window.
+
+    Columns: ``post_id``, ``school_id``, ``cross_streets``, ``window``, ``start``,
+    ``end`` (the school's window times), ``workers`` (``;``-joined worker ids of any
+    weekday), ``days_staffed`` (weekdays with a worker), geometry (the post).
+    Without a roster every post-window has no worker.
+    """
+    chosen = posts[posts["selected"].astype(bool)]
+    times = windows[["school_id", "window", "start", "end"]].astype(str)
+    rows = chosen[["post_id", "school_id", "cross_streets", "geometry"]].merge(
+        times, on="school_id", how="left"
+    )
+    if roster is not None and len(roster):
+        staffed = (
+            roster.astype({"post_id": str, "worker_id": str})
+            .groupby(["post_id", "window"])
+            .agg(
+                workers=("worker_id", lambda w: ";".join(sorted(set(w)))),
+                days_staffed=("weekday", "nunique"),
+            )
+            .reset_index()
+        )
+        rows = rows.merge(staffed, on=["post_id", "window"], how="left")
+    else:
+        rows = rows.assign(workers="", days_staffed=0)
+    rows["workers"] = rows["workers"].fillna("")
+    rows["days_staffed"] = rows["days_staffed"].fillna(0).astype(int)
+    columns = [
+        "post_id",
+        "school_id",
+        "cross_streets",
+        "window",
+        "start",
+        "end",
+        "workers",
+        "days_staffed",
+    ]
+    table = rows.sort_values(["post_id", "window"], ignore_index=True)
+    return gpd.GeoDataFrame(table[[*columns, "geometry"]], geometry="geometry", crs=posts.crs)

@@ -18,6 +18,7 @@ from .risk.surface import RiskSurface
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet
 from .routes.paths import RouteSet
+from .routes.review import RouteReview
 from .staffing.posts import PostPlan
 from .staffing.roster import Roster
 
@@ -87,12 +88,21 @@ class PlanResult:
     comparison
         Against ``data.reference_routes`` (None without): ``school_id`` (``ALL``
         for the total), ``reference_m``, ``ours_m``, ``recall``, ``precision``.
-    review
-        One row per designated route (:func:`safepassage.routes.review.review_routes`):
-        ``route_id``, ``school_id``, ``length_m``, ``matched_share``, ``riskiest``
-        (its riskiest stretch, by cross streets) and per window ``students_<w>``,
-        ``risk_<w>``, ``exposure_<w>``, ``uncovered_exposure_<w>``,
-        ``uncovered_share_<w>``; None when no corridor is designated.
+    route_review
+        :class:`~safepassage.routes.review.RouteReview` of the planned schools'
+        designated routes (whatever ``[routes] source``), None without
+        ``data.designated_routes``.  ``review`` (``route_review.routes``): one row
+        per route, ``route_id``, ``school_id``, ``length_m``, ``matched_share``,
+        ``riskiest`` (its riskiest stretches, by cross streets, ``; ``-separated),
+        ``riskiest_edge_ids``, per window ``students_<w>``, ``risk_<w>``,
+        ``exposure_<w>``, ``uncovered_exposure_<w>``, ``uncovered_share_<w>``,
+        ``extension_gain_<w>``, ``extensions`` (how many are proposed for the
+        school), with a baseline ``baseline_risk_<w>`` and ``risk_change_<w>``.
+        ``uncovered``: ``school_id``, ``edge_id``, ``street``, ``exposure_<w>``
+        (streets the school's students walk off every designated route).
+        ``extensions``: ``extension_id``, ``school_id``, ``route_id``,
+        ``length_m``, ``gain_<w>``, ``gain_per_km``, ``share_of_uncovered``,
+        ``description``, ``edge_ids``.  All with geometry.
     timings
         Seconds per stage.
     metrics
@@ -112,7 +122,7 @@ class PlanResult:
     vendors: pd.DataFrame
     windows: pd.DataFrame
     comparison: pd.DataFrame | None
-    review: gpd.GeoDataFrame | None = None
+    route_review: RouteReview | None = None
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
 
@@ -130,6 +140,21 @@ class PlanResult:
     def posts(self) -> gpd.GeoDataFrame:
         """Every candidate post, ``selected`` marking the chosen ones."""
         return self.post_plan.table
+
+    @property
+    def review(self) -> gpd.GeoDataFrame | None:
+        """One row per designated route (``route_review.routes``), or None."""
+        return None if self.route_review is None else self.route_review.routes
+
+    @property
+    def uncovered(self) -> gpd.GeoDataFrame | None:
+        """Streets walked off every designated route (``route_review.uncovered``), or None."""
+        return None if self.route_review is None else self.route_review.uncovered
+
+    @property
+    def extensions(self) -> gpd.GeoDataFrame | None:
+        """Proposed extensions of the designated routes, or None."""
+        return None if self.route_review is None else self.route_review.extensions
 
     @property
     def roster(self) -> pd.DataFrame | None:

@@ -16,7 +16,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
 
 from .config import (
     DataConfig,
@@ -25,14 +27,18 @@ from .config import (
     PostsConfig,
     RiskConfig,
     RoutesConfig,
+    SchoolSelection,
     StaffingConfig,
     WindowConfig,
 )
 from .errors import DataError
 from .executor import Executor
-from .inputs import PlanInputs, planned_schools
+from .inputs import PlanInputs, clip_problem, period_problem, planned_schools
+from .io import named_areas
+from .risk.incidents import in_period, period_years
 from .risk.surface import RiskModel, RiskSurface, score
 from .routes.corridors import compare_routes, designate_corridors, designated_corridors
+from .routes.extensions import ExtensionOptions
 from .routes.matching import MatchOptions, match_routes
 from .routes.network import WalkNetwork
 from .routes.origins import OriginSet, estimate_origins
@@ -43,6 +49,7 @@ from .routes.paths import (
     prepare_route_costs,
     route_students,
 )
+from .routes.review import RouteReview, review_routes
 from .routes.stitch import stitch
 from .schedule import bell_times, windows_around_bells
 from .staffing.posts import PostPlan, plan_posts
@@ -52,9 +59,13 @@ from .streets import DEFAULT_CLASS_FACTORS
 
 __all__ = [
     "RISK_MODEL",
-    "corridors_and_comparison",
+    "compare_reference",
+    "designated_on_network",
     "load_network",
+    "network_area",
+    "plan_corridors",
     "plan_roster",
+    "review_designated",
     "risk_surface",
     "route_all_schools",
     "select_schools",
@@ -73,19 +84,26 @@ logger = logging.getLogger(__name__)
 RISK_MODEL = RiskModel(snap_share=0.2, blend="geometric", blend_floor=0.05)
 
 
-def load_network(data: DataConfig, options: NetworkConfig) -> WalkNetwork:
+def load_network(
+    data: DataConfig, options: NetworkConfig, schools: SchoolSelection | None = None
+) -> WalkNetwork:
     """Load, stitch and cache the configured networks (cache keyed by inputs and tolerances).
 
     The key holds the files as a set (sorted), so listing them in another order
-    reuses the cache; stitching does not depend on the order either.
+    reuses the cache; stitching does not depend on the order either.  With
+    ``[network] clip_to_areas_m`` only the streets within that distance of the
+    ``schools`` selection's community areas are kept (each file is clipped before
+    stitching), so a few areas can be planned on the citywide network.
     """
     paths = sorted(Path(p) for p in data.networks)
     if not paths:
         raise DataError("config [data] networks is empty; list at least one network file")
+    area = network_area(data, options, schools)
     key = hashlib.sha256(
         json.dumps(
             [[str(p), p.stat().st_size if p.exists() else 0] for p in paths]
             + [options.seam_tolerance_m, options.cut_tolerance_m]
+            + ([] if area is None else [shapely.to_wkb(area).hex()])
         ).encode()
     ).hexdigest()[:16]
     cache = Path(data.cache_dir) / f"network-{key}"
@@ -95,6 +113,14 @@ def load_network(data: DataConfig, options: NetworkConfig) -> WalkNetwork:
         except DataError:
             logger.warning("network cache %s unreadable; rebuilding", cache)
     pieces = [_load_one(p) for p in paths]
+    if area is not None:
+        pieces = [_clipped(piece, area) for piece in pieces]
+        pieces = [piece for piece in pieces if len(piece.edges)]
+        if not pieces:
+            raise DataError(
+                "no street of [data] networks lies within network.clip_to_areas_m of "
+                f"[schools] community_areas {list(schools.community_areas) if schools else []}"
+            )
     network = stitch(
         pieces,
         seam_tolerance_m=options.seam_tolerance_m,
@@ -105,6 +131,37 @@ def load_network(data: DataConfig, options: NetworkConfig) -> WalkNetwork:
     except OSError as exc:  # a read-only cache folder must not stop the plan
         logger.warning("could not write the network cache %s: %s", cache, exc)
     return network
+
+
+def network_area(
+    data: DataConfig, options: NetworkConfig, schools: SchoolSelection | None
+) -> BaseGeometry | None:
+    """The area ``[network] clip_to_areas_m`` keeps (EPSG:4326 lon/lat), or None.
+
+    Raises
+    ------
+    DataError
+        When the clip is asked for without the areas to clip to (see
+        :func:`clip_problem`).
+    """
+    if options.clip_to_areas_m is None:
+        return None
+    problem = clip_problem(data, options, schools)
+    if problem is not None or schools is None or data.community_areas is None:
+        raise DataError(problem or "network.clip_to_areas_m: no area to clip to")
+    chosen = named_areas(data.community_areas, schools.community_areas)
+    metric = chosen.to_crs(chosen.estimate_utm_crs())
+    grown = shapely.buffer(shapely.union_all(metric.geometry.values), options.clip_to_areas_m)
+    return gpd.GeoSeries([grown], crs=metric.crs).to_crs(4326).iloc[0]
+
+
+def _clipped(network: WalkNetwork, area: BaseGeometry) -> WalkNetwork:
+    """The streets of ``network`` within ``area`` (lon/lat), by their end nodes."""
+    local = gpd.GeoSeries([area], crs=4326).to_crs(network.crs).iloc[0]
+    xy = network.nodes[["x", "y"]].to_numpy()
+    shapely.prepare(local)
+    inside = shapely.contains_xy(local, xy[:, 0], xy[:, 1])
+    return network.subnetwork(np.asarray(inside, dtype=bool))
 
 
 def _load_one(path: Path) -> WalkNetwork:
@@ -141,21 +198,34 @@ def select_schools(
 
 
 def risk_surface(
-    inputs: PlanInputs, network: WalkNetwork, options: RiskConfig, windows: WindowConfig
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    options: RiskConfig,
+    windows: WindowConfig,
+    period: tuple[str, str] | None = None,
 ) -> RiskSurface:
-    """Score the incidents and hazards into a RiskSurface (windows ``am``, ``pm``, ``all``)."""
+    """Score the incidents and hazards into a RiskSurface (windows ``am``, ``pm``, ``all``).
+
+    Only the incidents of ``period`` (first and last day) count, default
+    ``[risk] period`` (all incidents read when that is unset too); the rates are
+    per year of the period.
+    """
     if inputs.incidents is None:
         raise DataError("config [data] incidents is empty; list at least one incident table")
+    period = period or options.period
+    incidents, years = inputs.incidents, None
+    if period is not None:
+        incidents, years = in_period(incidents, *period), period_years(*period)
+        if not len(incidents):
+            raise DataError(period_problem("the period", period))
     spans: dict[str, tuple[str, str] | None] = {"am": windows.am, "pm": windows.pm, "all": None}
-    return score(
-        network,
-        inputs.incidents,
-        spans,
-        model=dataclasses.replace(
-            RISK_MODEL, bandwidth_m=options.bandwidth_m, half_life_days=options.half_life_days
-        ),
-        hazards=inputs.hazards or None,
+    model = dataclasses.replace(
+        RISK_MODEL,
+        bandwidth_m=options.bandwidth_m,
+        half_life_days=options.half_life_days,
+        years=years,
     )
+    return score(network, incidents, spans, model=model, hazards=inputs.hazards or None)
 
 
 def window_risk(surface: RiskSurface, window: str) -> NDArray[np.float64]:
@@ -235,45 +305,64 @@ def solver_settings(options: StaffingConfig, seed: int) -> SolverSettings:
     )
 
 
-def corridors_and_comparison(
+def designated_on_network(
     inputs: PlanInputs,
     network: WalkNetwork,
     schools: gpd.GeoDataFrame,
     routes: RouteSet,
     risk_by_window: dict[str, NDArray[np.float64]],
     options: RoutesConfig,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame | None]:
-    """The plan's corridors, and how they agree with the reference route lines (None
-    without ``data.reference_routes``).
+) -> gpd.GeoDataFrame | None:
+    """The planned schools' designated routes matched onto the network's streets, as
+    corridors (``source`` = ``designated``); None without ``data.designated_routes``.
 
-    With designated routes (``[routes] source``, see :func:`corridor_source`) a
-    school's corridors are its designated routes matched onto the network
-    (``source`` = ``designated``); every other school gets a designed corridor
-    within ``corridor_budget_m`` (``source`` = ``designed``).
+    Matched whatever ``[routes] source`` says: with ``designed`` they are reviewed
+    and compared, not planned on.
+    """
+    if inputs.designated_routes is None:
+        return None
+    official = inputs.designated_routes
+    official = official[official["school_id"].isin(set(schools["school_id"]))]
+    matching = MatchOptions(tolerance_m=options.match_tolerance_m, max_gap_m=options.match_gap_m)
+    matched = match_routes(network, official, matching)
+    return designated_corridors(network, matched, routes, risk=risk_by_window["pm"])
+
+
+def plan_corridors(
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    routes: RouteSet,
+    risk_by_window: dict[str, NDArray[np.float64]],
+    designated: gpd.GeoDataFrame | None,
+    options: RoutesConfig,
+) -> gpd.GeoDataFrame:
+    """The plan's corridors.
+
+    With ``[routes] source`` designated (see :func:`corridor_source`) a school's
+    corridors are its ``designated`` routes; every other school gets a designed
+    corridor within ``corridor_budget_m`` (``source`` = ``designed``).
     """
     risk = risk_by_window["pm"]
-    designated = None
-    if corridor_source(options, inputs) == "designated" and inputs.designated_routes is not None:
-        official = inputs.designated_routes
-        official = official[official["school_id"].isin(set(schools["school_id"]))]
-        matching = MatchOptions(
-            tolerance_m=options.match_tolerance_m, max_gap_m=options.match_gap_m
+    if corridor_source(options, inputs) != "designated" or designated is None:
+        return designate_corridors(
+            network, schools, routes, budget_m=options.corridor_budget_m, risk=risk
         )
-        matched = match_routes(network, official, matching)
-        designated = designated_corridors(network, matched, routes, risk=risk)
-    rest = (
-        schools
-        if designated is None
-        else schools[~schools["school_id"].isin(designated["school_id"])]
-    )
+    rest = schools[~schools["school_id"].isin(designated["school_id"])]
     designed = designate_corridors(
         network, rest, routes, budget_m=options.corridor_budget_m, risk=risk
     )
-    corridors = designed if designated is None else _concat_corridors(designated, designed)
+    return _concat_corridors(designated, designed)
+
+
+def compare_reference(
+    inputs: PlanInputs, corridors: gpd.GeoDataFrame, options: RoutesConfig
+) -> pd.DataFrame | None:
+    """How the corridors agree with ``data.reference_routes`` (None without)."""
     if inputs.reference_routes is None:
-        return corridors, None
+        return None
     lines = inputs.reference_routes[inputs.reference_routes["kind"] == "line"]
-    return corridors, compare_routes(corridors, lines, tolerance_m=options.reference_tolerance_m)
+    return compare_routes(corridors, lines, tolerance_m=options.reference_tolerance_m)
 
 
 def corridor_source(options: RoutesConfig, inputs: PlanInputs) -> str:
@@ -290,6 +379,31 @@ def _concat_corridors(*parts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         return parts[0]
     return gpd.GeoDataFrame(table, geometry="geometry", crs=parts[0].crs).sort_values(
         ["school_id", "route_id"], ignore_index=True
+    )
+
+
+def review_designated(
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    designated: gpd.GeoDataFrame | None,
+    routes: RouteSet,
+    risk_by_window: dict[str, NDArray[np.float64]],
+    config: PlanConfig,
+) -> RouteReview | None:
+    """The review of the designated routes (None without); with ``[review]
+    baseline_period`` the incidents of that period are scored too, for each route's
+    change in risk."""
+    if designated is None or designated.empty:
+        return None
+    baseline = None
+    if (period := config.review.baseline_period) is not None:
+        surface = risk_surface(inputs, network, config.risk, config.windows, period=period)
+        baseline = {w: window_risk(surface, w) for w in risk_by_window}
+    options = ExtensionOptions(
+        per_school=config.review.extensions_per_school, max_m=config.review.extension_max_m
+    )
+    return review_routes(
+        network, designated, routes, risk_by_window, baseline=baseline, extensions=options
     )
 
 

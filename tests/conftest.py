@@ -52,3 +52,10 @@ def west_englewood(data_root: Path) -> WalkNetwork:
     return WalkNetwork.from_graphml(
         data_root / "osm" / "chicago_walk_2019_west_englewood.graphml.gz"
     )
+
+
+@pytest.fixture(scope="session")
+def network_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One stage cache for the tests that plan on the shared data (the citywide
+    network is parsed once per session, then read from here)."""
+    return tmp_path_factory.mktemp("network-cache")

@@ -451,6 +451,45 @@ def check_source_designed(base: Run, new: Run) -> None:
     assert set(new.r.corridors["source"]) == {"designed"}
 
 
+def check_clip_to_areas(base: Run, new: Run) -> None:
+    # WEST SIDE ends at Ave E: clipped at 0 m the network stops there, unclipped it does not
+    assert base.r.network.nodes["x"].max() > CUT_X + STEP
+    assert new.r.network.nodes["x"].max() <= CUT_X + 1.0
+
+
+def check_risk_period(base: Run, new: Run) -> None:
+    # Jan-Mar 2016 only: a quarter year of incidents, rates per year of that quarter
+    assert new.r.risk.params["years"] == pytest.approx(91 / 365.25)
+    assert base.r.risk.params["years"] > 0.5
+    assert not np.allclose(risk(new, "all"), risk(base, "all"))
+
+
+def check_baseline_period(base: Run, new: Run) -> None:
+    assert base.r.review is not None
+    assert new.r.review is not None
+    assert "risk_change_pm" not in base.r.review
+    row = new.r.review.iloc[0]
+    assert row["risk_change_pm"] == pytest.approx(
+        row["risk_pm"] - row["baseline_risk_pm"], abs=2e-3
+    )
+    assert row["baseline_risk_pm"] != pytest.approx(row["risk_pm"])
+
+
+def extensions(run: Run) -> pd.DataFrame:
+    assert run.r.extensions is not None
+    return run.r.extensions
+
+
+def check_extensions_per_school(base: Run, new: Run) -> None:
+    assert len(extensions(base)) >= 2
+    assert len(extensions(new)) == 1
+
+
+def check_extension_max(base: Run, new: Run) -> None:
+    assert extensions(base)["length_m"].max() > 100.0
+    assert extensions(new)["length_m"].max() <= 100.0
+
+
 def check_match_tolerance(base: Run, new: Run) -> None:
     # the route runs 30 m from 3 St: not matched within 20 m, matched within 40 m
     assert set(corridor_of(base, "S1")["source"]) == {"designed"}
@@ -868,12 +907,18 @@ CASES: dict[str, Case] = {
         base=join(ANNEX, put("network.seam_tolerance_m", 5.0)),
     ),
     "network.snap_max_m": Case(put("network.snap_max_m", 20.0), check_snap_max, base=MOVED),
+    "network.clip_to_areas_m": Case(
+        put("network.clip_to_areas_m", 0.0),
+        check_clip_to_areas,
+        base=join(AREAS, put("schools.community_areas", ["WEST SIDE"])),
+    ),
     # [risk]
     "risk.bandwidth_m": Case(put("risk.bandwidth_m", 300.0), check_bandwidth),
     "risk.half_life_days": Case(put("risk.half_life_days", 30.0), check_half_life),
     "risk.category_weights": Case(
         put("risk.category_weights", {"shooting": 8.0}), check_category_weights
     ),
+    "risk.period": Case(put("risk.period", ["2016-01-01", "2016-03-31"]), check_risk_period),
     "risk.hazard_weight": Case(put("risk.hazard_weight", 3.0), scaled_hazards(3.0), base=hazard()),
     # [routes]: S1 is an elementary school, S2 a high school
     "routes.radius_elementary_m": Case(
@@ -898,6 +943,18 @@ CASES: dict[str, Case] = {
         put("routes.reference_tolerance_m", 10.0), check_reference_tolerance, base=REFERENCE
     ),
     # [posts]
+    # [review]
+    "review.baseline_period": Case(
+        put("review.baseline_period", ["2016-01-01", "2016-03-31"]),
+        check_baseline_period,
+        base=DESIGNATED,
+    ),
+    "review.extensions_per_school": Case(
+        put("review.extensions_per_school", 1), check_extensions_per_school, base=DESIGNATED
+    ),
+    "review.extension_max_m": Case(
+        put("review.extension_max_m", 100.0), check_extension_max, base=DESIGNATED
+    ),
     "posts.per_school": Case(put("posts.per_school", 1), check_per_school),
     "posts.per_km": Case(put("posts.per_km", 1.0), check_per_km),
     "posts.min_spacing_m": Case(put("posts.min_spacing_m", 150.0), check_min_spacing),

@@ -32,10 +32,10 @@ def small_config(data_root: Path, cache: Path) -> PlanConfig:
 
 @pytest.fixture(scope="module")
 def planned(
-    data_root: Path, tmp_path_factory: pytest.TempPathFactory
+    data_root: Path, network_cache: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[PlanConfig, PlanResult, Path]:
     folder = tmp_path_factory.mktemp("plan")
-    cfg = small_config(data_root, folder / "cache")
+    cfg = small_config(data_root, network_cache)
     out = folder / "out"
     return cfg, plan(cfg, out=out), out
 
@@ -116,8 +116,8 @@ def test_interrupt_while_writing_leaves_no_half_written_folder(
     assert leftovers == []
 
 
-def test_unknown_school_id_is_refused(data_root: Path, tmp_path: Path) -> None:
-    cfg = small_config(data_root, tmp_path / "cache")
+def test_unknown_school_id_is_refused(data_root: Path, network_cache: Path) -> None:
+    cfg = small_config(data_root, network_cache)
     cfg = cfg.model_copy(update={"schools": cfg.schools.model_copy(update={"ids": ("999999",)})})
     with pytest.raises(DataError, match="999999"):
         plan(cfg)

@@ -46,7 +46,9 @@ from .cpd import (
 __all__ = [
     "Incidents",
     "filter_school_days",
+    "in_period",
     "in_window",
+    "period_years",
     "read_incidents",
     "recency_weights",
 ]
@@ -227,6 +229,25 @@ def filter_school_days(
     weekday = occurred.dt.tz_convert(incidents.tz).dt.day_of_week < 5
     keep = occurred.notna() & weekday & ~local_day.isin(closed)
     return incidents.subset(keep.to_numpy(dtype=bool))
+
+
+def in_period(incidents: Incidents, first: date | str, last: date | str) -> Incidents:
+    """The incidents from day ``first`` to day ``last`` (local days, inclusive).
+
+    Rows dated by year only are kept when their year overlaps the period.
+    """
+    start, end = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    table = incidents.table
+    local_day = table["occurred_at"].dt.tz_convert(incidents.tz).dt.date
+    dated = table["occurred_at"].notna()
+    by_day = dated & (local_day >= start) & (local_day <= end)
+    by_year = ~dated & table["year"].between(start.year, end.year)
+    return incidents.subset((by_day | by_year).to_numpy(dtype=bool))
+
+
+def period_years(first: date | str, last: date | str) -> float:
+    """The length of the period from ``first`` to ``last`` (inclusive), in years."""
+    return float(((pd.Timestamp(last) - pd.Timestamp(first)).days + 1) / 365.25)
 
 
 def _parse_time(value: str, name: str) -> time:

@@ -1,0 +1,127 @@
+"""``summary.md``: a plan's figures and its route review, written for people.
+
+Planner-facing (it stays in the output folder, never in ``partner/``): the
+student counts in it are modelled aggregates per route, not students.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .result import PlanResult
+from .schedule import WINDOWS
+
+__all__ = ["plan_summary", "review_section"]
+
+TOP_EXTENSIONS = 10
+
+
+def plan_summary(result: PlanResult) -> str:
+    """The whole summary (Markdown)."""
+    title = " · ".join(part for part in (result.plan_name, result.plan_date) if part)
+    parts = [f"# Safe Passage plan {title}", "", *_figures(result), ""]
+    parts += review_section(result)
+    if result.comparison is not None:
+        parts += ["", *_comparison(result.comparison)]
+    timings = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.timings.items())
+    parts += ["", "## Run", "", f"Stage times: {timings}.", ""]
+    return "\n".join(parts)
+
+
+def review_section(result: PlanResult) -> list[str]:
+    """The route review section's lines (also printed by ``safepassage plan``)."""
+    review, extensions = result.review, result.extensions
+    if review is None or extensions is None:
+        return [
+            "## Route review",
+            "",
+            "No designated routes were given ([data] designated_routes).",
+        ]
+    windows = [w for w in WINDOWS if f"risk_{w}" in review]
+    lines = [
+        "## Route review",
+        "",
+        f"{len(review)} designated routes of {review['school_id'].nunique()} schools, "
+        f"{review['length_m'].sum() / 1000:.1f} km; "
+        f"{_share(review['matched_share'], review['length_m'])} of their length matched "
+        "onto the street network.  Students are modelled aggregates; risk is weighted "
+        "incidents per km per year; exposure is students x risk x km.",
+        "",
+    ]
+    header = ["route", "km", "matched"]
+    header += [f"students {w}" for w in windows] + [f"risk {w}" for w in windows]
+    header += [f"change {w}" for w in windows if f"risk_change_{w}" in review]
+    header += [f"uncovered {w}" for w in windows] + ["riskiest stretches"]
+    rows = []
+    for row in review.to_dict("records"):
+        cells = [row["route_id"], f"{row['length_m'] / 1000:.2f}", f"{row['matched_share']:.0%}"]
+        cells += [f"{row[f'students_{w}']:.0f}" for w in windows]
+        cells += [f"{row[f'risk_{w}']:.2f}" for w in windows]
+        cells += [f"{row[f'risk_change_{w}']:+.2f}" for w in windows if f"risk_change_{w}" in row]
+        cells += [f"{row[f'uncovered_share_{w}']:.0%}" for w in windows]
+        cells.append(str(row["riskiest"]) or "-")
+        rows.append(cells)
+    lines += _table(header, rows)
+    lines += ["", *_extensions(extensions)]
+    return lines
+
+
+def _figures(result: PlanResult) -> list[str]:
+    lines = ["## Figures", ""]
+    for key, value in result.metrics.items():
+        if isinstance(value, int | float | str):
+            lines.append(f"- {key.replace('_', ' ')}: {value}")
+    return lines
+
+
+def _extensions(extensions: pd.DataFrame) -> list[str]:
+    if extensions.empty:
+        return ["No extension proposed: the routes' students walk no risky street off them."]
+    best = extensions.sort_values(["gain_per_km", "extension_id"], ascending=[False, True])
+    best = best.head(TOP_EXTENSIONS)
+    lines = [
+        f"### Proposed extensions ({len(extensions)}; the {len(best)} with the most "
+        "uncovered exposure per added km)",
+        "",
+    ]
+    rows = [
+        [
+            str(row["extension_id"]),
+            str(row["description"]),
+            f"{row['gain_per_km']:.1f}",
+            f"{row['share_of_uncovered']:.0%}",
+        ]
+        for row in best.to_dict("records")
+    ]
+    return lines + _table(["extension", "streets", "gain per km", "of uncovered"], rows)
+
+
+def _comparison(comparison: pd.DataFrame) -> list[str]:
+    total = comparison[comparison["school_id"] == "ALL"]
+    if total.empty:
+        return []
+    row = total.iloc[0]
+    return [
+        "## Against the reference routes",
+        "",
+        f"Recall {row['recall']:.3f}, precision {row['precision']:.3f} "
+        f"({row['reference_m'] / 1000:.1f} km of reference routes, "
+        f"{row['ours_m'] / 1000:.1f} km of corridors).",
+    ]
+
+
+def _share(values: pd.Series, weights: pd.Series) -> str:
+    total = float(weights.sum())
+    return f"{float((values * weights).sum()) / total:.1%}" if total > 0 else "-"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(map(cell, r)) + " |" for r in rows]
+    return lines

@@ -125,6 +125,55 @@ def short_street_name(name: str) -> str:
     return " ".join(ABBREVIATIONS.get(word, word) for word in name.split())
 
 
+def street_codes(network: WalkNetwork) -> tuple[NDArray[np.int64], list[str]]:
+    """Each edge's street as a code into a list of short names (-1: unnamed).
+
+    Names are shortened once per distinct OSM name, not once per edge, so this
+    stays cheap on a citywide network.
+    """
+    raw_codes, raw_names = pd.factorize(network.edges["name"].fillna("").astype(str))
+    short = [short_street_name(name) for name in raw_names]
+    short_codes, names = pd.factorize(pd.Series(short, dtype=object))
+    short_codes = np.where(np.asarray(short, dtype=object) == "", -1, short_codes)
+    return short_codes[raw_codes].astype(np.int64), [str(name) for name in names]
+
+
+def _street_lengths(
+    network: WalkNetwork, wanted: NDArray[np.int64], codes: NDArray[np.int64]
+) -> pd.DataFrame:
+    """``node``, ``street`` (code), ``length``: metres of each street meeting at a node.
+
+    A node counts its own segments and those of the nodes within ``CORNER_M``
+    of it along one segment.
+    """
+    edges = network.edges
+    u = edges["u"].to_numpy(dtype=np.int64)
+    v = edges["v"].to_numpy(dtype=np.int64)
+    length = edges["length"].to_numpy(dtype=np.float64)
+    near = np.isin(u, wanted) & (length <= CORNER_M)
+    # each wanted node stands for itself and for its close neighbours
+    owner = pd.DataFrame(
+        {"node": np.concatenate([wanted, u[near]]), "at": np.concatenate([wanted, v[near]])}
+    ).drop_duplicates()
+    named = codes >= 0
+    joined = owner.merge(
+        pd.DataFrame({"at": u[named], "street": codes[named], "length": length[named]}), on="at"
+    )
+    summed = joined.groupby(["node", "street"], sort=False)["length"].sum()
+    return summed.reset_index()
+
+
+def _ranked_streets(lengths: pd.DataFrame, names: Sequence[str]) -> dict[int, list[int]]:
+    """Street codes per node, longest first (to the decimetre), ties by name."""
+    ranked = lengths.assign(
+        neg=-lengths["length"].round(1), name=np.asarray(names, dtype=object)[lengths["street"]]
+    ).sort_values(["node", "neg", "name"], kind="stable")
+    per_node: dict[int, list[int]] = {}
+    for node, street in zip(ranked["node"].tolist(), ranked["street"].tolist(), strict=True):
+        per_node.setdefault(int(node), []).append(int(street))
+    return per_node
+
+
 def corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:
     """The (up to) two main named streets of each node, alphabetical.
 
@@ -134,36 +183,10 @@ def corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]
     length (to the decimetre) of their segments meeting there, ties by name, so
     edge order does not matter.
     """
-    edges = network.edges
     wanted = np.asarray(list(nodes), dtype=np.int64)
-    u = edges["u"].to_numpy(dtype=np.int64)
-    v = edges["v"].to_numpy(dtype=np.int64)
-    near = np.isin(u, wanted) & (edges["length"].to_numpy(dtype=np.float64) <= CORNER_M)
-    # each wanted node stands for itself and for its close neighbours
-    owner = pd.DataFrame(
-        {"node": np.concatenate([wanted, u[near]]), "at": np.concatenate([wanted, v[near]])}
-    ).drop_duplicates()
-    named = edges[edges["name"].fillna("").astype(str) != ""]
-    joined = owner.merge(
-        pd.DataFrame(
-            {
-                "at": named["u"].to_numpy(dtype=np.int64),
-                "name": named["name"].astype(str),
-                "length": named["length"].to_numpy(dtype=np.float64),
-            }
-        ),
-        on="at",
-    )
-    totals: dict[int, dict[str, float]] = {}
-    for node, name, length in zip(joined["node"], joined["name"], joined["length"], strict=True):
-        street = short_street_name(name)
-        per_node = totals.setdefault(int(node), {})
-        per_node[street] = per_node.get(street, 0.0) + float(length)
-    ranked = {
-        node: sorted(lengths, key=lambda street: (-round(lengths[street], 1), street))
-        for node, lengths in totals.items()
-    }
-    return [sorted(ranked.get(int(node), [])[:2]) for node in wanted]
+    codes, names = street_codes(network)
+    ranked = _ranked_streets(_street_lengths(network, wanted, codes), names)
+    return [sorted(names[c] for c in ranked.get(int(node), [])[:2]) for node in wanted]
 
 
 def cross_streets(network: WalkNetwork, nodes: Iterable[int]) -> list[str]:

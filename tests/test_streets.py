@@ -4,46 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pytest
-import shapely
 
 from safepassage.routes.network import WalkNetwork
 from safepassage.streets import cross_streets, place_labels
-from tests.conftest import CHICAGO_EPSG
 
 X0, Y0 = 440_000.0, 4_630_000.0
-
-# (name, highway, points in metres from (X0, Y0)); Chicago numbers its streets southward
-BLOCK = [
-    ("South Halsted Street", "secondary", [(0, 0), (0, 600)]),
-    ("West 64th Street", "residential", [(0, 0), (300, 0)]),
-    ("West 63rd Street", "residential", [(0, 200), (300, 200)]),
-    # Green St has two carriageways 10 m apart
-    ("South Green Street", "residential", [(200, 0), (200, 200)]),
-    ("South Green Street", "residential", [(210, 0), (210, 200)]),
-    # alleys off Halsted: two between 63rd and 64th, one north of 63rd
-    ("", "alley", [(0, 120), (150, 120)]),
-    ("", "alley", [(0, 60), (100, 60)]),
-    ("", "alley", [(0, 280), (100, 280)]),
-    # a footway from the alley's end: a node where only unnamed ways meet
-    ("", "footway", [(150, 120), (150, 170)]),
-    # a named stub meeting no other street
-    ("West 62nd Place", "residential", [(50, 400), (150, 400)]),
-]
-
-
-@pytest.fixture(scope="module")
-def block() -> WalkNetwork:
-    lines = gpd.GeoDataFrame(
-        {"name": [n for n, _, _ in BLOCK], "highway": [h for _, h, _ in BLOCK]},
-        geometry=[
-            shapely.LineString([(X0 + x, Y0 + y) for x, y in points]) for _, _, points in BLOCK
-        ],
-        crs=CHICAGO_EPSG,
-    )
-    return WalkNetwork.from_centerlines(lines)
 
 
 def at(net: WalkNetwork, x: float, y: float) -> int:

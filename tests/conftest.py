@@ -42,6 +42,39 @@ def grid() -> WalkNetwork:
     return WalkNetwork.from_centerlines(grid_lines())
 
 
+# (name, highway, points in metres from the origin); Chicago numbers its streets southward
+BLOCK = [
+    ("South Halsted Street", "secondary", [(0, 0), (0, 600)]),
+    ("West 64th Street", "residential", [(0, 0), (300, 0)]),
+    ("West 63rd Street", "residential", [(0, 200), (300, 200)]),
+    # Green St has two carriageways 10 m apart
+    ("South Green Street", "residential", [(200, 0), (200, 200)]),
+    ("South Green Street", "residential", [(210, 0), (210, 200)]),
+    # alleys off Halsted: two between 63rd and 64th, one north of 63rd
+    ("", "alley", [(0, 120), (150, 120)]),
+    ("", "alley", [(0, 60), (100, 60)]),
+    ("", "alley", [(0, 280), (100, 280)]),
+    # a footway from the alley's end: a node where only unnamed ways meet
+    ("", "footway", [(150, 120), (150, 170)]),
+    # a named stub meeting no other street
+    ("West 62nd Place", "residential", [(50, 400), (150, 400)]),
+]
+
+
+@pytest.fixture(scope="session")
+def block() -> WalkNetwork:
+    """Halsted St between 63rd and 64th with alleys off it (labels of mid-block nodes)."""
+    x0, y0 = 440_000.0, 4_630_000.0
+    lines = gpd.GeoDataFrame(
+        {"name": [n for n, _, _ in BLOCK], "highway": [h for _, h, _ in BLOCK]},
+        geometry=[
+            shapely.LineString([(x0 + x, y0 + y) for x, y in points]) for _, _, points in BLOCK
+        ],
+        crs=CHICAGO_EPSG,
+    )
+    return WalkNetwork.from_centerlines(lines)
+
+
 @pytest.fixture(scope="session")
 def englewood(data_root: Path) -> WalkNetwork:
     return WalkNetwork.from_graphml(data_root / "osm" / "chicago_walk_2019_englewood.graphml.gz")

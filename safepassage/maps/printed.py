@@ -10,6 +10,7 @@ locations, origins or counts.
 from __future__ import annotations
 
 import logging
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from .plan_data import PlanLike, post_schedule, window_times
 __all__ = ["post_packet"]
 
 MIN_TABLE_PT = 5.5  # smallest table text (pt) before long text is cut
+CELL_PAD_PT = 2.5  # text inset in a table cell (matplotlib's default is 10% of its width)
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +100,11 @@ def _table(
     size = float(np.clip(row_pt * 0.6, 4.0, max_pt))
     # about 0.58 em per character: shrink until each column's longest text fits
     width_pt = ax.get_position().width * LETTER_IN[0] * 72
+    inner_pt = [max(w * width_pt - 2 * CELL_PAD_PT, 1.0) for w in widths]
     longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
-    fits = min(w * width_pt / (0.62 * max(n, 1)) for w, n in zip(widths, longest, strict=True))
+    fits = min(w / (0.62 * max(n, 1)) for w, n in zip(inner_pt, longest, strict=True))
     size = float(np.clip(min(size, fits), MIN_TABLE_PT, max_pt))
-    limits = [max(4, int(w * width_pt / (size * 0.58))) for w in widths]
+    limits = [max(4, int(w / (size * 0.58))) for w in inner_pt]
     rows = [
         [t if len(t) <= n else t[: n - 1] + "…" for t, n in zip(r, limits, strict=True)]
         for r in rows
@@ -117,11 +120,22 @@ def _table(
     )
     table.auto_set_font_size(False)
     table.set_fontsize(size)
-    for (row, _col), cell in table.get_celld().items():
+    for (row, col), cell in table.get_celld().items():
+        cell.PAD = min(0.1, CELL_PAD_PT / (widths[col] * width_pt))
         cell.set_linewidth(0.5)
         if row == 0:
             cell.set_text_props(fontweight="bold")
             cell.set_facecolor("#e6e6e6")
+
+
+def _content_widths(header: list[str], rows: list[list[str]]) -> list[float]:
+    """Column widths (fractions) in proportion to each column's longest text.
+
+    Post labels run from 20 to 90 characters ("S Halsted St between W 63rd St
+    and W 64th St, 60 m from W 63rd St"), so fixed widths cut them.
+    """
+    longest = [max(3, *map(len, column)) for column in zip(*rows, header, strict=True)]
+    return [n / sum(longest) for n in longest]
 
 
 def _cover_page(
@@ -150,8 +164,8 @@ def _cover_page(
     top = 0.84 - 0.022 * (len(lines) + 1)
     ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
     ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
-    header = ["#", "Post", "Cross streets", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, [0.04, 0.25, 0.28, 0.13, 0.13, 0.17], max_pt=8.5)
+    header = ["#", "Post", "Location", "AM shift", "PM shift", "Workers"]
+    _table(ax, header, rows, _content_widths(header, rows), max_pt=8.5)
     return fig
 
 
@@ -190,26 +204,66 @@ def _school_page(
     return fig
 
 
+# columns, font (pt), lines per column, characters per line: the first that fits all
+KEY_LAYOUTS = ((2, 8.0, 14, 56), (3, 6.5, 17, 44))
+
+
 def _post_key(fig: Figure, posts: gpd.GeoDataFrame, numbers: dict[str, int]) -> None:
-    """The key under a school map: number, post id and cross streets, in 2 or 3 columns."""
+    """The key under a school map: number, post id and label, in 2 or 3 columns.
+
+    An entry longer than a column wraps onto a second line (a mid-block label
+    names two corners); entries past the page end in "… n more".
+    """
     entries = [
         f"{numbers[str(p.post_id)]:>2}  {p.post_id}: {p.cross_streets}"
         for p in posts.itertuples(index=False)
     ] or ["No posts."]
-    columns, size, rows, chars = (2, 8.0, 14, 62) if len(entries) <= 28 else (3, 6.5, 17, 44)
-    entries = [e if len(e) <= chars else e[: chars - 1] + "…" for e in entries]
-    if len(entries) > rows * columns:
-        more = len(entries) - rows * columns + 1
-        entries = [*entries[: rows * columns - 1], f"… {more} more: see the cover page"]
-    for i in range(columns):
+    size, filled = _key_layout(entries)
+    for i, column in enumerate(filled):
         fig.text(
-            0.07 + i * 0.86 / columns,
+            0.07 + i * 0.86 / len(filled),
             0.215,
-            "\n".join(entries[i * rows : (i + 1) * rows]),
+            "\n".join(column),
             fontsize=size,
             va="top",
             linespacing=1.4,
         )
+
+
+def _key_layout(entries: list[str]) -> tuple[float, list[list[str]]]:
+    """Font size and the columns' lines: the first of ``KEY_LAYOUTS`` that holds every entry."""
+    for columns, size, lines, chars in KEY_LAYOUTS:
+        blocks = [
+            textwrap.wrap(e, chars, subsequent_indent=" " * 6, max_lines=2, placeholder=" …")
+            for e in entries
+        ]
+        filled = _key_columns(blocks, columns, lines)
+        if filled is not None:
+            return size, filled
+    keep = len(blocks)
+    while filled is None:
+        keep -= 1
+        more = [f"… {len(blocks) - keep} more: see the cover page"]
+        filled = _key_columns([*blocks[:keep], more], columns, lines)
+    return size, filled
+
+
+def _key_columns(blocks: list[list[str]], columns: int, lines: int) -> list[list[str]] | None:
+    """The entries' lines filled into columns, no entry split; None if they do not fit."""
+    filled: list[list[str]] = [[] for _ in range(columns)]
+    column = 0
+    for block in blocks:
+        while len(filled[column]) + len(block) > lines:
+            column += 1
+            if column == columns:
+                return None
+        filled[column].extend(block)
+    return filled
+
+
+def _title_pt(text: str, width_in: float, max_pt: float, min_pt: float = 9.0) -> float:
+    """Font size (pt) at which ``text`` fits ``width_in`` inches (about 0.58 em per character)."""
+    return float(np.clip(width_in * 72 / (0.58 * max(len(text), 1)), min_pt, max_pt))
 
 
 def _post_page(
@@ -226,7 +280,8 @@ def _post_page(
     fig.text(
         0.07, 0.965, f"Post {number}: {post.post_id}", fontsize=18, fontweight="bold", va="top"
     )
-    fig.text(0.07, 0.932, str(post.cross_streets), fontsize=14, va="top")
+    label = str(post.cross_streets)
+    fig.text(0.07, 0.932, label, fontsize=_title_pt(label, 0.88 * LETTER_IN[0], 14), va="top")
     fig.text(
         0.07,
         0.905,

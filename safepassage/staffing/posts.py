@@ -20,10 +20,11 @@ get the same ids whatever the order or extract of the network files::
 
 ``school_id`` is the lowest id of the schools whose corridors pass the post;
 the streets are the corner's two main named streets (as in
-:func:`cross_streets`, alphabetical) without direction prefix or street type,
-in CamelCase ASCII, at most 16 characters each: ``609791_Halsted_63rd``
-(``S Halsted St & W 63rd St``).  A post on one named street only is
-``<school_id>_<street>_mid``, one on unnamed ways only ``<school_id>_unnamed``.
+:func:`~safepassage.streets.corner_streets`, alphabetical) without direction
+prefix or street type, in CamelCase ASCII, at most 16 characters each:
+``609791_Halsted_63rd`` (``S Halsted St & W 63rd St``).  A post on one named
+street only is ``<school_id>_<street>_mid``, one on unnamed ways only
+``<school_id>_unnamed``.
 Underscores, not hyphens, so no post id contains an origin id
 (``<school_id>-<n>``), which partner outputs must not show.  When several
 posts share a name (a street pair crossing twice, a boulevard's two
@@ -33,6 +34,16 @@ then y) and the second and later get
 readable on a printed packet.  Candidates are listed, and the solver sees
 them, in id order; segments are keyed by their end coordinates (metre), so
 node numbering reaches neither the ids nor the choice.
+
+Labels
+------
+``cross_streets`` tells a worker where to stand
+(:func:`~safepassage.streets.place_labels`, over all candidates at once so
+no two posts of a plan share one): ``S Halsted St & W 63rd St`` at a corner,
+``S Halsted St between W 63rd St and W 64th St`` mid-block (``..., 60 m from
+W 63rd St`` when another post lies between the same corners), ``S Halsted St,
+80 m north of W 63rd St`` with a corner on one side only, and a compass side
+(``(north side)``) for two posts at one corner (a boulevard's carriageways).
 
 Mandatory posts
 ---------------
@@ -68,7 +79,7 @@ from ..errors import DataError, InfeasibleError
 from ..routes.network import WalkNetwork
 from ..routes.paths import RouteSet
 from ..schedule import WINDOWS
-from ..streets import DIRECTIONS, STREET_TYPES, corner_streets, cross_streets, short_street_name
+from ..streets import DIRECTIONS, STREET_TYPES, corner_streets, place_labels, short_street_name
 from .choose import choose_posts
 from .solver import SolverSettings
 
@@ -196,7 +207,10 @@ def candidate_posts(
     GeoDataFrame
         ``post_id`` (place-derived, see the module docstring), ``node``,
         ``school_id``, ``school_ids``, ``route_ids``, ``kind``,
-        ``cross_streets``, ``x``, ``y``, geometry; sorted by ``post_id``.
+        ``cross_streets`` (where the post is, for a worker: the corner, or
+        the corners it lies between, distinct per post; see
+        :func:`~safepassage.streets.place_labels`), ``x``, ``y``, geometry;
+        sorted by ``post_id``.
     """
     u = network.edges["u"].to_numpy()
     v = network.edges["v"].to_numpy()
@@ -229,7 +243,7 @@ def candidate_posts(
                 "door" if n in doors else "corner" if street_count[n] >= 3 else "mandatory"
                 for n in nodes
             ],
-            "cross_streets": cross_streets(network, nodes),
+            "cross_streets": place_labels(network, nodes),
         }
     )
     table = table.sort_values("post_id", kind="stable").reset_index(drop=True)

@@ -104,3 +104,19 @@ def test_long_place_ids_print_whole_on_the_cover(plan: Plan, tmp_path: Path) -> 
     cover = PdfReader(post_packet(renamed, "V1", tmp_path / "v1.pdf")).pages[0].extract_text()
     assert long_id in cover
     assert "…" not in cover
+
+
+def test_a_long_mid_block_label_prints_whole_on_cover_key_and_post_page(
+    plan: Plan, tmp_path: Path
+) -> None:
+    label = "S Martin Luther King Dr between E Garfield Blvd and E 57th St, 160 m from E 57th St"
+    posts = plan.posts.copy()
+    posts.loc[posts["post_id"] == "P1", "cross_streets"] = label
+    reader = PdfReader(
+        post_packet(dataclasses.replace(plan, posts=posts), "V1", tmp_path / "l.pdf")
+    )
+    cover, key, post = (reader.pages[i].extract_text() for i in (0, 1, 2))
+    assert label in cover
+    assert label in post
+    assert "160 m from E 57th St" in key  # wrapped onto a second line, not cut
+    assert "…" not in cover + key + post

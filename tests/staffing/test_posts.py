@@ -11,7 +11,7 @@ from safepassage.errors import DataError
 from safepassage.routes.corridors import designate_corridors
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.paths import prepare_route_costs, route_students
-from safepassage.staffing.posts import plan_posts
+from safepassage.staffing.posts import candidate_posts, plan_posts
 from safepassage.staffing.solver import SolverSettings
 from safepassage.streets import cross_streets, short_street_name
 from tests.conftest import CHICAGO_EPSG
@@ -108,3 +108,33 @@ def test_post_budgets_follow_the_corridor_length_and_the_cap() -> None:
     assert budgets == {"A": 9, "B": 1, "C": 1}  # 1.6 km: 8.8 -> 9; at least one each
     assert post_budgets(corridors, ["A"], PostsConfig(per_school=4)) == {"A": 4}
     assert post_budgets(corridors, ["A"], PostsConfig(per_km=2.0)) == {"A": 3}
+
+
+def test_candidate_posts_mid_block_are_told_by_their_corners_ids_unchanged(
+    block: WalkNetwork,
+) -> None:
+    door, end = node_at(block, 0, 0), node_at(block, 0, 280)
+    edge_ids = block.shortest_paths([door], [end]).edge_path(door, end)
+    schools = gpd.GeoDataFrame(
+        {"school_id": ["S1"], "node": [door]}, geometry=[shapely.Point(X0, Y0)], crs=CHICAGO_EPSG
+    )
+    corridors = gpd.GeoDataFrame(
+        {"school_id": ["S1"], "route_id": ["R1"], "edge_ids": [edge_ids]},
+        geometry=[shapely.LineString([(X0, Y0), (X0, Y0 + 280)])],
+        crs=CHICAGO_EPSG,
+    )
+    posts = candidate_posts(block, corridors, schools).sort_values("y")
+    assert posts["post_id"].tolist() == [
+        "S1_Halsted_64th",
+        "S1_Halsted_mid",
+        "S1_Halsted_mid_2",
+        "S1_Halsted_63rd",
+        "S1_Halsted_mid_3",
+    ]
+    assert posts["cross_streets"].tolist() == [
+        "S Halsted St & W 64th St",
+        "S Halsted St between W 63rd St and W 64th St, 140 m from W 63rd St",
+        "S Halsted St between W 63rd St and W 64th St, 80 m from W 63rd St",
+        "S Halsted St & W 63rd St",
+        "S Halsted St, 80 m north of W 63rd St",
+    ]

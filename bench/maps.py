@@ -59,6 +59,9 @@ class SyntheticPlan:
     plan_name: str = "SY1617 synthetic plan (benchmark)"
     plan_date: str = "2016-09-06"
     min_students: int = 10
+    review: gpd.GeoDataFrame | None = None
+    uncovered: gpd.GeoDataFrame | None = None
+    extensions: gpd.GeoDataFrame | None = None
 
 
 def citywide_network(root: Path) -> WalkNetwork:
@@ -161,6 +164,7 @@ def synthetic_plan(root: Path) -> SyntheticPlan:
             "students_served": rng.integers(20, 400, len(routes)),
             "risk_exposure": rng.gamma(2.0, 1.0, len(routes)).round(2),
             "edge_ids": [[] for _ in range(len(routes))],
+            "source": "designated",  # the official route lines
         },
         geometry=routes.geometry.to_numpy(),
         crs=network.crs,

@@ -39,7 +39,9 @@ from ..schedule import WINDOWS, weekday_order
 
 __all__ = [
     "MAP_CSS",
+    "PANES",
     "Attribution",
+    "ExclusiveOverlays",
     "GeoJsonLayer",
     "LegendControl",
     "edges_in_area",
@@ -48,6 +50,7 @@ __all__ = [
     "inline_assets",
     "legend_html",
     "line_coords",
+    "line_sample",
     "lines_feature",
     "point_coords",
     "point_feature",
@@ -159,19 +162,41 @@ def inline_assets(page: str) -> str:
     return _CSS_LINK.sub(stylesheet, _SCRIPT_LINK.sub(script, page))
 
 
+# Map panes by stacking order (Leaflet's overlay pane is 400, markers 600).  A layer
+# switched on again is drawn on top of its pane, so context lines get their own
+# pane under the corridors, and review lines and post points theirs above them.
+PANES = {"sp-context": 350, "sp-review": 420, "sp-points": 450}
+
+
+def _enclosing_map(element: Any) -> folium.Map:
+    node = element
+    while node is not None and not isinstance(node, folium.Map):
+        node = getattr(node, "_parent", None)
+    if node is None:
+        raise SafePassageError("a layer drawn in a map pane must be added to a folium.Map")
+    return node
+
+
 class GeoJsonLayer(MacroElement):
     """Add a compact GeoJSON FeatureCollection to its parent (a FeatureGroup).
 
     Each feature's ``properties`` may hold ``style`` (Leaflet path options; for
     points also ``radius``), ``icon`` (HTML of a ``L.divIcon``; points only),
-    ``popup`` and ``tip`` (HTML, already escaped).  Plain Leaflet only: no
+    ``popup`` and ``tip`` (HTML, already escaped).  ``pane`` is one of
+    :data:`PANES` (None: Leaflet's overlay pane).  Plain Leaflet only: no
     jQuery, no per-feature JavaScript variables.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
+        {% if this.pane %}
+        (function (map, name) {
+            if (!map.getPane(name)) { map.createPane(name).style.zIndex = {{ this.z_index }}; }
+        })({{ this.map_name }}, {{ this.pane|tojson }});
+        {% endif %}
         L.geoJSON({{ this.data }}, {
+            {% if this.pane %}pane: {{ this.pane|tojson }},{% endif %}
             style: function (f) { return f.properties.style || {}; },
             pointToLayer: function (f, ll) {
                 var p = f.properties;
@@ -180,7 +205,9 @@ class GeoJsonLayer(MacroElement):
                         className: "sp-icon", html: p.icon, iconSize: p.iconSize || [16, 16]
                     })});
                 }
-                return L.circleMarker(ll, p.style || {});
+                return L.circleMarker(ll, L.extend(
+                    {{ {"pane": this.pane}|tojson if this.pane else "{}" }}, p.style || {}
+                ));
             },
             onEachFeature: function (f, layer) {
                 var p = f.properties;
@@ -192,10 +219,19 @@ class GeoJsonLayer(MacroElement):
         """
     )
 
-    def __init__(self, features: list[dict[str, Any]]) -> None:
+    def __init__(self, features: list[dict[str, Any]], *, pane: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GeoJsonLayer"
         self.data = script_json({"type": "FeatureCollection", "features": features})
+        if pane is not None and pane not in PANES:
+            raise ValueError(f"pane {pane!r} is not one of {sorted(PANES)}")
+        self.pane = pane
+        self.z_index = PANES.get(pane or "", 0)
+
+    @property
+    def map_name(self) -> str:
+        """The enclosing map's JavaScript name: the pane is made on first use, on any map."""
+        return str(_enclosing_map(self).get_name())
 
 
 class LegendControl(MacroElement):
@@ -241,6 +277,39 @@ class Attribution(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Attribution"
         self.text = script_json(text_html)
+
+
+class ExclusiveOverlays(MacroElement):
+    """Make overlay layers of the map's layer control exclusive, like radio buttons.
+
+    Switching one of ``layers`` on switches the others off.  The removal waits
+    for the layer control to finish handling the click, so its checkboxes
+    update too.  Plain Leaflet events (``overlayadd``), inline: nothing to fetch.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var group = [{{ this.layer_names|join(", ") }}];
+            map.on("overlayadd", function (e) {
+                if (group.indexOf(e.layer) < 0) { return; }
+                setTimeout(function () {
+                    group.forEach(function (layer) {
+                        if (layer !== e.layer && map.hasLayer(layer)) { map.removeLayer(layer); }
+                    });
+                }, 0);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, layers: Sequence[folium.FeatureGroup]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "ExclusiveOverlays"
+        self.layer_names = [layer.get_name() for layer in layers]
 
 
 # ------------------------------------------------------------ tables and geometry
@@ -290,9 +359,12 @@ def point_feature(lonlat: Sequence[float], **props: Any) -> dict[str, Any]:
     return {"type": "Feature", "geometry": geometry, "properties": props}
 
 
-def feature_group(name: str, features: list[dict[str, Any]], *, show: bool) -> folium.FeatureGroup:
+def feature_group(
+    name: str, features: list[dict[str, Any]], *, show: bool, pane: str | None = None
+) -> folium.FeatureGroup:
+    """A switchable layer drawing ``features`` (in ``pane``, one of :data:`PANES`)."""
     group = folium.FeatureGroup(name=name, show=show)
-    GeoJsonLayer(features).add_to(group)
+    GeoJsonLayer(features, pane=pane).add_to(group)
     return group
 
 
@@ -316,6 +388,7 @@ MAP_CSS = """<style>
 .sp-legend{background:rgba(255,255,255,.92);padding:6px 9px;font:12px/1.5 sans-serif;
   border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.35);max-width:260px}
 .sp-legend .sp-title{font-weight:bold;font-size:13px;margin-bottom:3px}
+.sp-legend .sp-scroll{max-height:10em;overflow-y:auto}
 .sp-school{width:16px;height:16px;background:#fff;border:2px solid #000;color:#000;
   font:bold 11px/16px sans-serif;text-align:center;box-sizing:border-box}
 .sp-inline{display:inline-block;line-height:12px}
@@ -325,21 +398,24 @@ MAP_CSS = """<style>
 .sp-hollow{background:none;border:1.5px solid #555;box-shadow:none}
 .sp-origin{background:rgba(46,125,50,.35);border:1px solid #2e7d32;box-shadow:none}
 .leaflet-control-layers{font:13px/1.4 sans-serif}
+.sp-grey-tiles{filter:grayscale(1) contrast(.8) brightness(1.08)}
 .leaflet-popup-content table{border-collapse:collapse;font-size:12px}
 .leaflet-popup-content td,.leaflet-popup-content th{border:1px solid #ccc;padding:1px 4px}
 </style>"""
 
 
-# ------------------------------------------------------------------ compose
-
-
 # ------------------------------------------------------------------ HTML
 def post_popup_html(
-    post: Any, times: dict[tuple[str, str], str], shifts: pd.DataFrame, students: int | None
+    post: Any,
+    times: dict[tuple[str, str], str],
+    shifts: pd.DataFrame,
+    students: int | None,
+    school_names: Sequence[str],
 ) -> str:
-    """Popup of a post: id, cross streets, window times, value, workers (with weekdays).
+    """Popup of a post: id, cross streets, schools, window times, value, workers (with weekdays).
 
-    ``students`` is the number of students on the post's routes (None: unknown).
+    ``students`` is the number of students on the post's routes (None: unknown);
+    ``school_names`` are the (unescaped) names of the schools it serves.
     """
     rows = []
     for window in WINDOWS:
@@ -355,9 +431,10 @@ def post_popup_html(
             f"<tr><td>{window.upper()}</td><td>{esc(when)}</td><td>{value:.1f}</td>"
             f"<td>{', '.join(workers) or '—'}</td></tr>"
         )
+    label = "Schools" if len(school_names) > 1 else "School"
     return (
         f"<b>Post {esc(post.post_id)}</b><br>{esc(post.cross_streets)}<br>"
-        f"School: {esc(post.school_id)}<br>"
+        f"{label}: {'; '.join(esc(name) for name in school_names)}<br>"
         + (f"Students on its routes: {students:,}<br>" if students is not None else "")
         + "<table><tr><th>Window</th><th>Time</th><th>Value</th><th>Workers</th></tr>"
         + "".join(rows)
@@ -365,13 +442,30 @@ def post_popup_html(
     )
 
 
+def line_sample(
+    color: str, *, width: float = 4.0, dash: str = "", opacity: float = 1.0, cap: str = "butt"
+) -> str:
+    """A short line drawn in inline SVG for the legend, styled like a map line."""
+    dash_attr = f" stroke-dasharray='{dash}'" if dash else ""
+    return (
+        "<svg width='28' height='12' style='vertical-align:middle'>"
+        f"<line x1='3' y1='6' x2='25' y2='6' stroke='{color}' stroke-width='{width:g}'"
+        f" stroke-opacity='{opacity:g}' stroke-linecap='{cap}'{dash_attr}/></svg>"
+    )
+
+
 def legend_html(
     title: str,
     risk_classes: list[tuple[str, str]] | None,
-    school_colors: dict[str, str],
+    corridor_rows: Sequence[str],
+    extra_rows: Sequence[str],
     has_origins: bool,
 ) -> str:
-    """Legend body: title (HTML), risk (label, colour) classes, corridor colours, symbols."""
+    """Legend body: title, risk (label, colour) classes, corridor rows, extra rows, symbols.
+
+    ``title``, ``corridor_rows`` (the corridor kinds and one row per school
+    colour) and ``extra_rows`` are ready-made, escaped HTML.
+    """
     rows = [f"<div class='sp-title'>{title}</div>"] if title else []
     if risk_classes is not None:
         rows.append("<b>Street risk</b> <small>(weighted incidents / km / yr)</small>")
@@ -380,15 +474,10 @@ def legend_html(
             f"<div><i style='display:inline-block;width:26px;height:{2 + cls}px;"
             f"background:{color};vertical-align:middle'></i> {esc(label)}</div>"
         )
-    rows.append("<b>Corridors</b>")
-    shown = list(school_colors.items())
-    for name, color in shown[:8]:
-        rows.append(
-            f"<div><i style='display:inline-block;width:26px;height:9px;background:{color};"
-            f"opacity:.45;vertical-align:middle'></i> {name}</div>"
-        )
-    if len(shown) > 8:
-        rows.append(f"<div>… and {len(shown) - 8} more schools</div>")
+    if corridor_rows:
+        rows.append("<b>Corridors</b>")
+        rows.append("<div class='sp-scroll'>" + "".join(corridor_rows) + "</div>")
+    rows.extend(extra_rows)
     rows.append(
         "<div><i class='sp-dot'></i> Post (chosen)&nbsp; "
         "<i class='sp-dot sp-hollow'></i> Candidate</div>"

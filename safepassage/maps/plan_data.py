@@ -17,7 +17,14 @@ from ..errors import DataError
 from ..routes.network import WalkNetwork
 from .assets import require_columns
 
-__all__ = ["PlanLike", "RiskLike", "post_schedule", "select_schools", "window_times"]
+__all__ = [
+    "PlanLike",
+    "RiskLike",
+    "post_schedule",
+    "school_names",
+    "select_schools",
+    "window_times",
+]
 
 
 class RiskLike(Protocol):
@@ -34,6 +41,26 @@ class PlanLike(Protocol):
     ``roster`` is None when the roster was skipped; ``plan_name``, ``plan_date`` and
     ``min_students`` are the title, the ISO date and the smallest origin that may be
     shown.  Tests and benchmarks pass small stand-ins of this shape.
+
+    The route review's tables are None when the plan has no designated route:
+
+    ``review``
+        One row per designated route: ``route_id``, ``school_id``, ``length_m``,
+        ``matched_share``, ``riskiest`` (text), ``riskiest_edge_ids`` (network
+        edge ids of that stretch) and per window ``students_<w>``, ``risk_<w>``,
+        ``exposure_<w>``, ``uncovered_exposure_<w>``, ``uncovered_share_<w>``;
+        geometry (the route).
+    ``uncovered``
+        Streets a school's students walk outside every designated route:
+        ``school_id``, ``edge_id``, ``street``, ``exposure_am``, ``exposure_pm``
+        (student-weighted risk), geometry (LineString).
+    ``extensions``
+        Proposed designed extensions of a designated route: ``extension_id``,
+        ``school_id``, ``route_id``, ``length_m``, ``gain_am``, ``gain_pm``
+        (exposure covered), ``gain_per_km``, ``description``, ``edge_ids``,
+        geometry ((Multi)LineString).
+
+    All geometries are in the network's CRS.
     """
 
     @property
@@ -60,6 +87,12 @@ class PlanLike(Protocol):
     def plan_date(self) -> str: ...
     @property
     def min_students(self) -> int: ...
+    @property
+    def review(self) -> gpd.GeoDataFrame | None: ...
+    @property
+    def uncovered(self) -> gpd.GeoDataFrame | None: ...
+    @property
+    def extensions(self) -> gpd.GeoDataFrame | None: ...
 
 
 # ------------------------------------------------------------------ helpers
@@ -74,6 +107,13 @@ def select_schools(result: PlanLike, school_ids: Sequence[str] | None) -> gpd.Ge
     if unknown:
         raise DataError(f"school_ids {unknown} are not in result.schools; pick from its school_id")
     return schools[schools["school_id"].astype(str).isin(wanted)]
+
+
+def school_names(result: PlanLike) -> dict[str, str]:
+    """``school_id -> name`` of every school of the plan (unescaped)."""
+    schools = result.schools
+    require_columns(schools, ["school_id", "name"], "result.schools")
+    return dict(zip(schools["school_id"].astype(str), schools["name"].astype(str), strict=True))
 
 
 def post_schedule(result: PlanLike) -> pd.DataFrame:

@@ -3,6 +3,11 @@
 Grid nodes sit every 100 m from (440000, 4630000) in EPSG:26916.  School S1 is
 named like a script injection; worker ``W&1`` has an ampersand.  Origin O2 has
 3 students, below ``min_students`` = 10, so no map may show it.
+
+R1 (S1) is a designated route along E-W 0, its riskiest stretch the block
+x = 100..200 m; R2 (S2) is a designed corridor.  S1's students also walk N-S 3
+north of E-W 0, off every designated route (uncovered; the street is named like
+a script), and extension E1 would add N-S 4 from E-W 0 to E-W 1 to R1.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
 
 X0, Y0 = 440_000.0, 4_630_000.0
 EVIL_NAME = "<script>alert(1)</script>"
+EVIL_STREET = "<script>alert('street')</script>"
+EVIL_DESCRIPTION = "<img src=x onerror=alert(2)> N-S 4 to E-W 1"
+RISKIEST_X = (X0 + 100.0, X0 + 200.0)  # R1's riskiest stretch, along E-W 0
 SMALL_ORIGIN_XY = (X0 + 150.0, Y0 + 250.0)
 
 
@@ -44,6 +52,9 @@ class Plan:
     plan_name: str = "Test plan"
     plan_date: str = "2016-09-06"
     min_students: int = 10
+    review: gpd.GeoDataFrame | None = None
+    uncovered: gpd.GeoDataFrame | None = None
+    extensions: gpd.GeoDataFrame | None = None
 
 
 def _node(net: WalkNetwork, dx: float, dy: float) -> int:
@@ -87,6 +98,8 @@ def make_plan(net: WalkNetwork) -> Plan:
             "students_served": [120, 45],
             "risk_exposure": [1.5, 0.7],
             "edge_ids": [r1_edges, r2_edges],
+            "source": ["designated", "designed"],
+            "matched_share": [0.97, np.nan],
         },
         geometry=[r1, r2],
         crs=crs,
@@ -147,7 +160,74 @@ def make_plan(net: WalkNetwork) -> Plan:
             "end": ["08:15", "15:30", "08:30", "15:45"],
         }
     )
-    return Plan(net, schools, Risk(risk), corridors, origins, posts, roster, vendors, windows)
+    return Plan(
+        net,
+        schools,
+        Risk(risk),
+        corridors,
+        origins,
+        posts,
+        roster,
+        vendors,
+        windows,
+        review=_review(net, corridors),
+        uncovered=_uncovered(net),
+        extensions=_extensions(net),
+    )
+
+
+def _review(net: WalkNetwork, corridors: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    riskiest, _ = _route(net, [(100, 0), (200, 0)])
+    row = {
+        "route_id": "R1",
+        "school_id": "S1",
+        "length_m": 400.0,
+        "matched_share": 0.97,
+        "riskiest": "E-W 0 between N-S 1 and N-S 2",
+        "riskiest_edge_ids": riskiest,
+        "students_am": 110.0,
+        "students_pm": 95.0,
+        "risk_am": 2.5,
+        "risk_pm": 3.2,
+        "exposure_am": 110.0,
+        "exposure_pm": 121.6,
+        "uncovered_exposure_am": 12.0,
+        "uncovered_exposure_pm": 15.0,
+        "uncovered_share_am": 0.098,
+        "uncovered_share_pm": 0.11,
+    }
+    return gpd.GeoDataFrame([row], geometry=[corridors.geometry.iloc[0]], crs=net.crs)
+
+
+def _uncovered(net: WalkNetwork) -> gpd.GeoDataFrame:
+    edge_ids, _ = _route(net, [(300, 0), (300, 200)])
+    return gpd.GeoDataFrame(
+        {
+            "school_id": ["S1"] * len(edge_ids),
+            "edge_id": edge_ids,
+            "street": [EVIL_STREET] * len(edge_ids),
+            "exposure_am": [5.0, 7.0][: len(edge_ids)],
+            "exposure_pm": [6.0, 9.0][: len(edge_ids)],
+        },
+        geometry=net.edges.geometry.values[edge_ids],
+        crs=net.crs,
+    )
+
+
+def _extensions(net: WalkNetwork) -> gpd.GeoDataFrame:
+    edge_ids, line = _route(net, [(400, 0), (400, 100)])
+    row = {
+        "extension_id": "E1",
+        "school_id": "S1",
+        "route_id": "R1",
+        "length_m": 100.0,
+        "gain_am": 4.0,
+        "gain_pm": 5.5,
+        "gain_per_km": 55.0,
+        "description": EVIL_DESCRIPTION,
+        "edge_ids": edge_ids,
+    }
+    return gpd.GeoDataFrame([row], geometry=[line], crs=net.crs)
 
 
 @pytest.fixture(scope="session")

@@ -237,7 +237,7 @@ def bench_matching(cfg: PlanConfig, root: Path, network: WalkNetwork) -> None:
     )
     print(f"  match_routes           {clock.seconds:7.2f} s")
     print(
-        f"  matched share          {share:7.4f}  of the route length (goal >= {GOAL_SHARE:.2f}: "
+        f"  matched share          {share:7.5f}  of the route length (goal >= {GOAL_SHARE:.2f}: "
         f"{_goal(share >= GOAL_SHARE)}); median route {matched['matched_share'].median():.3f}, "
         f"10th percentile {matched['matched_share'].quantile(0.1):.3f}, "
         f"worst {matched['matched_share'].min():.3f}; "
@@ -329,7 +329,8 @@ def main() -> None:
     peak = peak_rss_mb()
     print(
         f"  peak RSS after the plan {peak:,.0f} MiB (goal < {GOAL_MB:,.0f} MiB: "
-        f"{_goal(peak < GOAL_MB)}); child processes {children_peak_mb():,.0f} MiB"
+        f"{_goal(peak < GOAL_MB)}); child processes {children_peak_mb():,.0f} MiB "
+        "(a forked child starts at its parent's size)"
     )
     bench_matching(cfg, root, result.network)
     bench_review(result)

@@ -464,8 +464,22 @@ def plan_posts(
     )
     for window in windows:
         seg_value = per_window[window] if window in per_window else pd.Series(dtype=float)
-        posts[f"value_{window}"] = [
-            float(seg_value.reindex(coverage[p]).fillna(0).sum()) for p in posts["post_id"]
-        ]
+        posts[f"value_{window}"] = _watched_values(seg_value, coverage, posts["post_id"])
     posts["selected"] = posts["post_id"].isin(choice.selected)
     return PostPlan(posts, choice.status, choice.objective, choice.bound, choice.gap, choice.wall_s)
+
+
+def _watched_values(
+    seg_value: pd.Series, coverage: dict[str, list[str]], post_ids: pd.Series
+) -> list[float]:
+    """Each post's value: the sum of its watched segments' values (missing or NaN: 0).
+
+    One index lookup per post on arrays: a ``Series.reindex`` per post cost
+    about 0.5 ms, 2.5 s for the 2,750 citywide candidates.  Summed in the
+    coverage order, as ``reindex(...).fillna(0).sum()`` did, so every value is
+    the same to the last bit.
+    """
+    index = pd.Index(seg_value.index)
+    # position -1 (a segment without a value) reads the 0.0 appended at the end
+    values = np.append(np.nan_to_num(seg_value.to_numpy(dtype=np.float64), nan=0.0), 0.0)
+    return [float(values[index.get_indexer(coverage[p])].sum()) for p in post_ids]

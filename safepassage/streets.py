@@ -43,6 +43,7 @@ __all__ = [
     "corner_streets",
     "cross_streets",
     "place_labels",
+    "short_names",
     "short_street_name",
 ]
 
@@ -183,6 +184,12 @@ def _ranked_streets(lengths: pd.DataFrame, names: Sequence[str]) -> dict[int, li
     nodes, first = np.unique(ranked["node"].to_numpy(dtype=np.int64), return_index=True)
     streets = np.split(ranked["street"].to_numpy(dtype=np.int64), first[1:])
     return dict(zip(nodes.tolist(), (s.tolist() for s in streets), strict=True))
+
+
+def short_names(names: pd.Series) -> NDArray[np.object_]:
+    """:func:`short_street_name` of every name (missing: ``""``), each distinct name once."""
+    distinct, where = np.unique(names.fillna("").astype(str).to_numpy(), return_inverse=True)
+    return np.array([short_street_name(n) for n in distinct], dtype=object)[where]
 
 
 def corner_streets(network: WalkNetwork, nodes: Sequence[int]) -> list[list[str]]:

@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from ..streets import corner_streets, short_street_name
+from ..streets import corner_streets, short_names, short_street_name
 from .network import WalkNetwork
 
 __all__ = [
@@ -150,7 +150,7 @@ def propose_extensions(
     u = network.edges["u"].to_numpy(dtype=np.int64)
     v = network.edges["v"].to_numpy(dtype=np.int64)
     length = network.edges["length"].to_numpy(dtype=np.float64)
-    rows: list[dict[str, object]] = []
+    found: list[tuple[str, str, NDArray[np.int64], int, NDArray[np.float64], float]] = []
     for school, streets in uncovered.groupby("school_id", sort=True):
         routes = designated[designated["school_id"].astype(str) == str(school)]
         node_route: dict[int, str] = {}
@@ -158,28 +158,33 @@ def propose_extensions(
             for n in np.concatenate([u[ids], v[ids]]).tolist():
                 node_route.setdefault(int(n), str(route_id))
         gains = streets[[f"exposure_{w}" for w in windows]].to_numpy(dtype=np.float64)
-        total = float(gains.sum())
         edges = streets["edge_id"].to_numpy(dtype=np.int64)
         grown = _grow_extensions(edges, gains.sum(axis=1), u, v, length, node_route, options)
-        for n, (chosen, start) in enumerate(grown, start=1):
-            ids = edges[chosen]
-            km = float(length[ids].sum()) / 1000
+        for chosen, start in grown:
             gain = gains[chosen].sum(axis=0)
-            route_id = node_route[start]
-            rows.append(
-                {
-                    "extension_id": f"{route_id}-x{n}",
-                    "school_id": str(school),
-                    "route_id": route_id,
-                    "length_m": round(km * 1000, 1),
-                    **{f"gain_{w}": round(float(g), 3) for w, g in zip(windows, gain, strict=True)},
-                    "gain_per_km": round(float(gain.sum()) / max(km, 1e-9), 3),
-                    "share_of_uncovered": round(float(gain.sum()) / total, 3) if total else 0.0,
-                    "description": _describe(network, ids, start),
-                    "edge_ids": sorted(ids.tolist()),
-                    "geometry": shapely.multilinestrings(list(network.edges.geometry.values[ids])),
-                }
-            )
+            found.append((str(school), node_route[start], edges[chosen], start, gain, gains.sum()))
+    # the cross streets where each extension leaves its route, in one look-up
+    at = corner_streets(network, [start for *_, start, _, _ in found])
+    names = short_names(network.edges["name"])
+    rows: list[dict[str, object]] = []
+    counts: dict[str, int] = {}
+    for (school, route_id, ids, _, gain, total), corner in zip(found, at, strict=True):
+        counts[route_id] = counts.get(route_id, 0) + 1
+        km = float(length[ids].sum()) / 1000
+        rows.append(
+            {
+                "extension_id": f"{route_id}-x{counts[route_id]}",
+                "school_id": school,
+                "route_id": route_id,
+                "length_m": round(km * 1000, 1),
+                **{f"gain_{w}": round(float(g), 3) for w, g in zip(windows, gain, strict=True)},
+                "gain_per_km": round(float(gain.sum()) / max(km, 1e-9), 3),
+                "share_of_uncovered": round(float(gain.sum()) / total, 3) if total else 0.0,
+                "description": _describe(names, length, ids, corner),
+                "edge_ids": sorted(ids.tolist()),
+                "geometry": shapely.multilinestrings(list(network.edges.geometry.values[ids])),
+            }
+        )
     columns = [*EXTENSION_COLUMNS[:4], *(f"gain_{w}" for w in windows), *EXTENSION_COLUMNS[4:]]
     table = pd.DataFrame(rows, columns=[*columns, "geometry"])
     if len(table):
@@ -258,12 +263,20 @@ def _grow_one(  # noqa: PLR0913 - the arrays of one school's uncovered streets
     return chosen
 
 
-def _describe(network: WalkNetwork, ids: NDArray[np.int64], start: int) -> str:
-    """``"S Halsted St from W 63rd St, 420 m"``: its main street, where it leaves the route."""
-    edges = network.edges.iloc[ids]
-    names = edges["name"].fillna("").astype(str).map(short_street_name)
-    by_street = edges["length"].groupby(names.to_numpy()).sum().sort_values(ascending=False)
-    street = next((s for s in by_street.index if s), "unnamed ways")
-    others = [s for s in corner_streets(network, [start])[0] if s != street]
+def _describe(
+    names: NDArray[np.object_],
+    length: NDArray[np.float64],
+    ids: NDArray[np.int64],
+    corner: Sequence[str],
+) -> str:
+    """``"S Halsted St from W 63rd St, 420 m"``: its main street (``names``: the short
+    street name per edge) and the cross street (of ``corner``, the streets where it
+    leaves the route) it starts from."""
+    by_street: dict[str, float] = {}
+    for name, metres in zip(names[ids].tolist(), length[ids].tolist(), strict=True):
+        by_street[name] = by_street.get(name, 0.0) + metres
+    ranked = sorted(by_street, key=lambda n: (-by_street[n], n))
+    street = next((n for n in ranked if n), "unnamed ways")
+    others = [n for n in corner if n != street]
     at = f" from {others[0]}" if others else ""
-    return f"{street}{at}, {float(edges['length'].sum()):.0f} m"
+    return f"{street}{at}, {float(length[ids].sum()):.0f} m"

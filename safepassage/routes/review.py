@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ..streets import corner_streets, short_street_name
+from ..streets import corner_streets, short_names
 from .corridors import segment_keys, students_on
 from .extensions import (
     ExtensionOptions,
@@ -134,14 +134,18 @@ def _window_columns(
     """``students_<w>``, ``risk_<w>`` and ``exposure_<w>`` of each route (its school's
     students only)."""
     part = routes[routes["window"] == window]
+    by_school = dict(list(part.groupby(part["school_id"].astype(str))))
     flows = on_students[on_students["window"] == window]
+    flow_of = dict(list(flows.groupby("school_id")))
+    empty_routes, empty_flows = part.iloc[:0], flows.iloc[:0]
     students, mean_risk, exposure = [], [], []
     for ids, school in zip(designated["edge_ids"], designated["school_id"], strict=True):
         ids = _unique_segments(np.asarray(ids, dtype=np.int64), key)
         on = np.isin(key, key[ids])
-        students.append(round(students_on(part[part["school_id"] == school], on, length), 1))
+        mine_routes = by_school.get(str(school), empty_routes)
+        students.append(round(students_on(mine_routes, on, length), 1))
         mean_risk.append(_mean(risk, ids, length))
-        mine = flows[flows["school_id"] == str(school)]
+        mine = flow_of.get(str(school), empty_flows)
         edge = mine["edge_id"].to_numpy(dtype=np.int64)
         hit = on[edge]
         exposure.append(
@@ -203,7 +207,7 @@ def _stretch_names(
     edges = network.edges
     u, v = edges["u"].to_numpy(dtype=np.int64), edges["v"].to_numpy(dtype=np.int64)
     length = edges["length"].to_numpy(dtype=np.float64)
-    names = edges["name"].fillna("").astype(str).map(short_street_name).to_numpy()
+    names = short_names(edges["name"])
     lists = [_unique_segments(np.asarray(ids, dtype=np.int64), key) for ids in edge_lists]
     ends = [np.concatenate([u[ids], v[ids]]) for ids in lists]
     nodes = np.unique(np.concatenate(ends)) if ends else np.zeros(0, dtype=np.int64)

@@ -3,10 +3,11 @@
 A route line is matched street by street, all routes at once:
 
 1. an STRtree gives every street segment within ``tolerance_m`` of a route;
-2. a segment matches when at least ``min_share`` of its length lies within
-   ``tolerance_m`` of the route and it runs roughly along it (within
-   ``max_angle_deg`` of the route's direction where it passes), so the cross
-   streets a route passes over are left out;
+2. a segment matches when at least ``min_share`` of its length (or at least
+   ``min_along_m``: a long block the route follows only part of the way, to a
+   school door or a gate) lies within ``tolerance_m`` of the route and it runs
+   roughly along it (within ``max_angle_deg`` of the route's direction where it
+   passes), so the cross streets a route passes over are left out;
 3. pieces of a route's match closer than ``max_gap_m`` along the network are
    joined by the shortest network path between them (a block the route file
    draws off the street centreline, a missing crossing);
@@ -64,6 +65,7 @@ class MatchOptions:
     max_gap_m: float = 100.0
     min_share: float = 0.6
     max_angle_deg: float = 30.0
+    min_along_m: float = 50.0
 
 
 def match_routes(
@@ -141,7 +143,8 @@ def _match_lines(
     route_dir = shapely.get_coordinates(ahead) - shapely.get_coordinates(behind)
     norms = np.linalg.norm(seg_dir, axis=1) * np.linalg.norm(route_dir, axis=1)
     cosine = np.abs((seg_dir * route_dir).sum(axis=1)) / np.maximum(norms, 1e-9)
-    keep = (share >= options.min_share) & (cosine >= math.cos(math.radians(options.max_angle_deg)))
+    along = (share >= options.min_share) | (share * length >= options.min_along_m)
+    keep = along & (cosine >= math.cos(math.radians(options.max_angle_deg)))
     route_of, segment = ri[keep], si[keep]
     order = np.argsort(route_of, kind="stable")
     bounds = np.searchsorted(route_of[order], np.arange(len(routes) + 1))

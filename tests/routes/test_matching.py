@@ -42,8 +42,8 @@ def streets_of(net: WalkNetwork, edge_ids: list[int]) -> set[tuple[float, float,
 def test_a_route_drawn_beside_the_streets_matches_them_and_not_the_cross_streets(
     grid: WalkNetwork,
 ) -> None:
-    # along E-W 0 from x=0 to 300, then up N-S 3 to y=200; drawn 6 m off the centre lines
-    line = shapely.LineString([(X0, Y0 + 6), (X0 + 306, Y0 + 6), (X0 + 306, Y0 + 200)])
+    # along E-W 0 from x=0 to 300, then up N-S 3 to y=200; drawn 8 m off the centre lines
+    line = shapely.LineString([(X0, Y0 + 8), (X0 + 308, Y0 + 8), (X0 + 308, Y0 + 200)])
     row = match_routes(grid, routes(line)).iloc[0]
     expected = {
         (X0, Y0, X0 + 100, Y0),
@@ -55,6 +55,26 @@ def test_a_route_drawn_beside_the_streets_matches_them_and_not_the_cross_streets
     assert streets_of(grid, row["edge_ids"]) == expected
     assert row["matched_share"] > 0.97
     assert row["unmatched_m"] < 0.03 * row["route_m"]
+
+
+def test_a_long_block_followed_part_of_the_way_matches_from_50_m() -> None:
+    # one 400 m block from a cross street: a route along its first 80 m (20 %) keeps
+    # it, one along 30 m (to a door near the corner) does not
+    lines = gpd.GeoDataFrame(
+        {"name": ["Long St", "Cross St"]},
+        geometry=[
+            shapely.LineString([(X0, Y0), (X0 + 400, Y0)]),
+            shapely.LineString([(X0, Y0 - 200), (X0, Y0 + 200)]),
+        ],
+        crs=CHICAGO_EPSG,
+    )
+    net = WalkNetwork.from_centerlines(lines)
+    far, near = (shapely.LineString([(X0, Y0 + 5), (X0 + d, Y0 + 5)]) for d in (80, 30))
+    matched = match_routes(net, routes(far, near))
+    names = [set(net.edges["name"].iloc[ids]) for ids in matched["edge_ids"]]
+    assert names == [{"Long St"}, set()]
+    strict = match_routes(net, routes(far), MatchOptions(min_along_m=100.0))
+    assert strict["edge_ids"].iloc[0] == []
 
 
 def test_a_route_that_leaves_the_network_keeps_its_match_and_reports_the_rest(

@@ -191,6 +191,19 @@ def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> 
     return {key: unit[comp.posts[key[1]].priority] for key in x}
 
 
+def continuity_score(comp: Component, assigned: Iterable[Key], weight: int) -> int:
+    """The value :func:`continuity_terms` give the roster ``assigned``: ``weight`` x
+    (posts held morning and afternoon by the same worker - distinct post-windows
+    per worker)."""
+    holds = {(wi, pi) for wi, pi, _ in assigned}
+    windows: dict[tuple[int, str], int] = {}
+    for wi, pi in holds:
+        key = (wi, comp.posts[pi].post_id)
+        windows[key] = windows.get(key, 0) + 1
+    same = sum(1 for n in windows.values() if n == 2)
+    return weight * (same - len(holds))
+
+
 def continuity_terms(built: Model, comp: Component, weight: int) -> list[tuple[Any, int]]:
     """Named bonus and penalty literals (shift_scheduling_sat.py style).
 

@@ -22,8 +22,10 @@ import pandas as pd
 from safepassage.schedule import WEEKDAYS, WINDOW_WORDS, WINDOWS
 from safepassage.staffing.model import (
     Component,
+    Key,
     Model,
     build_model,
+    continuity_score,
     continuity_terms,
     pick_floaters,
     split_components,
@@ -33,7 +35,7 @@ from safepassage.staffing.program import (
     Program,
     read_program,
 )
-from safepassage.staffing.search import Secondary, Solved, solve_lexicographic
+from safepassage.staffing.search import Secondary, SecondaryScore, Solved, solve_lexicographic
 from safepassage.staffing.solver import SolverSettings, relative_gap, run_in_threads
 
 __all__ = ["ASSIGNMENT_COLUMNS", "UNFILLED_COLUMNS", "Replan", "Roster", "build_roster", "replan"]
@@ -250,7 +252,11 @@ def _size(comp: Component) -> int:
 
 
 def _run(
-    program: Program, floaters: set[str], settings: SolverSettings, secondary: Secondary
+    program: Program,
+    floaters: set[str],
+    settings: SolverSettings,
+    secondary: Secondary,
+    score: SecondaryScore | None = None,
 ) -> Roster:
     """Solve every vendor group (``num_workers`` at a time, one CP-SAT worker each), combine."""
     top = max((p.value for p in program.posts), default=0.0)
@@ -264,7 +270,8 @@ def _run(
         budget = schedule.next_budget(_size(comp))
         local = replace(settings, num_workers=1, time_limit_s=budget)
         deadline = time.perf_counter() + local.time_limit_s
-        solved = solve_lexicographic(build_model(comp, factor), comp, secondary, local, deadline)
+        built = build_model(comp, factor)
+        solved = solve_lexicographic(built, comp, secondary, local, deadline, score)
         return (*_tables(comp, solved), solved)
 
     # Largest groups first balances the threads; results are combined in a fixed order.
@@ -356,7 +363,10 @@ def build_roster(
     def secondary(built: Model, comp: Component) -> list[tuple[Any, int]]:
         return continuity_terms(built, comp, continuity_weight) if continuity_weight else []
 
-    return _run(program, floaters, settings or SolverSettings(), secondary)
+    def score(comp: Component, assigned: list[Key]) -> int:
+        return continuity_score(comp, assigned, continuity_weight)
+
+    return _run(program, floaters, settings or SolverSettings(), secondary, score)
 
 
 def _moves(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from safepassage.errors import DataError
-from safepassage.schedule import parse_school_hours, school_windows
+from safepassage.schedule import WEEKDAYS, parse_school_hours, school_windows
 from safepassage.staffing import SolverSettings, build_roster, replan, validate_roster_inputs
 from safepassage.staffing.program import DEMAND_COLUMNS
 
@@ -273,3 +274,79 @@ def test_parse_school_hours_reads_the_cps_profile() -> None:
     values = pd.read_csv(PROFILE, usecols=["School_Hours"])["School_Hours"].dropna().unique()
     parsed = [parse_school_hours(v) for v in values]
     assert sum(p is not None for p in parsed) / len(values) >= 0.97
+
+
+def test_continuity_score_counts_shared_posts_and_distinct_post_windows() -> None:
+    from safepassage.staffing.model import continuity_score, split_components
+    from safepassage.staffing.program import Limits, read_program
+
+    vendors = pd.DataFrame({"vendor_id": ["V"], "school_ids": [["S"]]})
+    workers = pd.DataFrame({"worker_id": ["A", "B"], "vendor_id": ["V", "V"]})
+    demand = pd.DataFrame(
+        {
+            "post_id": ["P", "P", "Q"],
+            "school_id": ["S"] * 3,
+            "window": ["am", "pm", "am"],
+            "start": ["07:00", "14:45", "07:00"],
+            "end": ["08:15", "16:00", "08:15"],
+            "headcount": [1, 1, 1],
+            "value": [1.0, 1.0, 1.0],
+        }
+    )
+    comp = split_components(read_program(vendors, workers, demand, Limits(300, 5)), set())[0]
+    pi = {(p.post_id, p.window): i for i, p in enumerate(comp.posts)}
+    wi = {w.worker_id: i for i, w in enumerate(comp.workers)}
+    a, b = wi["A"], wi["B"]
+    # A holds P am and pm all week (1 shared post, 2 post-windows), B holds Q am
+    week = [(a, pi["P", "am"], d) for d in WEEKDAYS] + [(a, pi["P", "pm"], d) for d in WEEKDAYS]
+    assert continuity_score(comp, [*week, (b, pi["Q", "am"], "Mon")], 1) == 1 - 3
+    # B moving between P am and Q am over the week holds two post-windows
+    split = [(b, pi["P", "am"], "Mon"), (b, pi["Q", "am"], "Tue"), (a, pi["P", "pm"], "Mon")]
+    assert continuity_score(comp, split, 2) == 2 * (0 - 3)
+
+
+def test_a_phase_2_worse_than_its_hint_keeps_the_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When CP-SAT's continuity phase ends below the re-matched phase-1 roster it was
+    hinted with, the re-matched roster is kept."""
+    from safepassage.staffing import roster as roster_module
+    from safepassage.staffing import search
+    from safepassage.staffing.synthetic import synthetic_program
+
+    vendors, workers, demand = synthetic_program(
+        n_schools=6, n_posts=30, n_workers=40, n_vendors=1, seed=3
+    )
+    settings = SolverSettings(time_limit_s=10, num_workers=1, seed=1, deterministic=True)
+    sticky = search._sticky
+    hints: list[Any] = []
+
+    def perverse(built: Any, comp: Any, weight: int) -> list[tuple[Any, int]]:
+        # rewards a worker for a different post-window every other day: poor continuity
+        return [
+            (var, weight)
+            for (wi, pi, day), var in built.x.items()
+            if (wi + pi + WEEKDAYS.index(day)) % 2 == 0
+        ]
+
+    def recorded(comp: Any, assigned: Any) -> Any:
+        hint = sticky(comp, assigned)
+        hints.append((comp, list(hint)))
+        return hint
+
+    monkeypatch.setattr(roster_module, "continuity_terms", perverse)
+    monkeypatch.setattr(search, "_sticky", recorded)
+    kept = build_roster(vendors, workers, demand, settings=settings)
+    comp, hint = hints[-1]
+    hint_score = roster_module.continuity_score(comp, hint, 1)
+    assert _score(kept) == hint_score
+    # without the comparison the perverse phase 2 would have stood, worse than the hint
+    monkeypatch.setattr(roster_module, "continuity_score", lambda *args: 0)
+    worse = build_roster(vendors, workers, demand, settings=settings)
+    assert _score(worse) < hint_score
+    assert worse.objective == pytest.approx(kept.objective)  # staffed value is never traded
+
+
+def _score(roster: Any) -> int:
+    a = roster.assignments
+    holds = a.groupby(["worker_id", "post_id", "window"]).ngroups
+    both = a.groupby(["worker_id", "post_id"])["window"].nunique()
+    return int((both == 2).sum()) - holds

@@ -561,6 +561,13 @@ class StaffingConfig(_Table):
     floater_share: Number = Field(0.1, ge=0, le=1, description="Share of workers kept as floaters")
     max_minutes_day: Count = Field(300, ge=1, description="Most a worker works a day (min)")
     max_days_week: Count = Field(5, ge=1, le=7, description="Most days a worker works a week")
+    hourly_wage: Number = Field(
+        10.50,
+        gt=0,
+        description="Worker pay per hour, dollars, for staffing_needs.csv (CPS paid "
+        "$10.00-10.50 in 2013-2016)",
+    )
+    school_days: Count = Field(180, ge=1, description="School days a year, for the yearly cost")
     time_limit_s: Number = Field(60.0, gt=0, description="Solver time limit (s)")
     num_workers: Count = Field(
         2,

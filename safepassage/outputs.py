@@ -10,6 +10,7 @@ Layout of the folder::
                      selected, values
     roster.csv       the assignments
     unfilled.csv     post-windows left unstaffed, with reasons
+    staffing_needs.csv  workers needed and their wage cost, per vendor and school
     comparison.csv   recall/precision against the reference routes
     route_review.csv one row per designated route (see README, "Route review")
     extensions.csv   proposed extensions of the designated routes
@@ -49,6 +50,7 @@ OUTPUT_FILES = (
     "unfilled.csv",
     "comparison.csv",
     "route_review.csv",
+    "staffing_needs.csv",
     "extensions.csv",
     "summary.md",
     "map.html",
@@ -129,6 +131,7 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
                 tmp / "plan.gpkg", layer=layer, driver="GPKG"
             )
         _posts_csv(result).to_csv(tmp / "posts.csv", index=False)
+        result.needs.to_csv(tmp / "staffing_needs.csv", index=False)
         partner = tmp / "partner"
         partner.mkdir()
         if result.roster_result is not None:

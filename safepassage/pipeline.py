@@ -26,6 +26,7 @@ from .outputs import check_output_folder, write_outputs
 from .result import Metric, PlanResult
 from .routes.network import WalkNetwork
 from .schedule import WINDOWS
+from .staffing.needs import staffing_needs
 from .stages import (
     compare_reference,
     designated_on_network,
@@ -38,6 +39,7 @@ from .stages import (
     select_schools,
     site_posts,
     solver_settings,
+    staffing_wages,
     staffing_windows,
     student_origins,
     window_risk,
@@ -151,6 +153,9 @@ def plan(
             posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver)
         with stages.stage("roster"):
             roster, vendors = plan_roster(inputs, posts.table, windows, cfg.staffing, solver)
+            needs = staffing_needs(
+                posts.table, windows, vendors, inputs.workers, staffing_wages(cfg.staffing)
+            )
     finally:
         stages.close()
         executor.close()
@@ -169,6 +174,7 @@ def plan(
         windows,
         comparison,
         review,
+        needs,
         stages.timings,
     )
     result = dataclasses.replace(result, metrics=_metrics(result))
@@ -210,6 +216,10 @@ def _metrics(result: PlanResult) -> dict[str, Metric]:
             "seconds": round(result.post_plan.wall_s, 2),
         },
     }
+    needed = result.needs[result.needs["vendor_id"] == "ALL"]
+    if len(needed):
+        metrics["workers_needed"] = int(needed["workers_needed"].iloc[0])
+        metrics["wage_cost_year_usd"] = round(float(needed["cost_year"].iloc[0]))
     if result.roster_result is not None:
         roster = result.roster_result
         metrics["post_windows_staffed"] = int(

@@ -103,6 +103,12 @@ class PlanResult:
         ``extensions``: ``extension_id``, ``school_id``, ``route_id``,
         ``length_m``, ``gain_<w>``, ``gain_per_km``, ``share_of_uncovered``,
         ``description``, ``edge_ids``.  All with geometry.
+    needs
+        Headcount and cost (:func:`safepassage.staffing.needs.staffing_needs`):
+        ``vendor_id``, ``school_id`` (``ALL`` on a vendor's subtotal; ``vendor_id``
+        ``ALL`` on the total), ``posts``, ``post_windows_week``, ``workers_needed``
+        (floaters included on subtotals), ``floaters``, ``hours_week``,
+        ``cost_year`` (dollars), ``workers_given``, ``shortfall``.
     timings
         Seconds per stage.
     metrics
@@ -123,6 +129,7 @@ class PlanResult:
     windows: pd.DataFrame
     comparison: pd.DataFrame | None
     route_review: RouteReview | None = None
+    needs: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
 

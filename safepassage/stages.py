@@ -52,6 +52,7 @@ from .routes.paths import (
 from .routes.review import RouteReview, review_routes
 from .routes.stitch import stitch
 from .schedule import bell_times, windows_around_bells
+from .staffing.needs import Wages
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
@@ -71,6 +72,7 @@ __all__ = [
     "select_schools",
     "site_posts",
     "solver_settings",
+    "staffing_wages",
     "staffing_windows",
     "student_origins",
     "window_risk",
@@ -291,6 +293,16 @@ def staffing_windows(schools: gpd.GeoDataFrame, w: WindowConfig) -> pd.DataFrame
         arrive_after_min=w.arrive_after_min,
         dismiss_before_min=w.dismiss_before_min,
         dismiss_after_min=w.dismiss_after_min,
+    )
+
+
+def staffing_wages(options: StaffingConfig) -> Wages:
+    """What the needs table prices a worker at (``[staffing]``)."""
+    return Wages(
+        hourly_wage=options.hourly_wage,
+        school_days=options.school_days,
+        max_minutes_day=options.max_minutes_day,
+        floater_share=options.floater_share,
     )
 
 

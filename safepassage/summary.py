@@ -24,6 +24,7 @@ def plan_summary(result: PlanResult) -> str:
     title = " · ".join(part for part in (result.plan_name, result.plan_date) if part)
     parts = [f"# Safe Passage plan {title}", "", *_figures(result), ""]
     parts += review_section(result)
+    parts += ["", *_staffing(result)]
     if result.comparison is not None:
         parts += ["", *_comparison(result.comparison)]
     timings = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in result.timings.items())
@@ -66,6 +67,38 @@ def review_section(result: PlanResult) -> list[str]:
         rows.append(cells)
     lines += _table(header, rows)
     lines += ["", *_extensions(extensions)]
+    return lines
+
+
+def _staffing(result: PlanResult) -> list[str]:
+    needs = result.needs
+    total = needs[needs["vendor_id"] == "ALL"]
+    if total.empty:
+        return []
+    row = total.iloc[0]
+    wages = result.config.staffing
+    lines = [
+        "## Staffing needs",
+        "",
+        f"{row['posts']} posts, {row['post_windows_week']:,} post-windows a week: "
+        f"{row['workers_needed']} workers needed ({row['floaters']} of them floaters), "
+        f"{row['hours_week']:,.0f} hours a week, ${row['cost_year']:,.0f} a school year in "
+        f"wages (${wages.hourly_wage:.2f} an hour, {wages.school_days} days; no vendor "
+        "overhead).",
+    ]
+    vendors = needs[(needs["school_id"] == "ALL") & (needs["vendor_id"] != "ALL")]
+    if result.roster is not None and len(vendors):
+        short = vendors[vendors["shortfall"] > 0]
+        lines.append(
+            f"The workers given: {row['workers_given']}; "
+            + (
+                "short by "
+                + ", ".join(f"{r['shortfall']} at {r['vendor_id']}" for _, r in short.iterrows())
+                if len(short)
+                else "enough for every vendor"
+            )
+            + " (staffing_needs.csv)."
+        )
     return lines
 
 

@@ -490,6 +490,20 @@ def check_extension_max(base: Run, new: Run) -> None:
     assert extensions(new)["length_m"].max() <= 100.0
 
 
+def yearly_cost(run: Run) -> float:
+    needs = run.r.needs
+    return float(needs.loc[needs["vendor_id"] == "ALL", "cost_year"].iloc[0])
+
+
+def check_hourly_wage(base: Run, new: Run) -> None:
+    assert yearly_cost(base) > 0
+    assert yearly_cost(new) == pytest.approx(yearly_cost(base) * 20.0 / 10.5, rel=1e-4)
+
+
+def check_school_days(base: Run, new: Run) -> None:
+    assert yearly_cost(new) == pytest.approx(yearly_cost(base) * 90 / 180, rel=1e-4)
+
+
 def check_match_tolerance(base: Run, new: Run) -> None:
     # the route runs 30 m from 3 St: not matched within 20 m, matched within 40 m
     assert set(corridor_of(base, "S1")["source"]) == {"designed"}
@@ -997,6 +1011,8 @@ CASES: dict[str, Case] = {
     "staffing.floater_share": Case(put("staffing.floater_share", 0.5), check_floaters),
     "staffing.max_minutes_day": Case(put("staffing.max_minutes_day", 90), check_max_minutes_day),
     "staffing.max_days_week": Case(put("staffing.max_days_week", 2), check_max_days_week),
+    "staffing.hourly_wage": Case(put("staffing.hourly_wage", 20.0), check_hourly_wage),
+    "staffing.school_days": Case(put("staffing.school_days", 90), check_school_days),
     "staffing.time_limit_s": Case(put("staffing.time_limit_s", 2.0), check_time_limit),
     "staffing.num_workers": Case(
         put("staffing.num_workers", 2),

@@ -90,5 +90,8 @@ def west_englewood(data_root: Path) -> WalkNetwork:
 @pytest.fixture(scope="session")
 def network_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One stage cache for the tests that plan on the shared data (the citywide
-    network is parsed once per session, then read from here)."""
-    return tmp_path_factory.mktemp("network-cache")
+    network is parsed once per session, then read from here).  It is the default
+    cache folder of ``XDG_CACHE_HOME`` = its parent, for the notebook's kernel."""
+    folder = tmp_path_factory.mktemp("xdg") / "safepassage"
+    folder.mkdir()
+    return folder

@@ -17,6 +17,7 @@ import base64
 import html
 import json
 import re
+import threading
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -324,8 +325,23 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> N
         raise MissingColumnError(missing, found=table.columns, source=what)
 
 
+_TRANSFORMERS = threading.local()  # pyproj transformers are not shared between threads
+
+
 def to_wgs84(crs: Any) -> Transformer:
-    return Transformer.from_crs(crs, WGS84, always_xy=True)
+    """A transformer from ``crs`` to lon/lat, made once per CRS (and thread).
+
+    Building one costs milliseconds (a PROJ database lookup); a citywide map
+    converts thousands of geometry batches, so the transformer is reused.
+    """
+    cache: dict[Any, Transformer] = _TRANSFORMERS.__dict__.setdefault("by_crs", {})
+    try:
+        transformer = cache.get(crs)
+    except TypeError:  # an unhashable CRS description (e.g. a dict): not cached
+        return Transformer.from_crs(crs, WGS84, always_xy=True)
+    if transformer is None:
+        transformer = cache[crs] = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return transformer
 
 
 def line_coords(geoms: Any, crs: Any) -> list[list[list[float]]]:

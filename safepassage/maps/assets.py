@@ -18,7 +18,7 @@ import html
 import json
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -56,6 +56,7 @@ __all__ = [
     "point_coords",
     "point_feature",
     "post_popup_html",
+    "post_workers",
     "require_columns",
     "script_json",
     "to_wgs84",
@@ -421,31 +422,48 @@ MAP_CSS = """<style>
 
 
 # ------------------------------------------------------------------ HTML
+def post_workers(schedule: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """Escaped worker labels of each ``(post_id, window)`` of a :func:`post_schedule` table.
+
+    A label is the worker id, followed by its weekdays in week order unless it
+    works all five; labels are sorted by worker id.  Built in one pass over the
+    table, so the popups of thousands of posts need not filter it per post.
+    """
+    days: dict[tuple[str, str], dict[str, set[str]]] = {}
+    columns = (schedule[c].astype(str) for c in ("post_id", "window", "worker_id", "weekday"))
+    for post_id, window, worker, day in zip(*columns, strict=True):
+        days.setdefault((post_id, window), {}).setdefault(worker, set()).add(day)
+    labels = {}
+    for key, by_worker in days.items():
+        labels[key] = []
+        for worker in sorted(by_worker):
+            day_list = sorted(by_worker[worker], key=weekday_order)
+            suffix = "" if len(day_list) == 5 else f" ({' '.join(day_list)})"
+            labels[key].append(esc(f"{worker}{suffix}"))
+    return labels
+
+
 def post_popup_html(
     post: Any,
     times: dict[tuple[str, str], str],
-    shifts: pd.DataFrame,
+    workers: Mapping[str, Sequence[str]],
     students: int | None,
     school_names: Sequence[str],
 ) -> str:
     """Popup of a post: id, cross streets, schools, window times, value, workers (with weekdays).
 
+    ``workers`` maps a window to the post's escaped worker labels (see
+    :func:`post_workers`; a window without workers may be absent);
     ``students`` is the number of students on the post's routes (None: unknown);
     ``school_names`` are the (unescaped) names of the schools it serves.
     """
     rows = []
     for window in WINDOWS:
         when = times.get((str(post.school_id), window), "")
-        mine = shifts[shifts["window"] == window]
-        workers = []
-        for worker, days in mine.groupby("worker_id")["weekday"]:
-            day_list = sorted(set(days), key=weekday_order)
-            suffix = "" if len(day_list) == 5 else f" ({' '.join(day_list)})"
-            workers.append(esc(f"{worker}{suffix}"))
         value = float(getattr(post, f"value_{window}", np.nan))
         rows.append(
             f"<tr><td>{window.upper()}</td><td>{esc(when)}</td><td>{value:.1f}</td>"
-            f"<td>{', '.join(workers) or '—'}</td></tr>"
+            f"<td>{', '.join(workers.get(window, ())) or '—'}</td></tr>"
         )
     label = "Schools" if len(school_names) > 1 else "School"
     return (

@@ -35,6 +35,7 @@ from .assets import (
     point_coords,
     point_feature,
     post_popup_html,
+    post_workers,
     require_columns,
     undirected_edges,
 )
@@ -264,8 +265,7 @@ def post_layer(
     require_columns(posts, ["post_id", "school_id", "cross_streets", "selected"], "posts")
     posts = posts[posts["selected"].astype(bool) == selected]
     lonlat = point_coords(posts.geometry)
-    by_post = dict(tuple(schedule.groupby("post_id"))) if len(schedule) else {}
-    empty = pd.DataFrame(columns=schedule.columns)
+    workers = post_workers(schedule)
     if selected:
         style = {"radius": 7, "color": "#ffffff", "weight": 2, "fillColor": "#111111"}
     else:
@@ -273,11 +273,12 @@ def post_layer(
     style["fillOpacity"] = 0.95
     features = []
     for xy, post in zip(lonlat, posts.itertuples(index=False), strict=True):
-        shifts = by_post.get(str(post.post_id), empty)
+        post_id = str(post.post_id)
         tip = f"{esc(post.post_id)}: {esc(post.cross_streets)}"
         served = _served_schools(post)
+        mine = {w: workers[post_id, w] for w in WINDOWS if (post_id, w) in workers}
         popup = post_popup_html(
-            post, times, shifts, passing.get(str(post.post_id)), [names.get(s, s) for s in served]
+            post, times, mine, passing.get(post_id), [names.get(s, s) for s in served]
         )
         features.append(point_feature(xy, style=style, tip=tip, popup=popup))
     name = "Posts" if selected else "Candidate posts (not chosen)"

@@ -48,6 +48,7 @@ __all__ = [
     "edges_in_area",
     "esc",
     "feature_group",
+    "grouped_line_coords",
     "inline_assets",
     "legend_html",
     "line_coords",
@@ -347,17 +348,43 @@ def to_wgs84(crs: Any) -> Transformer:
 
 def line_coords(geoms: Any, crs: Any) -> list[list[list[float]]]:
     """Merged, simplified lines as lon/lat coordinate lists rounded to ``DECIMALS``."""
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    parts = parts[~shapely.is_empty(parts)]
+    geoms = np.asarray(geoms, dtype=object)
+    return grouped_line_coords(geoms, np.zeros(len(geoms), dtype=np.int64), 1, crs)[0]
+
+
+def grouped_line_coords(
+    geoms: Any, groups: Any, n_groups: int, crs: Any
+) -> list[list[list[list[float]]]]:
+    """:func:`line_coords` of each group of ``geoms`` (``groups``: 0 .. ``n_groups`` - 1).
+
+    Group ``g`` gets exactly what ``line_coords(geoms[groups == g], crs)``
+    returns (an empty list for a group without lines), but the merging,
+    simplification and reprojection run once over all groups, not per group.
+    """
+    geoms = np.asarray(geoms, dtype=object).ravel()
+    groups = np.asarray(groups, dtype=np.int64).ravel()
+    out: list[list[list[list[float]]]] = [[] for _ in range(n_groups)]
+    parts, of_geom = shapely.get_parts(geoms, return_index=True)
+    keep = ~shapely.is_empty(parts)
+    parts, of_part = parts[keep], groups[of_geom[keep]]
     if parts.size == 0:
-        return []
-    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts)))
+        return out
+    order = np.argsort(of_part, kind="stable")  # each group's lines in their given order
+    present, dense = np.unique(of_part[order], return_inverse=True)
+    multi = shapely.multilinestrings(parts[order], indices=dense)
+    merged, of_merged = shapely.get_parts(shapely.line_merge(multi), return_index=True)
     simple = shapely.simplify(merged, SIMPLIFY_M)
     xy, index = shapely.get_coordinates(simple, return_index=True)
+    if len(xy) == 0:
+        return out
     lon, lat = to_wgs84(crs).transform(xy[:, 0], xy[:, 1])
-    coords = np.round(np.column_stack([lon, lat]), DECIMALS)
-    pieces = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
-    return [p.tolist() for p in pieces if len(p) >= 2]
+    coords = np.round(np.column_stack([lon, lat]), DECIMALS).tolist()
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1, [len(index)]])
+    owners = present[of_merged[index[starts[:-1]]]].tolist()
+    for start, end, owner in zip(starts[:-1].tolist(), starts[1:].tolist(), owners, strict=True):
+        if end - start >= 2:
+            out[owner].append(coords[start:end])
+    return out
 
 
 def point_coords(points: gpd.GeoSeries) -> NDArray[np.float64]:
@@ -433,7 +460,7 @@ def post_workers(schedule: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
     columns = (schedule[c].astype(str) for c in ("post_id", "window", "worker_id", "weekday"))
     for post_id, window, worker, day in zip(*columns, strict=True):
         days.setdefault((post_id, window), {}).setdefault(worker, set()).add(day)
-    labels = {}
+    labels: dict[tuple[str, str], list[str]] = {}
     for key, by_worker in days.items():
         labels[key] = []
         for worker in sorted(by_worker):

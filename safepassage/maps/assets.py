@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from numpy.typing import NDArray
 from pyproj import Transformer
@@ -180,7 +180,39 @@ def _enclosing_map(element: Any) -> folium.Map:
     return node
 
 
-class GeoJsonLayer(MacroElement):
+class _Verbatim(Element):
+    """Page text written as it is (a branca ``Element`` would compile it as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text.removesuffix("\n")
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _ScriptElement(MacroElement):
+    """A MacroElement whose rendered ``script`` macro goes into the page as it is.
+
+    ``MacroElement.render`` wraps the rendered script in an ``Element``, which
+    compiles it as a Jinja template a second time: seconds for the MBs of
+    GeoJSON of a citywide map, and any ``{{`` or ``{%`` of the data (a name
+    from an input file) would be read as template syntax.  Jinja drops one
+    trailing newline of a template, so does this: the page is otherwise the same.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise SafePassageError("a map element is rendered inside a folium Figure (a map)")
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(_Verbatim(script), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""  # like a MacroElement, it places nothing where it is rendered
+
+
+class GeoJsonLayer(_ScriptElement):
     """Add a compact GeoJSON FeatureCollection to its parent (a FeatureGroup).
 
     Each feature's ``properties`` may hold ``style`` (Leaflet path options; for
@@ -237,7 +269,7 @@ class GeoJsonLayer(MacroElement):
         return str(_enclosing_map(self).get_name())
 
 
-class LegendControl(MacroElement):
+class LegendControl(_ScriptElement):
     """A Leaflet control holding ready-made (escaped) HTML, e.g. a legend."""
 
     _template = Template(
@@ -265,7 +297,7 @@ class LegendControl(MacroElement):
         self.position = position
 
 
-class Attribution(MacroElement):
+class Attribution(_ScriptElement):
     """Add an attribution (escaped HTML) to the map's attribution control."""
 
     _template = Template(
@@ -282,7 +314,7 @@ class Attribution(MacroElement):
         self.text = script_json(text_html)
 
 
-class ExclusiveOverlays(MacroElement):
+class ExclusiveOverlays(_ScriptElement):
     """Make overlay layers of the map's layer control exclusive, like radio buttons.
 
     Switching one of ``layers`` on switches the others off.  The removal waits

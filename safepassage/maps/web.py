@@ -156,13 +156,17 @@ def _base_map(
 
 
 def _posts_of(posts: gpd.GeoDataFrame, school_ids: set[str]) -> gpd.GeoDataFrame:
-    def serves(row: Any) -> bool:
-        others = row["school_ids"] if "school_ids" in row and row["school_ids"] is not None else []
-        return str(row["school_id"]) in school_ids or any(str(s) in school_ids for s in others)
+    """Posts whose school, or one of the others they serve (``school_ids``), is shown."""
+
+    def serves(school: Any, more: Any) -> bool:
+        others = more if more is not None else []
+        return str(school) in school_ids or any(str(s) in school_ids for s in others)
 
     if posts.empty:
         return posts
-    return posts[posts.apply(serves, axis=1).to_numpy(dtype=bool)]
+    others = posts["school_ids"] if "school_ids" in posts else [None] * len(posts)
+    shown = [serves(s, more) for s, more in zip(posts["school_id"], others, strict=True)]
+    return posts[np.asarray(shown, dtype=bool)]
 
 
 def students_passing(posts: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame) -> dict[str, int]:

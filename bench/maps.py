@@ -10,7 +10,24 @@ Baseline: the same layers drawn the usual folium way (one ``folium.GeoJson``
 of every street with a per-feature style, one ``CircleMarker`` + ``Popup``
 per post) with folium's CDN links.
 
-Run: ``.venv/bin/python bench/maps.py [--out DIR]``.
+Run: ``.venv/bin/python bench/maps.py [--out DIR] [--repeat 3]`` (map times: best of 3).
+
+Figures (plan_map + save_map, best of 3, on this 2-core machine shared with
+other runs, load average 3-5: noisy), before and after the web map's speed-ups
+of branch ``webperf`` (one transformer per CRS, the post popups' workers
+grouped once, every layer's lines merged and reprojected in one batch, scripts
+not compiled as templates, the fit from a bounding box):
+
+=============================  ==============  ==============  =================
+case                           ours before     ours after      folium default
+=============================  ==============  ==============  =================
+one school (Robeson HS)        0.32 MB, 0.67 s 0.32 MB, 0.41 s 1.09 MB, 0.47 s
+citywide (all SY1617)          4.96 MB, 10.7 s 4.96 MB, 3.1 s  41.0 MB, 24-28 s
+=============================  ==============  ==============  =================
+
+On the real citywide designated-routes plan of ``bench/designated.py`` (108
+schools, 2,751 candidate posts), timed alone on a pickled plan: 45 s before,
+3.5-5.1 s after; on the Englewood example 4.9 s before, 0.4-0.6 s after.
 """
 
 from __future__ import annotations
@@ -250,15 +267,20 @@ def baseline_map(plan: SyntheticPlan, school_ids: list[str] | None) -> folium.Ma
     return m
 
 
-def _measure(build: Any, path: Path, save: Any) -> tuple[float, int]:
-    started = time.perf_counter()
-    save(build(), path)
-    return time.perf_counter() - started, path.stat().st_size
+def _measure(build: Any, path: Path, save: Any, repeat: int) -> tuple[float, int]:
+    """Fewest seconds of ``repeat`` builds and saves (the machine is shared), and the size."""
+    best = float("inf")
+    for _ in range(max(1, repeat)):
+        started = time.perf_counter()
+        save(build(), path)
+        best = min(best, time.perf_counter() - started)
+    return best, path.stat().st_size
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CACHE / "maps")
+    parser.add_argument("--repeat", type=int, default=3, help="maps timed: best of N")
     args = parser.parse_args()
     root = default_data_root()
     started = time.perf_counter()
@@ -285,11 +307,13 @@ def main() -> int:
             lambda ids=ids: plan_map(plan, ids, self_contained=True),
             args.out / f"{slug}.html",
             save_map,
+            args.repeat,
         )
         base_s, base_b = _measure(
             lambda ids=ids: baseline_map(plan, ids),
             args.out / f"{slug}_baseline.html",
             lambda m, p: m.save(str(p)),
+            args.repeat,
         )
         print(
             f"{label[:33]:<34}{ours_b / 1e6:>9.2f}{ours_s:>8.2f}{base_b / 1e6:>9.2f}{base_s:>8.2f}"

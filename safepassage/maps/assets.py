@@ -17,7 +17,8 @@ import base64
 import html
 import json
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -27,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 from numpy.typing import NDArray
 from pyproj import Transformer
@@ -47,6 +48,7 @@ __all__ = [
     "edges_in_area",
     "esc",
     "feature_group",
+    "grouped_line_coords",
     "inline_assets",
     "legend_html",
     "line_coords",
@@ -55,6 +57,7 @@ __all__ = [
     "point_coords",
     "point_feature",
     "post_popup_html",
+    "post_workers",
     "require_columns",
     "script_json",
     "to_wgs84",
@@ -177,7 +180,39 @@ def _enclosing_map(element: Any) -> folium.Map:
     return node
 
 
-class GeoJsonLayer(MacroElement):
+class _Verbatim(Element):
+    """Page text written as it is (a branca ``Element`` would compile it as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text.removesuffix("\n")
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+class _ScriptElement(MacroElement):
+    """A MacroElement whose rendered ``script`` macro goes into the page as it is.
+
+    ``MacroElement.render`` wraps the rendered script in an ``Element``, which
+    compiles it as a Jinja template a second time: seconds for the MBs of
+    GeoJSON of a citywide map, and any ``{{`` or ``{%`` of the data (a name
+    from an input file) would be read as template syntax.  Jinja drops one
+    trailing newline of a template, so does this: the page is otherwise the same.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            raise SafePassageError("a map element is rendered inside a folium Figure (a map)")
+        script = self._template.module.__dict__["script"](self, kwargs)
+        figure.script.add_child(_Verbatim(script), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""  # like a MacroElement, it places nothing where it is rendered
+
+
+class GeoJsonLayer(_ScriptElement):
     """Add a compact GeoJSON FeatureCollection to its parent (a FeatureGroup).
 
     Each feature's ``properties`` may hold ``style`` (Leaflet path options; for
@@ -234,7 +269,7 @@ class GeoJsonLayer(MacroElement):
         return str(_enclosing_map(self).get_name())
 
 
-class LegendControl(MacroElement):
+class LegendControl(_ScriptElement):
     """A Leaflet control holding ready-made (escaped) HTML, e.g. a legend."""
 
     _template = Template(
@@ -262,7 +297,7 @@ class LegendControl(MacroElement):
         self.position = position
 
 
-class Attribution(MacroElement):
+class Attribution(_ScriptElement):
     """Add an attribution (escaped HTML) to the map's attribution control."""
 
     _template = Template(
@@ -279,7 +314,7 @@ class Attribution(MacroElement):
         self.text = script_json(text_html)
 
 
-class ExclusiveOverlays(MacroElement):
+class ExclusiveOverlays(_ScriptElement):
     """Make overlay layers of the map's layer control exclusive, like radio buttons.
 
     Switching one of ``layers`` on switches the others off.  The removal waits
@@ -324,23 +359,64 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> N
         raise MissingColumnError(missing, found=table.columns, source=what)
 
 
+_TRANSFORMERS = threading.local()  # pyproj transformers are not shared between threads
+
+
 def to_wgs84(crs: Any) -> Transformer:
-    return Transformer.from_crs(crs, WGS84, always_xy=True)
+    """A transformer from ``crs`` to lon/lat, made once per CRS (and thread).
+
+    Building one costs milliseconds (a PROJ database lookup); a citywide map
+    converts thousands of geometry batches, so the transformer is reused.
+    """
+    cache: dict[Any, Transformer] = _TRANSFORMERS.__dict__.setdefault("by_crs", {})
+    try:
+        transformer = cache.get(crs)
+    except TypeError:  # an unhashable CRS description (e.g. a dict): not cached
+        return Transformer.from_crs(crs, WGS84, always_xy=True)
+    if transformer is None:
+        transformer = cache[crs] = Transformer.from_crs(crs, WGS84, always_xy=True)
+    return transformer
 
 
 def line_coords(geoms: Any, crs: Any) -> list[list[list[float]]]:
     """Merged, simplified lines as lon/lat coordinate lists rounded to ``DECIMALS``."""
-    parts = shapely.get_parts(np.asarray(geoms, dtype=object))
-    parts = parts[~shapely.is_empty(parts)]
+    geoms = np.asarray(geoms, dtype=object)
+    return grouped_line_coords(geoms, np.zeros(len(geoms), dtype=np.int64), 1, crs)[0]
+
+
+def grouped_line_coords(
+    geoms: Any, groups: Any, n_groups: int, crs: Any
+) -> list[list[list[list[float]]]]:
+    """:func:`line_coords` of each group of ``geoms`` (``groups``: 0 .. ``n_groups`` - 1).
+
+    Group ``g`` gets exactly what ``line_coords(geoms[groups == g], crs)``
+    returns (an empty list for a group without lines), but the merging,
+    simplification and reprojection run once over all groups, not per group.
+    """
+    geoms = np.asarray(geoms, dtype=object).ravel()
+    groups = np.asarray(groups, dtype=np.int64).ravel()
+    out: list[list[list[list[float]]]] = [[] for _ in range(n_groups)]
+    parts, of_geom = shapely.get_parts(geoms, return_index=True)
+    keep = ~shapely.is_empty(parts)
+    parts, of_part = parts[keep], groups[of_geom[keep]]
     if parts.size == 0:
-        return []
-    merged = shapely.get_parts(shapely.line_merge(shapely.multilinestrings(parts)))
+        return out
+    order = np.argsort(of_part, kind="stable")  # each group's lines in their given order
+    present, dense = np.unique(of_part[order], return_inverse=True)
+    multi = shapely.multilinestrings(parts[order], indices=dense)
+    merged, of_merged = shapely.get_parts(shapely.line_merge(multi), return_index=True)
     simple = shapely.simplify(merged, SIMPLIFY_M)
     xy, index = shapely.get_coordinates(simple, return_index=True)
+    if len(xy) == 0:
+        return out
     lon, lat = to_wgs84(crs).transform(xy[:, 0], xy[:, 1])
-    coords = np.round(np.column_stack([lon, lat]), DECIMALS)
-    pieces = np.split(coords, np.flatnonzero(np.diff(index)) + 1)
-    return [p.tolist() for p in pieces if len(p) >= 2]
+    coords = np.round(np.column_stack([lon, lat]), DECIMALS).tolist()
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(index)) + 1, [len(index)]])
+    owners = present[of_merged[index[starts[:-1]]]].tolist()
+    for start, end, owner in zip(starts[:-1].tolist(), starts[1:].tolist(), owners, strict=True):
+        if end - start >= 2:
+            out[owner].append(coords[start:end])
+    return out
 
 
 def point_coords(points: gpd.GeoSeries) -> NDArray[np.float64]:
@@ -405,31 +481,48 @@ MAP_CSS = """<style>
 
 
 # ------------------------------------------------------------------ HTML
+def post_workers(schedule: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """Escaped worker labels of each ``(post_id, window)`` of a :func:`post_schedule` table.
+
+    A label is the worker id, followed by its weekdays in week order unless it
+    works all five; labels are sorted by worker id.  Built in one pass over the
+    table, so the popups of thousands of posts need not filter it per post.
+    """
+    days: dict[tuple[str, str], dict[str, set[str]]] = {}
+    columns = (schedule[c].astype(str) for c in ("post_id", "window", "worker_id", "weekday"))
+    for post_id, window, worker, day in zip(*columns, strict=True):
+        days.setdefault((post_id, window), {}).setdefault(worker, set()).add(day)
+    labels: dict[tuple[str, str], list[str]] = {}
+    for key, by_worker in days.items():
+        labels[key] = []
+        for worker in sorted(by_worker):
+            day_list = sorted(by_worker[worker], key=weekday_order)
+            suffix = "" if len(day_list) == 5 else f" ({' '.join(day_list)})"
+            labels[key].append(esc(f"{worker}{suffix}"))
+    return labels
+
+
 def post_popup_html(
     post: Any,
     times: dict[tuple[str, str], str],
-    shifts: pd.DataFrame,
+    workers: Mapping[str, Sequence[str]],
     students: int | None,
     school_names: Sequence[str],
 ) -> str:
     """Popup of a post: id, cross streets, schools, window times, value, workers (with weekdays).
 
+    ``workers`` maps a window to the post's escaped worker labels (see
+    :func:`post_workers`; a window without workers may be absent);
     ``students`` is the number of students on the post's routes (None: unknown);
     ``school_names`` are the (unescaped) names of the schools it serves.
     """
     rows = []
     for window in WINDOWS:
         when = times.get((str(post.school_id), window), "")
-        mine = shifts[shifts["window"] == window]
-        workers = []
-        for worker, days in mine.groupby("worker_id")["weekday"]:
-            day_list = sorted(set(days), key=weekday_order)
-            suffix = "" if len(day_list) == 5 else f" ({' '.join(day_list)})"
-            workers.append(esc(f"{worker}{suffix}"))
         value = float(getattr(post, f"value_{window}", np.nan))
         rows.append(
             f"<tr><td>{window.upper()}</td><td>{esc(when)}</td><td>{value:.1f}</td>"
-            f"<td>{', '.join(workers) or '—'}</td></tr>"
+            f"<td>{', '.join(workers.get(window, ())) or '—'}</td></tr>"
         )
     label = "Schools" if len(school_names) > 1 else "School"
     return (

@@ -28,6 +28,7 @@ from .assets import (
     LegendControl,
     esc,
     feature_group,
+    grouped_line_coords,
     legend_html,
     line_coords,
     line_sample,
@@ -35,6 +36,7 @@ from .assets import (
     point_coords,
     point_feature,
     post_popup_html,
+    post_workers,
     require_columns,
     undirected_edges,
 )
@@ -84,9 +86,10 @@ def street_layer(
     """Grey street lines (the offline basemap) for the given edge ids; hover shows the name."""
     edges = network.edges.iloc[undirected_edges(network, edge_ids)]
     style = {"color": "#8c8c8c", "weight": 1.2, "opacity": 0.8}
+    codes, names = pd.factorize(edges["name"].astype(str), sort=True)  # one line per name
+    per_name = grouped_line_coords(edges.geometry.values, codes, len(names), network.crs)
     features = []
-    for name, group in edges.groupby(edges["name"].astype(str), sort=True):
-        coords = line_coords(group.geometry.values, network.crs)
+    for name, coords in zip(names, per_name, strict=True):
         tip = esc(name) if name else None
         features.append(lines_feature(coords, style=style, **({"tip": tip} if tip else {})))
     return feature_group("Streets", features, show=show, pane="sp-context")
@@ -210,14 +213,15 @@ def corridor_layer(
     require_columns(
         corridors, ["route_id", "school_id", "length_m", "students_served", "source"], "corridors"
     )
+    lines = _row_line_coords(corridors)
     features = []
-    for row in corridors.itertuples(index=False):
+    for row, coords in zip(corridors.itertuples(index=False), lines, strict=True):
         school_id = str(row.school_id)
         kind = _corridor_kind(row.source)
         name = school_names.get(school_id, school_id)
         features.append(
             lines_feature(
-                line_coords([row.geometry], corridors.crs),
+                coords,
                 style=_corridor_style(colors[school_id], str(row.source)),
                 popup=_corridor_popup(row, kind, name),
                 tip=f"{esc(row.route_id)} · {kind} · {esc(name)}",
@@ -244,6 +248,11 @@ def corridor_legend_rows(sources: set[str], colors: Mapping[str, str]) -> list[s
     return rows
 
 
+def _row_line_coords(table: gpd.GeoDataFrame) -> list[list[list[list[float]]]]:
+    """:func:`line_coords` of each row's geometry, in row order."""
+    return grouped_line_coords(table.geometry.values, np.arange(len(table)), len(table), table.crs)
+
+
 def post_layer(
     posts: gpd.GeoDataFrame,
     schedule: pd.DataFrame,
@@ -264,8 +273,7 @@ def post_layer(
     require_columns(posts, ["post_id", "school_id", "cross_streets", "selected"], "posts")
     posts = posts[posts["selected"].astype(bool) == selected]
     lonlat = point_coords(posts.geometry)
-    by_post = dict(tuple(schedule.groupby("post_id"))) if len(schedule) else {}
-    empty = pd.DataFrame(columns=schedule.columns)
+    workers = post_workers(schedule)
     if selected:
         style = {"radius": 7, "color": "#ffffff", "weight": 2, "fillColor": "#111111"}
     else:
@@ -273,11 +281,12 @@ def post_layer(
     style["fillOpacity"] = 0.95
     features = []
     for xy, post in zip(lonlat, posts.itertuples(index=False), strict=True):
-        shifts = by_post.get(str(post.post_id), empty)
+        post_id = str(post.post_id)
         tip = f"{esc(post.post_id)}: {esc(post.cross_streets)}"
         served = _served_schools(post)
+        mine = {w: workers[post_id, w] for w in WINDOWS if (post_id, w) in workers}
         popup = post_popup_html(
-            post, times, shifts, passing.get(str(post.post_id)), [names.get(s, s) for s in served]
+            post, times, mine, passing.get(post_id), [names.get(s, s) for s in served]
         )
         features.append(point_feature(xy, style=style, tip=tip, popup=popup))
     name = "Posts" if selected else "Candidate posts (not chosen)"
@@ -399,10 +408,13 @@ def _riskiest_features(
     require_columns(review, columns, "result.review")
     geometry = network.edges.geometry.values
     style = {"color": RISKIEST_COLOR, "weight": 9, "opacity": 0.9, "lineCap": "round"}
+    rows = list(review.itertuples(index=False))
+    ids = [_edge_ids(row.riskiest_edge_ids, len(geometry), row.route_id) for row in rows]
+    of_row = np.repeat(np.arange(len(rows)), [len(i) for i in ids])
+    stretches = np.concatenate([np.zeros(0, dtype=np.int64), *ids])
+    lines = grouped_line_coords(geometry[stretches], of_row, len(rows), network.crs)
     features = []
-    for row in review.itertuples(index=False):
-        ids = _edge_ids(row.riskiest_edge_ids, len(geometry), row.route_id)
-        coords = line_coords(geometry[ids], network.crs) if ids.size else []
+    for row, coords in zip(rows, lines, strict=True):
         if not coords:
             continue
         name = school_names.get(str(row.school_id), str(row.school_id))
@@ -420,9 +432,9 @@ def _extension_features(
     require_columns(extensions, [*columns, "gain_am", "gain_pm", "gain_per_km"], "extensions")
     style = {"color": EXTENSION_COLOR, "weight": 6, "opacity": 0.95}
     style |= {"dashArray": EXTENSION_DASH, "lineCap": "round"}
+    lines = _row_line_coords(extensions)
     features = []
-    for row in extensions.itertuples(index=False):
-        coords = line_coords([row.geometry], extensions.crs)
+    for row, coords in zip(extensions.itertuples(index=False), lines, strict=True):
         if not coords:
             continue
         name = school_names.get(str(row.school_id), str(row.school_id))
@@ -471,9 +483,13 @@ def uncovered_layer(
     per_street = uncovered.groupby(keys, sort=True)
     exposure = per_street[["exposure_am", "exposure_pm"]].sum()
     breaks = risk_breaks(exposure.max(axis=1).to_numpy(dtype=np.float64), len(UNCOVERED_COLORS))
+    lines = grouped_line_coords(
+        uncovered.geometry.values, per_street.ngroup().to_numpy(), len(exposure), uncovered.crs
+    )
     features = []
-    for (school_id, street), rows in per_street:
-        am, pm = exposure.loc[(school_id, street)]
+    for (school_id, street), (am, pm), coords in zip(
+        exposure.index, exposure.to_numpy(), lines, strict=True
+    ):
         cls = int(np.digitize(max(am, pm), breaks, right=False))
         style = {"color": UNCOVERED_COLORS[cls], "weight": 2.5 + 2 * cls, "opacity": 0.85}
         name = school_names.get(str(school_id), str(school_id))
@@ -481,7 +497,6 @@ def uncovered_layer(
             f"{esc(street) or 'Unnamed street'}: uncovered exposure {am:.2f} am, {pm:.2f} pm "
             f"(students × risk × km) · {esc(name)}"
         )
-        coords = line_coords(rows.geometry.values, uncovered.crs)
         features.append(lines_feature(coords, style=style, tip=tip))
     return feature_group("Uncovered streets", features, show=False, pane="sp-context")
 

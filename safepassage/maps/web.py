@@ -91,6 +91,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AREA_M = 800.0
+FIT_MARGIN_M = 150.0  # the map opens on the schools and corridors and this much around them
 LEAN_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
 LEAN_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -133,8 +134,12 @@ def _tile_layer(carto_api_key: str | None) -> folium.TileLayer:
 def _base_map(
     content: Any, crs: Any, *, self_contained: bool, carto_api_key: str | None
 ) -> folium.Map:
-    """An empty map fitted to ``content`` (a geometry in ``crs``), with CSS and attribution."""
-    minx, miny, maxx, maxy = shapely.buffer(content, 150.0).bounds
+    """An empty map fitted to ``content`` (geometries in ``crs``) and a margin, with CSS."""
+    # The bounds widened by the margin, not the bounds of a buffer: buffering the citywide
+    # corridors took seconds (the result was on a 1e-5 m grid, so GEOS seems to have
+    # retried at reduced precision) for a box that differs by under a metre.
+    margin = np.array([-1.0, -1.0, 1.0, 1.0]) * FIT_MARGIN_M
+    minx, miny, maxx, maxy = shapely.total_bounds(content) + margin
     lon, lat = to_wgs84(crs).transform([minx, maxx], [miny, maxy])
     m = folium.Map(
         location=[(lat[0] + lat[1]) / 2, (lon[0] + lon[1]) / 2],
@@ -156,13 +161,17 @@ def _base_map(
 
 
 def _posts_of(posts: gpd.GeoDataFrame, school_ids: set[str]) -> gpd.GeoDataFrame:
-    def serves(row: Any) -> bool:
-        others = row["school_ids"] if "school_ids" in row and row["school_ids"] is not None else []
-        return str(row["school_id"]) in school_ids or any(str(s) in school_ids for s in others)
+    """Posts whose school, or one of the others they serve (``school_ids``), is shown."""
+
+    def serves(school: Any, more: Any) -> bool:
+        others = more if more is not None else []
+        return str(school) in school_ids or any(str(s) in school_ids for s in others)
 
     if posts.empty:
         return posts
-    return posts[posts.apply(serves, axis=1).to_numpy(dtype=bool)]
+    others = posts["school_ids"] if "school_ids" in posts else [None] * len(posts)
+    shown = [serves(s, more) for s, more in zip(posts["school_id"], others, strict=True)]
+    return posts[np.asarray(shown, dtype=bool)]
 
 
 def students_passing(posts: gpd.GeoDataFrame, corridors: gpd.GeoDataFrame) -> dict[str, int]:
@@ -289,9 +298,7 @@ def plan_map(
     network = result.network
     area = _shown_area(schools, corridors, area_m)
     edge_ids = edges_in_area(network, area)
-    content = shapely.union_all(
-        np.concatenate([schools.geometry.values, corridors.geometry.values])
-    )
+    content = np.concatenate([schools.geometry.values, corridors.geometry.values])
     m = _base_map(content, network.crs, self_contained=self_contained, carto_api_key=carto_api_key)
     street_layer(network, edge_ids, show=self_contained).add_to(m)
     breaks = _add_risk(m, result, windows, edge_ids)

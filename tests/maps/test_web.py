@@ -269,6 +269,14 @@ def test_school_subset_shows_only_that_school(plan: Plan) -> None:
     assert "P1" not in html
 
 
+def test_names_like_template_syntax_are_written_as_they_are(plan: Plan) -> None:
+    schools = plan.schools.assign(name=["{{ 7 * 7 }} Academy", "{% raw %}Hope"])
+    html = plan_map(dataclasses.replace(plan, schools=schools)).get_root().render()
+    assert html.count("{{ 7 * 7 }} Academy") >= 3  # popups, tips and the legend
+    assert "49 Academy" not in html
+    assert "{% raw %}Hope" in html
+
+
 def test_unknown_school_id_raises_data_error_naming_it(plan: Plan) -> None:
     with pytest.raises(DataError, match="S9"):
         plan_map(plan, ["S9"])

@@ -59,6 +59,12 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from .errors import ConfigError
+from .schedule import (
+    ARRIVE_AFTER_MIN,
+    ARRIVE_BEFORE_MIN,
+    DISMISS_AFTER_MIN,
+    DISMISS_BEFORE_MIN,
+)
 
 __all__ = [
     "DATA_ENV",
@@ -395,10 +401,19 @@ class WindowConfig(_Table):
 
     am: Window = Field(("06:30", "09:00"), description="Morning window [start, end] (HH:MM)")
     pm: Window = Field(("14:00", "17:30"), description="Afternoon window [start, end] (HH:MM)")
-    arrive_before_min: Count = Field(60, ge=0, description="Shift start before the bell (min)")
-    arrive_after_min: Count = Field(15, ge=0, description="Shift end after the bell (min)")
-    dismiss_before_min: Count = Field(15, ge=0, description="Shift start before dismissal (min)")
-    dismiss_after_min: Count = Field(60, ge=0, description="Shift end after dismissal (min)")
+    # defaults: the program's 5-hour split shift, 2 h around arrival and 3 h around dismissal
+    arrive_before_min: Count = Field(
+        ARRIVE_BEFORE_MIN, ge=0, description="Shift start before the bell (min)"
+    )
+    arrive_after_min: Count = Field(
+        ARRIVE_AFTER_MIN, ge=0, description="Shift end after the bell (min)"
+    )
+    dismiss_before_min: Count = Field(
+        DISMISS_BEFORE_MIN, ge=0, description="Shift start before dismissal (min)"
+    )
+    dismiss_after_min: Count = Field(
+        DISMISS_AFTER_MIN, ge=0, description="Shift end after dismissal (min)"
+    )
     default_start: Clock = Field("08:00", description="Bell time of schools without one (HH:MM)")
     default_end: Clock = Field(
         "15:00",

@@ -16,6 +16,10 @@ import pandas as pd
 from safepassage.errors import MissingColumnError
 
 __all__ = [
+    "ARRIVE_AFTER_MIN",
+    "ARRIVE_BEFORE_MIN",
+    "DISMISS_AFTER_MIN",
+    "DISMISS_BEFORE_MIN",
     "WEEKDAYS",
     "WINDOWS",
     "WINDOW_WORDS",
@@ -95,15 +99,22 @@ def parse_school_hours(text: object) -> tuple[str, str] | None:
     return hhmm(start), hhmm(end)
 
 
+# The program's 5-hour split shift around each school's bells: 2 h around arrival (90 min
+# before the start bell to 30 min after) and 3 h around dismissal (30 min before to
+# 150 min after, students staying for after-school programmes go home later).
+ARRIVE_BEFORE_MIN, ARRIVE_AFTER_MIN = 90, 30
+DISMISS_BEFORE_MIN, DISMISS_AFTER_MIN = 30, 150
+
+
 def school_windows(
     profile: pd.DataFrame,
     *,
     default_start: str = "08:00",
     default_end: str = "15:00",
-    arrive_before_min: int = 60,
-    arrive_after_min: int = 15,
-    dismiss_before_min: int = 15,
-    dismiss_after_min: int = 60,
+    arrive_before_min: int = ARRIVE_BEFORE_MIN,
+    arrive_after_min: int = ARRIVE_AFTER_MIN,
+    dismiss_before_min: int = DISMISS_BEFORE_MIN,
+    dismiss_after_min: int = DISMISS_AFTER_MIN,
 ) -> pd.DataFrame:
     """Morning and afternoon staffing windows of each school from its bell times.
 

@@ -258,13 +258,14 @@ def test_school_windows_flags_the_fallback() -> None:
     profile = pd.DataFrame({"School_ID": [1, 2], "School_Hours": ["8:00 AM-3:00 PM", None]})
     windows = school_windows(profile, default_start="09:00")
     first = windows[windows["school_id"] == "1"].set_index("window")
-    assert first.loc["am", ["start", "end", "minutes"]].tolist() == ["07:00", "08:15", 75]
-    assert first.loc["pm", ["start", "end"]].tolist() == ["14:45", "16:00"]
+    # the program's split shift: 06:30-08:30 around the 8:00 bell, 14:30-17:30 around 3:00
+    assert first.loc["am", ["start", "end", "minutes"]].tolist() == ["06:30", "08:30", 120]
+    assert first.loc["pm", ["start", "end", "minutes"]].tolist() == ["14:30", "17:30", 180]
     fallback = windows.groupby("school_id")["used_fallback"].first().to_dict()
     assert fallback == {"1": False, "2": True}
     assert (
         windows.loc[(windows["school_id"] == "2") & (windows["window"] == "am"), "start"].item()
-        == "08:00"
+        == "07:30"  # 90 min before the default 09:00 bell
     )
 
 

@@ -19,10 +19,10 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
+from matplotlib.patches import Rectangle
 
 from ..atomic import atomic_file
 from ..errors import DataError
@@ -84,22 +84,33 @@ def _packet_rows(
 
 
 def _table(
-    ax: Axes, header: list[str], rows: list[list[str]], widths: list[float], *, max_pt: float
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    title: str,
+    table: tuple[list[str], list[list[str]], list[float]],
+    *,
+    max_pt: float,
 ) -> None:
-    """A ruled table from the top of ``ax``; rows shrink (font with them) to fit the axes.
+    """A ruled table from the top of ``rect`` (figure fraction); rows shrink to fit it.
 
-    The font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of
-    every column fits its width; only text longer than that is cut, with "…".
+    ``table`` is the header, the rows and the column widths (fractions).  The
+    font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of every
+    column fits its width; only text longer than that is cut, with "…".  Drawn
+    straight on the figure (a text per cell, one set of rules) rather than with
+    ``Axes.table``, whose cell patches and axes layout cost more than the page.
     """
-    ax.axis("off")
+    header, rows, widths = table
+    left, bottom, width, height = rect
+    top = bottom + height
     if not rows:
-        ax.text(0, 1, "No posts.", va="top", fontsize=max_pt)
+        fig.text(left, top, "No posts.", va="top", fontsize=max_pt, zorder=0)
+        _table_title(fig, left, top, title)
         return
-    height_pt = ax.get_position().height * LETTER_IN[1] * 72
+    height_pt = height * LETTER_IN[1] * 72
     row_pt = min(max_pt * 1.7, height_pt / (len(rows) + 1))
     size = float(np.clip(row_pt * 0.6, 4.0, max_pt))
     # about 0.58 em per character: shrink until each column's longest text fits
-    width_pt = ax.get_position().width * LETTER_IN[0] * 72
+    width_pt = width * LETTER_IN[0] * 72
     inner_pt = [max(w * width_pt - 2 * CELL_PAD_PT, 1.0) for w in widths]
     longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
     fits = min(w / (0.62 * max(n, 1)) for w, n in zip(inner_pt, longest, strict=True))
@@ -109,23 +120,40 @@ def _table(
         [t if len(t) <= n else t[: n - 1] + "…" for t, n in zip(r, limits, strict=True)]
         for r in rows
     ]
-    fraction = (len(rows) + 1) * row_pt / height_pt
-    table = ax.table(
-        cellText=rows,
-        colLabels=header,
-        colWidths=widths,
-        bbox=Bbox.from_bounds(0.0, 1.0 - fraction, 1.0, fraction),
-        cellLoc="left",
-        colLoc="left",
+    row_h = row_pt / height_pt * height
+    edges = left + width * np.concatenate([[0.0], np.cumsum(widths)])
+    # text inset: 10 % of the cell or CELL_PAD_PT, whichever is less
+    xs = [
+        x + min(0.1 * w * width, CELL_PAD_PT / (72 * LETTER_IN[0]))
+        for x, w in zip(edges[:-1], widths, strict=True)
+    ]
+    lowest = top - (len(rows) + 1) * row_h
+    fig.add_artist(
+        Rectangle((left, top - row_h), width, row_h, facecolor="#e6e6e6", linewidth=0, zorder=0)
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(size)
-    for (row, col), cell in table.get_celld().items():
-        cell.PAD = min(0.1, CELL_PAD_PT / (widths[col] * width_pt))
-        cell.set_linewidth(0.5)
-        if row == 0:
-            cell.set_text_props(fontweight="bold")
-            cell.set_facecolor("#e6e6e6")
+    for i, cells in enumerate([header, *rows]):
+        y = top - (i + 0.5) * row_h
+        for x, text in zip(xs, cells, strict=True):
+            fig.text(
+                x,
+                y,
+                text,
+                fontsize=size,
+                va="center",
+                fontweight="bold" if i == 0 else "normal",
+                zorder=0,
+            )
+    rules = [[(left, y), (left + width, y)] for y in top - row_h * np.arange(len(rows) + 2)]
+    rules += [[(x, lowest), (x, top)] for x in edges]
+    fig.add_artist(
+        LineCollection(rules, colors="black", linewidths=0.5, capstyle="projecting", zorder=0)
+    )
+    _table_title(fig, left, top, title)
+
+
+def _table_title(fig: Figure, left: float, top: float, title: str) -> None:
+    """Where an axes title goes: 6 pt above the top (``axes.titlepad``), after the cells."""
+    fig.text(left, top + 6 / (72 * LETTER_IN[1]), title, fontsize=11, va="baseline", zorder=0)
 
 
 def _content_widths(header: list[str], rows: list[list[str]]) -> list[float]:
@@ -162,10 +190,14 @@ def _cover_page(
     ]
     fig.text(0.07, 0.86, "Schools\n" + "\n".join(lines), fontsize=9.5, va="top", linespacing=1.5)
     top = 0.84 - 0.022 * (len(lines) + 1)
-    ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
-    ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
     header = ["#", "Post", "Location", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, _content_widths(header, rows), max_pt=8.5)
+    _table(
+        fig,
+        (0.07, 0.05, 0.86, top - 0.06),
+        "Posts (number on the maps, shifts, workers)",
+        (header, rows, _content_widths(header, rows)),
+        max_pt=8.5,
+    )
     return fig
 
 
@@ -321,9 +353,14 @@ def _post_page(
             )
             cells.append(text or "unstaffed")
         rows.append(cells)
-    table_ax = fig.add_axes((0.1, 0.04, 0.8, 0.21))
-    table_ax.set_title("Assigned workers", loc="left", fontsize=11)
-    _table(table_ax, ["Day", "Morning (AM)", "Afternoon (PM)"], rows, [0.12, 0.44, 0.44], max_pt=10)
+    header = ["Day", "Morning (AM)", "Afternoon (PM)"]
+    _table(
+        fig,
+        (0.1, 0.04, 0.8, 0.21),
+        "Assigned workers",
+        (header, rows, [0.12, 0.44, 0.44]),
+        max_pt=10,
+    )
     return fig
 
 

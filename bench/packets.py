@@ -4,9 +4,9 @@ The Englewood example is planned once (no outputs written; the network cache
 under ``~/.cache/safepassage`` is reused), then every vendor's packet is
 written by today's :func:`safepassage.maps.printed.post_packet` and by the
 ``printed.py``/``drawing.py`` of ``--baseline`` (a git commit, loaded into this
-process from ``git show``), alternately, ``--repeat`` times; the best time of
-each is kept.  Both packets must have the same pages and the same text on every
-page (pypdf's text extraction, whitespace collapsed); a difference is printed.
+process from ``git show``), each ``--repeat`` times; the best time of each is
+kept.  Both packets must have the same pages and the same text on every
+page (pypdf's text extraction, whitespace left out); a difference is printed.
 
 Run: ``.venv/bin/python bench/packets.py [--baseline REF] [--repeat 2] [--keep DIR]``.
 """
@@ -14,6 +14,7 @@ Run: ``.venv/bin/python bench/packets.py [--baseline REF] [--repeat 2] [--keep D
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def _load_from_git(ref: str, name: str, source_path: str, replace: dict[str, str
     module = importlib.util.module_from_spec(spec)
     module.__package__ = "safepassage.maps"
     sys.modules[spec.name] = module
-    exec(compile(source, f"{ref}:{source_path}", "exec"), module.__dict__)  # noqa: S102
+    exec(compile(source, f"{ref}:{source_path}", "exec"), module.__dict__)
     return module
 
 
@@ -64,11 +65,12 @@ def baseline_packet(ref: str) -> Callable[..., Path]:
 
 
 def page_texts(path: Path) -> list[str]:
-    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
+    """Each page's text without whitespace (where an extractor puts spaces follows positions)."""
+    return ["".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
 
 
 def compare(ours: Path, baseline: Path) -> str:
-    """"same text" or what differs between two packets."""
+    """Whether two packets have the same text on every page, or where they differ."""
     mine, theirs = page_texts(ours), page_texts(baseline)
     if len(mine) != len(theirs):
         return f"PAGE COUNT DIFFERS: {len(mine)} vs {len(theirs)}"
@@ -97,15 +99,14 @@ def main() -> None:
     pages = ours_s = old_s = 0.0
     for vendor in vendors:
         mine, theirs = folder / f"ours_{vendor}.pdf", folder / f"baseline_{vendor}.pdf"
-        seconds, _ = best_of(
-            args.repeat, lambda: safepassage.maps.printed.post_packet(result, vendor, mine)
-        )
+        ours = functools.partial(safepassage.maps.printed.post_packet, result, vendor, mine)
+        seconds, _ = best_of(args.repeat, ours)
         ours_s += seconds
         n = len(PdfReader(mine).pages)
         pages += n
         line = f"vendor {vendor}: {n} pages, ours {seconds / n:.4f} s/page"
         if old is not None:
-            base, _ = best_of(args.repeat, lambda: old(result, vendor, theirs))  # noqa: B023
+            base, _ = best_of(args.repeat, functools.partial(old, result, vendor, theirs))
             old_s += base
             line += f", baseline {base / n:.4f} s/page; {compare(mine, theirs)}"
         print(line)

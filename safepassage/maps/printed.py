@@ -150,7 +150,7 @@ def _table(
                 text,
                 fontsize=size,
                 va="center",
-                **({"fontweight": "bold"} if i == 0 else {}),
+                fontweight="bold" if i == 0 else None,  # None: font.weight
                 zorder=0,
             )
     rules = [[(left, y), (left + width, y)] for y in top - row_h * np.arange(len(rows) + 2)]

@@ -16,7 +16,8 @@ import matplotlib as mpl
 import numpy as np
 import shapely
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 from shapely.affinity import rotate, translate
 from shapely.ops import substring
 
@@ -62,8 +63,7 @@ def draw_streets(
     edges = network.edges.iloc[ids]
     major = edges["highway"].astype(str).str.contains("|".join(_MAJOR)).to_numpy()
     for mask, width in ((~major, 1.0), (major, 2.2)):
-        segments = [np.asarray(g.coords) for g in edges.geometry.values[mask]]
-        ax.add_collection(LineCollection(segments, colors="#9a9a9a", linewidths=width, zorder=1))
+        ax.add_patch(_lines_patch(edges.geometry.values[mask], "#9a9a9a", width, zorder=1))
     if label_pt > 0:
         _label_streets(ax, edges, bbox, label_pt, [*avoid, *_furniture_zones(bbox)])
 
@@ -150,8 +150,35 @@ def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
         for part in shapely.get_parts(corridors.geometry.values)
         if not part.is_empty
     ]
-    ax.add_collection(LineCollection(segments, colors="white", linewidths=7.5, zorder=2))
-    ax.add_collection(LineCollection(segments, colors="#1a1a1a", linewidths=4.5, zorder=3))
+    ax.add_patch(_lines_patch(segments, "white", 7.5, zorder=2))
+    ax.add_patch(_lines_patch(segments, "#1a1a1a", 4.5, zorder=3))
+
+
+def _lines_patch(lines: Any, color: str, width: float, *, zorder: float) -> PathPatch:
+    """Lines (LineStrings or coordinate arrays) as one stroked path, drawn like a LineCollection.
+
+    One path with a sub-path per line: the PDF backend writes a collection path
+    by path, each with its own graphics state, which cost more than the lines.
+    Caps and joins are a collection's (butt, round).
+    """
+    arrays = [np.asarray(line.coords if hasattr(line, "coords") else line) for line in lines]
+    arrays = [a[:, :2] for a in arrays if len(a) >= 2]
+    if arrays:
+        vertices = np.concatenate(arrays)
+        codes = np.full(len(vertices), Path.LINETO, dtype=Path.code_type)
+        codes[np.cumsum([0] + [len(a) for a in arrays[:-1]])] = Path.MOVETO
+        path = Path(vertices, codes)
+    else:
+        path = Path(np.empty((0, 2)))
+    return PathPatch(
+        path,
+        fill=False,
+        edgecolor=color,
+        linewidth=width,
+        capstyle="butt",
+        joinstyle="round",
+        zorder=zorder,
+    )
 
 
 def draw_post(ax: Axes, x: float, y: float, number: int, *, size: float) -> None:

@@ -18,8 +18,6 @@ import shapely
 from matplotlib.axes import Axes
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path
-from shapely.affinity import rotate, translate
-from shapely.ops import substring
 
 from ..routes.network import WalkNetwork
 from ..streets import short_street_name
@@ -130,18 +128,19 @@ def _label_spot(
     centre = fraction * line.length
     if centre - length / 2 < 0 or centre + length / 2 > line.length:
         return None
-    stretch = substring(line, centre - length / 2, centre + length / 2)
-    (x0, y0), (x1, y1) = stretch.coords[0], stretch.coords[-1]
-    if np.hypot(x1 - x0, y1 - y0) < 0.97 * stretch.length:
+    # the stretch under the label: its ends, centre and length (no substring needed)
+    ends = shapely.line_interpolate_point(line, [centre - length / 2, centre, centre + length / 2])
+    (x0, y0), (cx, cy), (x1, y1) = shapely.get_coordinates(ends)
+    if np.hypot(x1 - x0, y1 - y0) < 0.97 * length:
         return None  # too curvy for straight text
     angle = float((np.degrees(np.arctan2(y1 - y0, x1 - x0)) + 90) % 180 - 90)  # upright
-    at = line.interpolate(centre)
-    box = shapely.box(-length / 2, -height / 2, length / 2, height / 2)
-    rect = translate(rotate(box, angle, origin=(0, 0)), at.x, at.y)
-    if any(rect.intersects(other) for other in taken):
+    cos, sin = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [length / 2, height / 2]
+    rect = shapely.polygons(corners @ [[cos, sin], [-sin, cos]] + [cx, cy])
+    if shapely.intersects(rect, taken).any():
         return None
     taken.append(rect)
-    return (at.x, at.y), angle
+    return (float(cx), float(cy)), angle
 
 
 def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:

@@ -74,12 +74,17 @@ def _workers_text(shifts: pd.DataFrame) -> str:
     return ", ".join(sorted(set(shifts["worker_id"]))) or "—"
 
 
+def _shifts_by_post(schedule: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The schedule's rows per post id, each in schedule order (one pass, not one per post)."""
+    return {str(post): rows for post, rows in schedule.groupby("post_id", sort=False)}
+
+
 def _packet_rows(
-    posts: gpd.GeoDataFrame, schedule: pd.DataFrame, times: dict[tuple[str, str], str]
+    posts: gpd.GeoDataFrame, shifts_of: dict[str, pd.DataFrame], none: pd.DataFrame
 ) -> list[list[str]]:
     rows = []
     for number, post in enumerate(posts.itertuples(index=False), start=1):
-        shifts = schedule[schedule["post_id"] == str(post.post_id)]
+        shifts = shifts_of.get(str(post.post_id), none)
         rows.append(
             [
                 str(number),
@@ -353,10 +358,11 @@ def _post_page(
     )
     map_furniture(ax, bbox)
     rows = []
+    slots = dict(iter(shifts.groupby(["window", "weekday"], sort=False)))
     for day in WEEKDAYS:
         cells = [day]
         for window in WINDOWS:
-            mine = shifts[(shifts["window"] == window) & (shifts["weekday"] == day)]
+            mine = slots.get((window, day), shifts.iloc[:0])
             text = "; ".join(
                 f"{w} {s}–{e}"
                 for w, s, e in zip(mine["worker_id"], mine["start"], mine["end"], strict=True)
@@ -438,19 +444,20 @@ def post_packet(result: PlanLike, vendor_id: str, path: str | Path) -> Path:
         "CreationDate": None,
     }
 
+    shifts_of, no_shifts = _shifts_by_post(schedule), schedule.iloc[:0]
+    routes_of = {sid: _routes_of(result, sid) for sid in school_ids}
+
     def pages() -> Iterator[Figure]:
-        rows = _packet_rows(posts, schedule, times)
+        rows = _packet_rows(posts, shifts_of, no_shifts)
         yield _cover_page(result, vendor_name, str(vendor_id), schools, rows)
         for school in schools.itertuples(index=False):
             mine = posts[posts["school_id"].astype(str) == str(school.school_id)]
-            routes = _routes_of(result, str(school.school_id))
-            yield _school_page(result, school, routes, mine, numbers)
+            yield _school_page(result, school, routes_of[str(school.school_id)], mine, numbers)
         for post in posts.itertuples(index=False):
             sid, number = str(post.school_id), numbers[str(post.post_id)]
-            shifts = schedule[schedule["post_id"] == str(post.post_id)]
+            shifts = shifts_of.get(str(post.post_id), no_shifts)
             name = str(schools.loc[sid, "name"])
-            routes = _routes_of(result, sid)
-            yield _post_page(result, post, number, name, routes, shifts, times)
+            yield _post_page(result, post, number, name, routes_of[sid], shifts, times)
 
     def write(tmp: Path) -> None:
         if not _write_pdf(tmp, pages, metadata, core_fonts=True):

@@ -61,7 +61,9 @@ def draw_streets(
     edges = network.edges.iloc[ids]
     major = edges["highway"].astype(str).str.contains("|".join(_MAJOR)).to_numpy()
     for mask, width in ((~major, 1.0), (major, 2.2)):
-        ax.add_patch(_lines_patch(edges.geometry.values[mask], "#9a9a9a", width, zorder=1))
+        # add_artist, not add_patch: the page sets its limits, and add_patch would
+        # walk every vertex of the path to widen them
+        ax.add_artist(_lines_patch(edges.geometry.values[mask], "#9a9a9a", width, zorder=1))
     if label_pt > 0:
         _label_streets(ax, edges, bbox, label_pt, [*avoid, *_furniture_zones(bbox)])
 
@@ -149,8 +151,8 @@ def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
         for part in shapely.get_parts(corridors.geometry.values)
         if not part.is_empty
     ]
-    ax.add_patch(_lines_patch(segments, "white", 7.5, zorder=2))
-    ax.add_patch(_lines_patch(segments, "#1a1a1a", 4.5, zorder=3))
+    ax.add_artist(_lines_patch(segments, "white", 7.5, zorder=2))
+    ax.add_artist(_lines_patch(segments, "#1a1a1a", 4.5, zorder=3))
 
 
 def _lines_patch(lines: Any, color: str, width: float, *, zorder: float) -> PathPatch:

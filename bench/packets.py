@@ -5,8 +5,10 @@ under ``~/.cache/safepassage`` is reused), then every vendor's packet is
 written by today's :func:`safepassage.maps.printed.post_packet` and by the
 ``printed.py``/``drawing.py`` of ``--baseline`` (a git commit, loaded into this
 process from ``git show``), each ``--repeat`` times; the best time of each is
-kept.  Both packets must have the same pages and the same text on every
-page (pypdf's text extraction, whitespace left out); a difference is printed.
+kept, and the CPU seconds of one more call (this machine is shared: wall
+time moves with the load, CPU time much less).  Both packets must have the
+same pages and the same text on every page (pypdf's text extraction,
+whitespace left out); a difference is printed.
 
 Run: ``.venv/bin/python bench/packets.py [--baseline REF] [--repeat 2] [--keep DIR]``.
 """
@@ -19,6 +21,7 @@ import importlib.util
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -64,6 +67,13 @@ def baseline_packet(ref: str) -> Callable[..., Path]:
     return packet
 
 
+def cpu_seconds(func: Callable[[], object]) -> float:
+    """CPU seconds of one call of ``func`` (of this process: not slowed by others' load)."""
+    started = time.process_time()
+    func()
+    return time.process_time() - started
+
+
 def page_texts(path: Path) -> list[str]:
     """Each page's text without whitespace (where an extractor puts spaces follows positions)."""
     return ["".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
@@ -102,13 +112,19 @@ def main() -> None:
         ours = functools.partial(safepassage.maps.printed.post_packet, result, vendor, mine)
         seconds, _ = best_of(args.repeat, ours)
         ours_s += seconds
+        ours_cpu = cpu_seconds(ours)
         n = len(PdfReader(mine).pages)
         pages += n
-        line = f"vendor {vendor}: {n} pages, ours {seconds / n:.4f} s/page"
+        line = f"vendor {vendor}: {n} pages, ours {seconds / n:.4f} s/page ({ours_cpu / n:.4f} CPU)"
         if old is not None:
-            base, _ = best_of(args.repeat, functools.partial(old, result, vendor, theirs))
+            theirs_call = functools.partial(old, result, vendor, theirs)
+            base, _ = best_of(args.repeat, theirs_call)
+            base_cpu = cpu_seconds(theirs_call)
             old_s += base
-            line += f", baseline {base / n:.4f} s/page; {compare(mine, theirs)}"
+            line += (
+                f", baseline {base / n:.4f} s/page ({base_cpu / n:.4f} CPU), "
+                f"CPU ratio {base_cpu / ours_cpu:.1f}x; {compare(mine, theirs)}"
+            )
         print(line)
         sys.stdout.flush()
     results = [

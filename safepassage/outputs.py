@@ -49,7 +49,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Processes writing the PDF post packets (at most one per CPU): about 0.1 s a page each.
+#: Processes writing the PDF post packets (never more than the CPUs or the vendors).
 PACKET_WORKERS = 2
 
 #: Every file a plan may write (globs, relative to the output folder).

@@ -59,8 +59,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import add_data_argument, peak_rss_mb, resolve_data_root, timed
 
-import safepassage.maps.printed
 import safepassage.maps.web
+import safepassage.outputs
 from safepassage.config import PlanConfig, config_from_dict
 from safepassage.io import read_routes, read_schools
 from safepassage.pipeline import plan
@@ -172,8 +172,10 @@ def cache_is_warm(cfg: PlanConfig) -> bool:
 class OutputClock:
     """Seconds spent in the web map, the PDF packets and GeoPackage layers while writing.
 
-    Wraps the functions :func:`safepassage.outputs.write_outputs` imports when
-    it runs (module attributes, so the wrappers are what it calls).
+    Wraps the functions :func:`safepassage.outputs.write_outputs` calls or imports
+    when it runs (module attributes, so the wrappers are what it calls); the
+    packets are timed around :func:`safepassage.outputs.write_packets`, whose
+    workers write them.
     """
 
     def __init__(self) -> None:
@@ -189,10 +191,13 @@ class OutputClock:
                 return original(*args, **kwargs)
             finally:
                 self.seconds[bucket] += time.perf_counter() - started
-                if bucket == "pdfs":
-                    self.packets += 1
 
-        setattr(owner, name, clocked)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            written = clocked(*args, **kwargs)
+            self.packets += len(written)
+            return written
+
+        setattr(owner, name, counted if bucket == "pdfs" else clocked)
         return lambda: setattr(owner, name, original)
 
     @contextmanager
@@ -202,7 +207,7 @@ class OutputClock:
         undo = [
             self._wrap(safepassage.maps.web, "plan_map", "map"),
             self._wrap(safepassage.maps.web, "save_map", "map"),
-            self._wrap(safepassage.maps.printed, "post_packet", "pdfs"),
+            self._wrap(safepassage.outputs, "write_packets", "pdfs"),
             self._wrap(gpd.GeoDataFrame, "to_file", "gpkg"),
         ]
         try:

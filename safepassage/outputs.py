@@ -28,6 +28,7 @@ previous plan folder are kept.  See :mod:`safepassage.atomic` for the scheme.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -35,12 +36,22 @@ import pandas as pd
 
 from .atomic import OutputFolder, atomic_output_dir, check_output_dir
 from .crs import WGS84
+from .executor import make_executor
 from .io import flat_lists
 from .result import PlanResult
 
-__all__ = ["OUTPUT_FILES", "check_output_folder", "write_outputs"]
+__all__ = [
+    "OUTPUT_FILES",
+    "PACKET_WORKERS",
+    "check_output_folder",
+    "write_outputs",
+    "write_packets",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Processes writing the PDF post packets (never more than the CPUs or the vendors).
+PACKET_WORKERS = 2
 
 #: Every file a plan may write (globs, relative to the output folder).
 OUTPUT_FILES = (
@@ -154,13 +165,7 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
                 plan_map(result, self_contained=offline), tmp / "map.html", self_contained=offline
             )
         if cfg.output.pdf and result.roster_result is not None:
-            from .maps.printed import post_packet
-
-            for vendor_id, school_ids in result.vendors[["vendor_id", "school_ids"]].itertuples(
-                index=False
-            ):
-                if school_ids:  # a vendor with no school in this plan gets no packet
-                    post_packet(result, str(vendor_id), partner / f"posts_{vendor_id}.pdf")
+            write_packets(result, partner)
         inputs = _inputs(result)
         write_manifest(
             tmp / "manifest.json",
@@ -172,6 +177,40 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
         )
     logger.info("outputs written to %s", out)
     return out
+
+
+def write_packets(result: PlanResult, folder: Path, *, workers: int = PACKET_WORKERS) -> list[Path]:
+    """Write each vendor's PDF post packet, ``folder/posts_<vendor_id>.pdf``, in vendor order.
+
+    A vendor with no school in this plan gets no packet.  The packets are
+    independent, so up to ``workers`` local processes write them (forked where
+    the platform allows: the plan is not copied).  Each file is written
+    atomically; on any exception, Ctrl-C included, the workers are stopped
+    (see :mod:`safepassage.executor`).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The packets written.
+    """
+    jobs = [
+        (str(vendor_id), folder / f"posts_{vendor_id}.pdf")
+        for vendor_id, school_ids in result.vendors[["vendor_id", "school_ids"]].itertuples(
+            index=False
+        )
+        if len(school_ids)
+    ]
+    executor = make_executor(min(workers, os.cpu_count() or 1, len(jobs)))
+    try:
+        return executor.map(_write_packet, result, jobs)
+    finally:
+        executor.close()
+
+
+def _write_packet(result: PlanResult, job: tuple[str, Path]) -> Path:
+    from .maps.printed import post_packet
+
+    return post_packet(result, *job)
 
 
 def _inputs(result: PlanResult) -> list[Path]:

@@ -16,9 +16,8 @@ import matplotlib as mpl
 import numpy as np
 import shapely
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
-from shapely.affinity import rotate, translate
-from shapely.ops import substring
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
 from ..routes.network import WalkNetwork
 from ..streets import short_street_name
@@ -62,8 +61,9 @@ def draw_streets(
     edges = network.edges.iloc[ids]
     major = edges["highway"].astype(str).str.contains("|".join(_MAJOR)).to_numpy()
     for mask, width in ((~major, 1.0), (major, 2.2)):
-        segments = [np.asarray(g.coords) for g in edges.geometry.values[mask]]
-        ax.add_collection(LineCollection(segments, colors="#9a9a9a", linewidths=width, zorder=1))
+        # add_artist, not add_patch: the page sets its limits, and add_patch would
+        # walk every vertex of the path to widen them
+        ax.add_artist(_lines_patch(edges.geometry.values[mask], "#9a9a9a", width, zorder=1))
     if label_pt > 0:
         _label_streets(ax, edges, bbox, label_pt, [*avoid, *_furniture_zones(bbox)])
 
@@ -130,18 +130,19 @@ def _label_spot(
     centre = fraction * line.length
     if centre - length / 2 < 0 or centre + length / 2 > line.length:
         return None
-    stretch = substring(line, centre - length / 2, centre + length / 2)
-    (x0, y0), (x1, y1) = stretch.coords[0], stretch.coords[-1]
-    if np.hypot(x1 - x0, y1 - y0) < 0.97 * stretch.length:
+    # the stretch under the label: its ends, centre and length (no substring needed)
+    ends = shapely.line_interpolate_point(line, [centre - length / 2, centre, centre + length / 2])
+    (x0, y0), (cx, cy), (x1, y1) = shapely.get_coordinates(ends)
+    if np.hypot(x1 - x0, y1 - y0) < 0.97 * length:
         return None  # too curvy for straight text
     angle = float((np.degrees(np.arctan2(y1 - y0, x1 - x0)) + 90) % 180 - 90)  # upright
-    at = line.interpolate(centre)
-    box = shapely.box(-length / 2, -height / 2, length / 2, height / 2)
-    rect = translate(rotate(box, angle, origin=(0, 0)), at.x, at.y)
-    if any(rect.intersects(other) for other in taken):
+    cos, sin = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]]) * [length / 2, height / 2]
+    rect = shapely.polygons(corners @ [[cos, sin], [-sin, cos]] + [cx, cy])
+    if shapely.intersects(rect, taken).any():
         return None
     taken.append(rect)
-    return (at.x, at.y), angle
+    return (float(cx), float(cy)), angle
 
 
 def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
@@ -150,8 +151,35 @@ def draw_corridors(ax: Axes, corridors: gpd.GeoDataFrame) -> None:
         for part in shapely.get_parts(corridors.geometry.values)
         if not part.is_empty
     ]
-    ax.add_collection(LineCollection(segments, colors="white", linewidths=7.5, zorder=2))
-    ax.add_collection(LineCollection(segments, colors="#1a1a1a", linewidths=4.5, zorder=3))
+    ax.add_artist(_lines_patch(segments, "white", 7.5, zorder=2))
+    ax.add_artist(_lines_patch(segments, "#1a1a1a", 4.5, zorder=3))
+
+
+def _lines_patch(lines: Any, color: str, width: float, *, zorder: float) -> PathPatch:
+    """Lines (LineStrings or coordinate arrays) as one stroked path, drawn like a LineCollection.
+
+    One path with a sub-path per line: the PDF backend writes a collection path
+    by path, each with its own graphics state, which cost more than the lines.
+    Caps and joins are a collection's (butt, round).
+    """
+    arrays = [np.asarray(line.coords if hasattr(line, "coords") else line) for line in lines]
+    arrays = [a[:, :2] for a in arrays if len(a) >= 2]
+    if arrays:
+        vertices = np.concatenate(arrays)
+        codes = np.full(len(vertices), Path.LINETO, dtype=Path.code_type)
+        codes[np.cumsum([0] + [len(a) for a in arrays[:-1]])] = Path.MOVETO
+        path = Path(vertices, codes)
+    else:
+        path = Path(np.empty((0, 2)))
+    return PathPatch(
+        path,
+        fill=False,
+        edgecolor=color,
+        linewidth=width,
+        capstyle="butt",
+        joinstyle="round",
+        zorder=zorder,
+    )
 
 
 def draw_post(ax: Axes, x: float, y: float, number: int, *, size: float) -> None:

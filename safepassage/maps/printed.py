@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from ..atomic import atomic_file
 from ..errors import DataError
@@ -50,6 +52,14 @@ logger = logging.getLogger(__name__)
 POST_RADIUS_M = 300.0
 SCHOOL_MARGIN_M = 250.0
 _RC: Any = {"pdf.fonttype": 42, "text.parse_math": False}
+# Helvetica's regular face is "Medium" in its metrics: asking for it by that name
+# spares a findfont warning, as does keeping the tick formatter (no map has ticks)
+# from looking for a minus sign in a TrueType font of that weight.
+_CORE_RC: Any = _RC | {
+    "pdf.use14corefonts": True,
+    "font.weight": "medium",
+    "axes.formatter.use_mathtext": True,
+}
 
 
 # ------------------------------------------------------------------ content
@@ -64,12 +74,17 @@ def _workers_text(shifts: pd.DataFrame) -> str:
     return ", ".join(sorted(set(shifts["worker_id"]))) or "—"
 
 
+def _shifts_by_post(schedule: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The schedule's rows per post id, each in schedule order (one pass, not one per post)."""
+    return {str(post): rows for post, rows in schedule.groupby("post_id", sort=False)}
+
+
 def _packet_rows(
-    posts: gpd.GeoDataFrame, schedule: pd.DataFrame, times: dict[tuple[str, str], str]
+    posts: gpd.GeoDataFrame, shifts_of: dict[str, pd.DataFrame], none: pd.DataFrame
 ) -> list[list[str]]:
     rows = []
     for number, post in enumerate(posts.itertuples(index=False), start=1):
-        shifts = schedule[schedule["post_id"] == str(post.post_id)]
+        shifts = shifts_of.get(str(post.post_id), none)
         rows.append(
             [
                 str(number),
@@ -84,22 +99,33 @@ def _packet_rows(
 
 
 def _table(
-    ax: Axes, header: list[str], rows: list[list[str]], widths: list[float], *, max_pt: float
+    fig: Figure,
+    rect: tuple[float, float, float, float],
+    title: str,
+    table: tuple[list[str], list[list[str]], list[float]],
+    *,
+    max_pt: float,
 ) -> None:
-    """A ruled table from the top of ``ax``; rows shrink (font with them) to fit the axes.
+    """A ruled table from the top of ``rect`` (figure fraction); rows shrink to fit it.
 
-    The font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of
-    every column fits its width; only text longer than that is cut, with "…".
+    ``table`` is the header, the rows and the column widths (fractions).  The
+    font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of every
+    column fits its width; only text longer than that is cut, with "…".  Drawn
+    straight on the figure (a text per cell, one set of rules) rather than with
+    ``Axes.table``, whose cell patches and axes layout cost more than the page.
     """
-    ax.axis("off")
+    header, rows, widths = table
+    left, bottom, width, height = rect
+    top = bottom + height
     if not rows:
-        ax.text(0, 1, "No posts.", va="top", fontsize=max_pt)
+        fig.text(left, top, "No posts.", va="top", fontsize=max_pt, zorder=0)
+        _table_title(fig, left, top, title)
         return
-    height_pt = ax.get_position().height * LETTER_IN[1] * 72
+    height_pt = height * LETTER_IN[1] * 72
     row_pt = min(max_pt * 1.7, height_pt / (len(rows) + 1))
     size = float(np.clip(row_pt * 0.6, 4.0, max_pt))
     # about 0.58 em per character: shrink until each column's longest text fits
-    width_pt = ax.get_position().width * LETTER_IN[0] * 72
+    width_pt = width * LETTER_IN[0] * 72
     inner_pt = [max(w * width_pt - 2 * CELL_PAD_PT, 1.0) for w in widths]
     longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
     fits = min(w / (0.62 * max(n, 1)) for w, n in zip(inner_pt, longest, strict=True))
@@ -109,23 +135,40 @@ def _table(
         [t if len(t) <= n else t[: n - 1] + "…" for t, n in zip(r, limits, strict=True)]
         for r in rows
     ]
-    fraction = (len(rows) + 1) * row_pt / height_pt
-    table = ax.table(
-        cellText=rows,
-        colLabels=header,
-        colWidths=widths,
-        bbox=Bbox.from_bounds(0.0, 1.0 - fraction, 1.0, fraction),
-        cellLoc="left",
-        colLoc="left",
+    row_h = row_pt / height_pt * height
+    edges = left + width * np.concatenate([[0.0], np.cumsum(widths)])
+    # text inset: 10 % of the cell or CELL_PAD_PT, whichever is less
+    xs = [
+        x + min(0.1 * w * width, CELL_PAD_PT / (72 * LETTER_IN[0]))
+        for x, w in zip(edges[:-1], widths, strict=True)
+    ]
+    lowest = top - (len(rows) + 1) * row_h
+    fig.add_artist(
+        Rectangle((left, top - row_h), width, row_h, facecolor="#e6e6e6", linewidth=0, zorder=0)
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(size)
-    for (row, col), cell in table.get_celld().items():
-        cell.PAD = min(0.1, CELL_PAD_PT / (widths[col] * width_pt))
-        cell.set_linewidth(0.5)
-        if row == 0:
-            cell.set_text_props(fontweight="bold")
-            cell.set_facecolor("#e6e6e6")
+    for i, cells in enumerate([header, *rows]):
+        y = top - (i + 0.5) * row_h
+        for x, text in zip(xs, cells, strict=True):
+            fig.text(
+                x,
+                y,
+                text,
+                fontsize=size,
+                va="center",
+                fontweight="bold" if i == 0 else None,  # None: font.weight
+                zorder=0,
+            )
+    rules = [[(left, y), (left + width, y)] for y in top - row_h * np.arange(len(rows) + 2)]
+    rules += [[(x, lowest), (x, top)] for x in edges]
+    fig.add_artist(
+        LineCollection(rules, colors="black", linewidths=0.5, capstyle="projecting", zorder=0)
+    )
+    _table_title(fig, left, top, title)
+
+
+def _table_title(fig: Figure, left: float, top: float, title: str) -> None:
+    """Where an axes title goes: 6 pt above the top (``axes.titlepad``), after the cells."""
+    fig.text(left, top + 6 / (72 * LETTER_IN[1]), title, fontsize=11, va="baseline", zorder=0)
 
 
 def _content_widths(header: list[str], rows: list[list[str]]) -> list[float]:
@@ -162,10 +205,14 @@ def _cover_page(
     ]
     fig.text(0.07, 0.86, "Schools\n" + "\n".join(lines), fontsize=9.5, va="top", linespacing=1.5)
     top = 0.84 - 0.022 * (len(lines) + 1)
-    ax = fig.add_axes((0.07, 0.05, 0.86, top - 0.06))
-    ax.set_title("Posts (number on the maps, shifts, workers)", loc="left", fontsize=11)
     header = ["#", "Post", "Location", "AM shift", "PM shift", "Workers"]
-    _table(ax, header, rows, _content_widths(header, rows), max_pt=8.5)
+    _table(
+        fig,
+        (0.07, 0.05, 0.86, top - 0.06),
+        "Posts (number on the maps, shifts, workers)",
+        (header, rows, _content_widths(header, rows)),
+        max_pt=8.5,
+    )
     return fig
 
 
@@ -311,19 +358,25 @@ def _post_page(
     )
     map_furniture(ax, bbox)
     rows = []
+    slots = dict(iter(shifts.groupby(["window", "weekday"], sort=False)))
     for day in WEEKDAYS:
         cells = [day]
         for window in WINDOWS:
-            mine = shifts[(shifts["window"] == window) & (shifts["weekday"] == day)]
+            mine = slots.get((window, day), shifts.iloc[:0])
             text = "; ".join(
                 f"{w} {s}–{e}"
                 for w, s, e in zip(mine["worker_id"], mine["start"], mine["end"], strict=True)
             )
             cells.append(text or "unstaffed")
         rows.append(cells)
-    table_ax = fig.add_axes((0.1, 0.04, 0.8, 0.21))
-    table_ax.set_title("Assigned workers", loc="left", fontsize=11)
-    _table(table_ax, ["Day", "Morning (AM)", "Afternoon (PM)"], rows, [0.12, 0.44, 0.44], max_pt=10)
+    header = ["Day", "Morning (AM)", "Afternoon (PM)"]
+    _table(
+        fig,
+        (0.1, 0.04, 0.8, 0.21),
+        "Assigned workers",
+        (header, rows, [0.12, 0.44, 0.44]),
+        max_pt=10,
+    )
     return fig
 
 
@@ -391,25 +444,58 @@ def post_packet(result: PlanLike, vendor_id: str, path: str | Path) -> Path:
         "CreationDate": None,
     }
 
+    shifts_of, no_shifts = _shifts_by_post(schedule), schedule.iloc[:0]
+    routes_of = {sid: _routes_of(result, sid) for sid in school_ids}
+
+    def pages() -> Iterator[Figure]:
+        rows = _packet_rows(posts, shifts_of, no_shifts)
+        yield _cover_page(result, vendor_name, str(vendor_id), schools, rows)
+        for school in schools.itertuples(index=False):
+            mine = posts[posts["school_id"].astype(str) == str(school.school_id)]
+            yield _school_page(result, school, routes_of[str(school.school_id)], mine, numbers)
+        for post in posts.itertuples(index=False):
+            sid, number = str(post.school_id), numbers[str(post.post_id)]
+            shifts = shifts_of.get(str(post.post_id), no_shifts)
+            name = str(schools.loc[sid, "name"])
+            yield _post_page(result, post, number, name, routes_of[sid], shifts, times)
+
     def write(tmp: Path) -> None:
-        with mpl.rc_context(_RC), PdfPages(tmp, metadata=metadata) as pdf:
-            rows = _packet_rows(posts, schedule, times)
-            pdf.savefig(_cover_page(result, vendor_name, str(vendor_id), schools, rows))
-            for school in schools.itertuples(index=False):
-                mine = posts[posts["school_id"].astype(str) == str(school.school_id)]
-                routes = _routes_of(result, str(school.school_id))
-                pdf.savefig(_school_page(result, school, routes, mine, numbers))
-            for post in posts.itertuples(index=False):
-                sid, number = str(post.school_id), numbers[str(post.post_id)]
-                shifts = schedule[schedule["post_id"] == str(post.post_id)]
-                name = str(schools.loc[sid, "name"])
-                routes = _routes_of(result, sid)
-                pdf.savefig(_post_page(result, post, number, name, routes, shifts, times))
+        if not _write_pdf(tmp, pages, metadata, core_fonts=True):
+            _write_pdf(tmp, pages, metadata, core_fonts=False)
 
     with atomic_file(path, mode=0o644) as part:  # packets are meant to be shared
         write(part)
     logger.info("wrote post packet %s (%d posts)", path, len(posts))
     return path
+
+
+def _write_pdf(
+    path: Path, pages: Callable[[], Iterator[Figure]], metadata: dict[str, Any], *, core_fonts: bool
+) -> bool:
+    """Draw ``pages()`` into ``path``; False, at the first page not in WinAnsi, with core fonts.
+
+    The PDF core fonts (Helvetica) are neither laid out glyph by glyph nor
+    subset and embedded at the end, which makes a page several times cheaper
+    to write than with embedded TrueType; they only encode WinAnsi (cp1252:
+    Latin letters such as "ñ", "–", "…", "©").  Any other character sends the
+    packet back to embedded DejaVu Sans.
+    """
+    with mpl.rc_context(_CORE_RC if core_fonts else _RC), PdfPages(path, metadata=metadata) as pdf:
+        for fig in pages():
+            if core_fonts and not _winansi(fig):
+                return False
+            pdf.savefig(fig)
+    return True
+
+
+def _winansi(fig: Figure) -> bool:
+    """Whether every text of ``fig`` can be written in a core font (WinAnsi, i.e. cp1252)."""
+    try:
+        for text in fig.findobj(Text):
+            text.get_text().encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _routes_of(result: PlanLike, school_id: str) -> gpd.GeoDataFrame:

@@ -120,3 +120,22 @@ def test_a_long_mid_block_label_prints_whole_on_cover_key_and_post_page(
     assert label in post
     assert "160 m from E 57th St" in key  # wrapped onto a second line, not cut
     assert "…" not in cover + key + post
+
+
+@pytest.mark.parametrize(
+    ("label", "embedded"),
+    [
+        ("S Avenida Peña Blvd & W 63rd St", False),  # WinAnsi: the core fonts print it
+        ("S Łódź Ave & W 63rd St", True),  # not WinAnsi: TrueType is embedded instead
+    ],
+)
+def test_non_ascii_street_names_print_as_text(
+    plan: Plan, tmp_path: Path, label: str, embedded: bool
+) -> None:
+    posts = plan.posts.copy()
+    posts.loc[posts["post_id"] == "P1", "cross_streets"] = label
+    path = post_packet(dataclasses.replace(plan, posts=posts), "V1", tmp_path / "n.pdf")
+    reader = PdfReader(path)
+    assert label in reader.pages[0].extract_text()
+    assert label in reader.pages[2].extract_text()
+    assert (b"/FontFile2" in path.read_bytes()) is embedded

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
+
 from safepassage.config import default_data_root
 
 T = TypeVar("T")
@@ -174,3 +176,24 @@ def print_table(results: list[Result]) -> None:
             f"{_fmt_ratio(r.ratio):>10} {r.peak_mb:>9,.0f}"
         )
     sys.stdout.flush()
+
+
+STAFF_COLUMNS = [
+    "worker_id",
+    "vendor_id",
+    "weekdays",
+    "windows",
+    "max_minutes_day",
+    "max_days_week",
+]
+
+
+def write_staff(
+    folder: Path, vendors: pd.DataFrame, rows: list[tuple[object, ...]]
+) -> tuple[Path, Path]:
+    """Write SYNTHETIC ``vendors`` and worker ``rows`` (:data:`STAFF_COLUMNS`) as the plan's
+    ``vendors.csv`` and ``workers.csv`` in ``folder``; returns both paths."""
+    vendors_path, workers_path = folder / "vendors.csv", folder / "workers.csv"
+    vendors.to_csv(vendors_path, index=False)
+    pd.DataFrame(rows, columns=STAFF_COLUMNS).to_csv(workers_path, index=False)
+    return vendors_path, workers_path

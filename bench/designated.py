@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_data_argument, peak_rss_mb, resolve_data_root, timed
+from _common import add_data_argument, peak_rss_mb, resolve_data_root, timed, write_staff
 
 import safepassage.maps.web
 import safepassage.outputs
@@ -111,21 +111,7 @@ def synthetic_staff(root: Path, folder: Path, seed: int = 1617) -> tuple[Path, P
             draw = rng.random()
             windows = "am" if draw < 0.05 else "pm" if draw < 0.10 else "am;pm"
             rows.append((f"{vendor_id}-{k:03d}", vendor_id, ";".join(days), windows, 300, 5))
-    workers = pd.DataFrame(
-        rows,
-        columns=[
-            "worker_id",
-            "vendor_id",
-            "weekdays",
-            "windows",
-            "max_minutes_day",
-            "max_days_week",
-        ],
-    )
-    vendors_path, workers_path = folder / "vendors.csv", folder / "workers.csv"
-    vendors.to_csv(vendors_path, index=False)
-    workers.to_csv(workers_path, index=False)
-    return vendors_path, workers_path
+    return write_staff(folder, vendors, rows)
 
 
 def config(root: Path, folder: Path, vendors: Path, workers: Path) -> PlanConfig:

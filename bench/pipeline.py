@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_data_argument, peak_rss_mb, resolve_data_root
+from _common import add_data_argument, peak_rss_mb, resolve_data_root, write_staff
 
 from safepassage.config import config_from_dict
 from safepassage.io import read_routes
@@ -49,21 +49,7 @@ def synthetic_staff(root: Path, folder: Path, seed: int = 0) -> tuple[Path, Path
         for k in range(8 * len(group)):
             days = "Mon;Tue;Wed;Thu;Fri" if rng.random() > 0.2 else "Mon;Tue;Wed;Thu"
             rows.append((f"{vendor_id}-{k:03d}", vendor_id, days, "am;pm", 300, 5))
-    workers = pd.DataFrame(
-        rows,
-        columns=[
-            "worker_id",
-            "vendor_id",
-            "weekdays",
-            "windows",
-            "max_minutes_day",
-            "max_days_week",
-        ],
-    )
-    vendors_path, workers_path = folder / "vendors.csv", folder / "workers.csv"
-    vendors.to_csv(vendors_path, index=False)
-    workers.to_csv(workers_path, index=False)
-    return vendors_path, workers_path
+    return write_staff(folder, vendors, rows)
 
 
 def config(root: Path, folder: Path, vendors: Path, workers: Path) -> object:

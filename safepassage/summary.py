@@ -87,18 +87,11 @@ def _staffing(result: PlanResult) -> list[str]:
         "overhead).",
     ]
     vendors = needs[(needs["school_id"] == "ALL") & (needs["vendor_id"] != "ALL")]
-    if result.roster is not None and len(vendors):
-        short = vendors[vendors["shortfall"] > 0]
-        lines.append(
-            f"The workers given: {row['workers_given']}; "
-            + (
-                "short by "
-                + ", ".join(f"{r['shortfall']} at {r['vendor_id']}" for _, r in short.iterrows())
-                if len(short)
-                else "enough for every vendor"
-            )
-            + " (staffing_needs.csv)."
-        )
+    if result.roster is not None:
+        pairs = zip(vendors["shortfall"], vendors["vendor_id"], strict=True)
+        short = [f"{int(n)} at {vendor}" for n, vendor in pairs if n]
+        verdict = "short by " + ", ".join(short) if short else "enough for every vendor"
+        lines.append(f"The workers given: {row['workers_given']}; {verdict} (staffing_needs.csv).")
     return lines
 
 

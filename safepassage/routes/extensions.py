@@ -32,14 +32,12 @@ from .network import WalkNetwork
 
 __all__ = [
     "EXTENSION_COLUMNS",
-    "UNCOVERED_COLUMNS",
     "ExtensionOptions",
     "propose_extensions",
     "school_edge_students",
     "uncovered_streets",
 ]
 
-UNCOVERED_COLUMNS = ["school_id", "edge_id", "street"]
 EXTENSION_COLUMNS = [
     "extension_id",
     "school_id",

@@ -50,16 +50,8 @@ from .extensions import (
 from .network import WalkNetwork
 from .paths import RouteSet
 
-__all__ = ["REVIEW_COLUMNS", "RouteReview", "review_routes"]
+__all__ = ["RouteReview", "review_routes"]
 
-REVIEW_COLUMNS = [
-    "route_id",
-    "school_id",
-    "length_m",
-    "matched_share",
-    "riskiest",
-    "riskiest_edge_ids",
-]
 STRETCHES = 3  # riskiest stretches named per route
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["NEEDS_COLUMNS", "Wages", "staffing_needs"]
@@ -87,22 +86,23 @@ def staffing_needs(
                 "hours_week": float(n_posts * minutes * 5 / 60),
             }
         )
-    table = pd.DataFrame(rows, columns=NEEDS_COLUMNS[:7])
+    table = pd.DataFrame(rows, columns=NEEDS_COLUMNS[:7]).assign(workers_given=0, shortfall=0)
     given = (
         workers["vendor_id"].astype(str).value_counts()
         if workers is not None
         else pd.Series(dtype=int)
     )
-    parts = []
+    parts, subtotals = [], []
     for vendor, schools in table.groupby("vendor_id", sort=True):
-        parts.append(schools)
-        parts.append(_vendor_row(str(vendor), schools, int(given.get(vendor, 0)), wages))
-    total = pd.concat([p for p in parts if p["school_id"].eq(ALL).all()], ignore_index=True)
-    out = pd.concat([*parts, _total_row(total)], ignore_index=True) if parts else table
+        subtotals.append(_vendor_row(str(vendor), schools, int(given.get(vendor, 0)), wages))
+        parts += [schools, subtotals[-1]]
+    if subtotals:
+        parts.append(_total_row(pd.concat(subtotals, ignore_index=True)))
+    out = pd.concat(parts, ignore_index=True) if parts else table
     out["cost_year"] = (out["hours_week"] / 5 * wages.school_days * wages.hourly_wage).round(2)
     out["hours_week"] = out["hours_week"].round(2)
-    for column in ("posts", "post_windows_week", "workers_needed", *NEEDS_COLUMNS[-2:], "floaters"):
-        out[column] = out[column].fillna(0).astype(int) if column in out else 0
+    counts = [c for c in NEEDS_COLUMNS[2:] if c not in ("hours_week", "cost_year")]
+    out[counts] = out[counts].astype(int)
     return out[NEEDS_COLUMNS].reset_index(drop=True)
 
 
@@ -143,5 +143,5 @@ def _total_row(vendors: pd.DataFrame) -> pd.DataFrame:
         ["posts", "post_windows_week", "workers_needed", "floaters", "hours_week", "workers_given"]
     ].sum()
     row = {"vendor_id": ALL, "school_id": ALL, **summed.to_dict()}
-    row["shortfall"] = int(np.maximum(vendors["shortfall"], 0).sum())
+    row["shortfall"] = int(vendors["shortfall"].sum())  # each vendor's is >= 0
     return pd.DataFrame([row])

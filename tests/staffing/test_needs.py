@@ -54,3 +54,10 @@ def test_without_vendors_the_program_is_sized_anyway() -> None:
     assert total["workers_given"] == 0
     assert total["shortfall"] == 5
     assert set(table["vendor_id"]) == {"", "ALL"}
+
+
+def test_a_plan_without_chosen_posts_needs_nobody() -> None:
+    none = POSTS.assign(selected=False)
+    table = staffing_needs(none, WINDOWS, VENDORS, WORKERS, Wages())
+    assert table.empty
+    assert "shortfall" in table.columns

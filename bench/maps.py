@@ -36,7 +36,7 @@ import argparse
 import resource
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ import shapely
 
 from safepassage.config import default_data_root
 from safepassage.maps import plan_map, post_packet, save_map
+from safepassage.result import FLOATER_COLUMNS, STAFF_COLUMNS
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.stitch import stitch
 from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
@@ -79,6 +80,8 @@ class SyntheticPlan:
     review: gpd.GeoDataFrame | None = None
     uncovered: gpd.GeoDataFrame | None = None
     extensions: gpd.GeoDataFrame | None = None
+    staff: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STAFF_COLUMNS))
+    floaters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOATER_COLUMNS))
 
 
 def citywide_network(root: Path) -> WalkNetwork:

@@ -22,10 +22,14 @@ from .routes.review import RouteReview
 from .staffing.posts import PostPlan
 from .staffing.roster import Roster
 
-__all__ = ["Metric", "PlanResult"]
+__all__ = ["FLOATER_COLUMNS", "STAFF_COLUMNS", "Metric", "PlanResult"]
 
 # a headline number, a status, or a solver's figures (status, objective, bound, gap, seconds)
 Metric: TypeAlias = int | float | str | dict[str, int | float | str]
+
+#: Columns of ``PlanResult.staff`` and ``PlanResult.floaters``.
+STAFF_COLUMNS = ["worker_id", "vendor_id", "name", "phone"]
+FLOATER_COLUMNS = [*STAFF_COLUMNS, "school_id", "post_id", "weekdays", "windows"]
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,16 @@ class PlanResult:
         ``start``, ``end`` (``HH:MM``), ``minutes``; ``unfilled``: ``post_id``,
         ``school_id``, ``window``, ``weekday``, ``missing``, ``reason``.
     vendors
-        ``vendor_id``, ``name``, ``school_ids`` (the planned schools each serves).
+        ``vendor_id``, ``name``, ``school_ids`` (the planned schools each serves);
+        ``contact`` (a person's name) and ``phone`` when given (empty: none).
+    staff
+        Every worker: ``worker_id``, ``vendor_id``, ``name``, ``phone`` (text,
+        empty when unknown).  Empty when no table was given.
+    floaters
+        Workers held back to cover absences: ``worker_id``, ``vendor_id``,
+        ``name``, ``phone``, ``school_id``, ``post_id`` (where they stand by when
+        not covering; empty: at the school), ``weekdays``, ``windows``
+        (``;``-separated).  May be empty.
     windows
         ``school_id``, ``window`` (am/pm), ``start``, ``end`` (``HH:MM``),
         ``minutes``, ``used_fallback`` (the default bells were used).
@@ -132,6 +145,8 @@ class PlanResult:
     needs: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
+    staff: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STAFF_COLUMNS))
+    floaters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOATER_COLUMNS))
 
     @property
     def origins(self) -> gpd.GeoDataFrame:

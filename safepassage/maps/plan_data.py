@@ -42,6 +42,19 @@ class PlanLike(Protocol):
     ``min_students`` are the title, the ISO date and the smallest origin that may be
     shown.  Tests and benchmarks pass small stand-ins of this shape.
 
+    The packets also read the vendors' people (either table may be empty):
+
+    ``staff``
+        Every worker: ``worker_id``, ``vendor_id``, ``name``, ``phone`` (text,
+        empty when unknown).
+    ``floaters``
+        Workers held back to cover absences: ``worker_id``, ``vendor_id``,
+        ``name``, ``phone``, ``school_id``, ``post_id`` (where they stand by;
+        empty: at the school), ``weekdays``, ``windows`` (``;``-separated, or
+        lists; empty: every weekday, both windows).
+
+    ``vendors`` may carry ``contact`` (a person) and ``phone``; empty is absent.
+
     The route review's tables are None when the plan has no designated route:
 
     ``review``
@@ -81,6 +94,10 @@ class PlanLike(Protocol):
     def vendors(self) -> pd.DataFrame: ...
     @property
     def windows(self) -> pd.DataFrame: ...
+    @property
+    def staff(self) -> pd.DataFrame: ...
+    @property
+    def floaters(self) -> pd.DataFrame: ...
     @property
     def plan_name(self) -> str: ...
     @property

@@ -2,29 +2,23 @@
 
 The street network itself is the basemap (no web tiles), so a packet prints
 the same offline.  Pages read in black and white: corridors are thick dark
-lines, posts white discs with a black number, schools black squares.
-Partner packets carry posts, routes, shifts and worker ids only: no student
-locations, origins or counts.
+lines, posts white discs with a black number, schools black squares.  Every
+text wraps or shrinks to its cell or page (:mod:`safepassage.maps.sheet`).
+Partner packets carry posts, routes, shifts, worker ids, names and phones
+only: no student locations, origins or counts.
 """
 
 from __future__ import annotations
 
 import logging
-import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import matplotlib as mpl
-import numpy as np
 import pandas as pd
 import shapely
-from matplotlib.backends.backend_pdf import PdfPages
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 
 from ..atomic import atomic_file
 from ..errors import DataError
@@ -41,28 +35,45 @@ from .drawing import (
     square_bbox,
 )
 from .plan_data import PlanLike, post_schedule, window_times
+from .sheet import (
+    Flowed,
+    Table,
+    content_widths,
+    draw_table,
+    flow,
+    heading,
+    text_width_pt,
+    wrap,
+    write_document,
+)
 
-__all__ = ["post_packet"]
-
-MIN_TABLE_PT = 5.5  # smallest table text (pt) before long text is cut
-CELL_PAD_PT = 2.5  # text inset in a table cell (matplotlib's default is 10% of its width)
+__all__ = ["packet_pages", "post_packet"]
 
 logger = logging.getLogger(__name__)
 
 POST_RADIUS_M = 300.0
 SCHOOL_MARGIN_M = 250.0
-_RC: Any = {"pdf.fonttype": 42, "text.parse_math": False}
-# Helvetica's regular face is "Medium" in its metrics: asking for it by that name
-# spares a findfont warning, as does keeping the tick formatter (no map has ticks)
-# from looking for a minus sign in a TrueType font of that weight.
-_CORE_RC: Any = _RC | {
-    "pdf.use14corefonts": True,
-    "font.weight": "medium",
-    "axes.formatter.use_mathtext": True,
-}
+SIGN_IN_BLANK_ROWS = 4  # empty rows at the foot of a sign-in sheet, for substitutes
+SIGN_IN_ROW_PT = 22.0  # tall enough to sign in
+WINDOW_NAMES = {"am": "AM", "pm": "PM"}
 
 
 # ------------------------------------------------------------------ content
+def _text(value: Any) -> str:
+    """A cell's text: missing (None, NaN, empty) is ``""``."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "<na>") else text
+
+
+def _items(value: Any) -> list[str]:
+    """A list cell (a list, or text separated by ``;``) as its items; missing is ``[]``."""
+    if isinstance(value, list | tuple | set):
+        return [t for v in value if (t := _text(v))]
+    return [t for v in _text(value).split(";") if (t := v.strip())]
+
+
 def _shift_text(shifts: pd.DataFrame, window: str) -> str:
     mine = shifts[shifts["window"] == window]
     if mine.empty:
@@ -98,142 +109,157 @@ def _packet_rows(
     return rows
 
 
-def _table(
-    fig: Figure,
-    rect: tuple[float, float, float, float],
-    title: str,
-    table: tuple[list[str], list[list[str]], list[float]],
-    *,
-    max_pt: float,
-) -> None:
-    """A ruled table from the top of ``rect`` (figure fraction); rows shrink to fit it.
+class _Packet:
+    """What a vendor's pages read: the vendor, its schools, posts, roster, staff and floaters."""
 
-    ``table`` is the header, the rows and the column widths (fractions).  The
-    font also shrinks (down to ``MIN_TABLE_PT``) until the longest text of every
-    column fits its width; only text longer than that is cut, with "…".  Drawn
-    straight on the figure (a text per cell, one set of rules) rather than with
-    ``Axes.table``, whose cell patches and axes layout cost more than the page.
-    """
-    header, rows, widths = table
-    left, bottom, width, height = rect
-    top = bottom + height
-    if not rows:
-        fig.text(left, top, "No posts.", va="top", fontsize=max_pt, zorder=0)
-        _table_title(fig, left, top, title)
-        return
-    height_pt = height * LETTER_IN[1] * 72
-    row_pt = min(max_pt * 1.7, height_pt / (len(rows) + 1))
-    size = float(np.clip(row_pt * 0.6, 4.0, max_pt))
-    # about 0.58 em per character: shrink until each column's longest text fits
-    width_pt = width * LETTER_IN[0] * 72
-    inner_pt = [max(w * width_pt - 2 * CELL_PAD_PT, 1.0) for w in widths]
-    longest = [max(len(t) for t in column) for column in zip(*rows, header, strict=True)]
-    fits = min(w / (0.62 * max(n, 1)) for w, n in zip(inner_pt, longest, strict=True))
-    size = float(np.clip(min(size, fits), MIN_TABLE_PT, max_pt))
-    limits = [max(4, int(w / (size * 0.58))) for w in inner_pt]
-    rows = [
-        [t if len(t) <= n else t[: n - 1] + "…" for t, n in zip(r, limits, strict=True)]
-        for r in rows
-    ]
-    row_h = row_pt / height_pt * height
-    edges = left + width * np.concatenate([[0.0], np.cumsum(widths)])
-    # text inset: 10 % of the cell or CELL_PAD_PT, whichever is less
-    xs = [
-        x + min(0.1 * w * width, CELL_PAD_PT / (72 * LETTER_IN[0]))
-        for x, w in zip(edges[:-1], widths, strict=True)
-    ]
-    lowest = top - (len(rows) + 1) * row_h
-    fig.add_artist(
-        Rectangle((left, top - row_h), width, row_h, facecolor="#e6e6e6", linewidth=0, zorder=0)
-    )
-    for i, cells in enumerate([header, *rows]):
-        y = top - (i + 0.5) * row_h
-        for x, text in zip(xs, cells, strict=True):
-            fig.text(
-                x,
-                y,
-                text,
-                fontsize=size,
-                va="center",
-                fontweight="bold" if i == 0 else None,  # None: font.weight
-                zorder=0,
+    def __init__(self, result: PlanLike, vendor_id: str) -> None:
+        self.result = result
+        self.vendor_id = str(vendor_id)
+        row = _vendor(result, self.vendor_id)
+        self.name = _text(row["name"]) or self.vendor_id
+        self.contact = _text(row.get("contact"))
+        self.phone = _text(row.get("phone"))
+        school_ids = [str(s) for s in row["school_ids"]]
+        self.schools, self.posts = _vendor_tables(result, school_ids)
+        self.school_names = {s: _text(self.schools.loc[s, "name"]) or s for s in school_ids}
+        self.numbers = {str(p): i for i, p in enumerate(self.posts["post_id"], start=1)}
+        self.labels = dict(
+            zip(
+                result.posts["post_id"].astype(str),
+                result.posts["cross_streets"].astype(str),
+                strict=True,
             )
-    rules = [[(left, y), (left + width, y)] for y in top - row_h * np.arange(len(rows) + 2)]
-    rules += [[(x, lowest), (x, top)] for x in edges]
-    fig.add_artist(
-        LineCollection(rules, colors="black", linewidths=0.5, capstyle="projecting", zorder=0)
+        )
+        self.schedule, self.times = post_schedule(result), window_times(result)
+        self.shifts_of = _shifts_by_post(self.schedule)
+        self.no_shifts = self.schedule.iloc[:0]
+        self.roster = _vendor_roster(result, self.vendor_id, school_ids)
+        self.floaters = _of_vendor(
+            result.floaters, self.vendor_id, ["worker_id", "vendor_id"], "result.floaters"
+        )
+        staff = _of_vendor(result.staff, self.vendor_id, ["worker_id", "vendor_id"], "result.staff")
+        self.people: dict[str, tuple[str, str]] = {}
+        for table in (staff, self.floaters):
+            for r in table.to_dict("records"):
+                self.people[str(r["worker_id"])] = (_text(r.get("name")), _text(r.get("phone")))
+        floater_ids = set(self.floaters["worker_id"].astype(str))
+        everyone = set(self.people) | set(self.roster["worker_id"])
+        self.workers = sorted(everyone - floater_ids)
+        self.floater_ids = sorted(floater_ids)
+
+    def post_label(self, post_id: str) -> tuple[str, str]:
+        """A post's number in this packet (its id if it has none) and its cross streets."""
+        number = self.numbers.get(post_id)
+        return (str(number) if number else post_id), self.labels.get(post_id, "")
+
+    def standby(self, floater: Mapping[Any, Any]) -> str:
+        """Where a floater stands when not covering."""
+        post, school = _text(floater.get("post_id")), _text(floater.get("school_id"))
+        if post:
+            number, label = self.post_label(post)
+            return f"post {number}: {label}" if label else f"post {number}"
+        if school:
+            return f"at the school: {self.school_names.get(school, school)}"
+        return "where the supervisor sends them"
+
+
+def _vendor_roster(result: PlanLike, vendor_id: str, school_ids: list[str]) -> pd.DataFrame:
+    """The roster's assignments of the vendor's workers, as text, in day and window order."""
+    columns = ["worker_id", "vendor_id", "post_id", "school_id", "weekday", "window"]
+    roster = result.roster
+    if roster is None or roster.empty:
+        return pd.DataFrame(columns=[*columns, "start", "end", "minutes"])
+    require_columns(roster, [*columns, "start", "end"], "result.roster")
+    mine = roster[roster["vendor_id"].astype(str) == vendor_id]
+    text = mine[[*columns, "start", "end"]].astype(str)
+    minutes = mine["minutes"] if "minutes" in mine else pd.Series(0, index=mine.index)
+    return text.assign(minutes=pd.to_numeric(minutes, errors="coerce").fillna(0))
+
+
+def _of_vendor(table: pd.DataFrame, vendor_id: str, columns: list[str], what: str) -> pd.DataFrame:
+    if table.empty:
+        return table.iloc[:0].reindex(columns=[*table.columns, *columns])
+    require_columns(table, columns, what)
+    mine = table[table["vendor_id"].astype(str) == vendor_id]
+    return mine.assign(worker_id=mine["worker_id"].astype(str)).sort_values("worker_id")
+
+
+def _contact_line(contact: str, phone: str) -> str:
+    if contact and phone:
+        return f"Contact: {contact} · {phone}"
+    return f"Contact: {contact}" if contact else (f"Phone: {phone}" if phone else "")
+
+
+def _plan_line(result: PlanLike) -> str:
+    return f"Plan: {result.plan_name}" + (
+        f"    Date: {result.plan_date}" if result.plan_date else ""
     )
-    _table_title(fig, left, top, title)
 
 
-def _table_title(fig: Figure, left: float, top: float, title: str) -> None:
-    """Where an axes title goes: 6 pt above the top (``axes.titlepad``), after the cells."""
-    fig.text(left, top + 6 / (72 * LETTER_IN[1]), title, fontsize=11, va="baseline", zorder=0)
-
-
-def _content_widths(header: list[str], rows: list[list[str]]) -> list[float]:
-    """Column widths (fractions) in proportion to each column's longest text.
-
-    Post labels run from 20 to 90 characters ("S Halsted St between W 63rd St
-    and W 64th St, 60 m from W 63rd St"), so fixed widths cut them.
-    """
-    longest = [max(3, *map(len, column)) for column in zip(*rows, header, strict=True)]
-    return [n / sum(longest) for n in longest]
-
-
-def _cover_page(
-    result: PlanLike,
-    vendor_name: str,
-    vendor_id: str,
-    schools: gpd.GeoDataFrame,
-    rows: list[list[str]],
-) -> Figure:
+def _page(lines: list[tuple[str, float, bool]], bottom: float = 0.5) -> tuple[Figure, float]:
+    """A new page with ``lines`` at its head; returns it and where its free space begins."""
     fig = Figure(figsize=LETTER_IN)
-    fig.text(0.07, 0.95, "Safe Passage post packet", fontsize=20, fontweight="bold", va="top")
-    fig.text(0.07, 0.915, f"{vendor_name} (vendor {vendor_id})", fontsize=14, va="top")
-    fig.text(
-        0.07,
-        0.89,
-        f"Plan: {result.plan_name}" + (f"    Date: {result.plan_date}" if result.plan_date else ""),
-        fontsize=10,
-        va="top",
-    )
+    return fig, heading(fig, lines, 0.965, bottom=bottom)
+
+
+# ------------------------------------------------------------------ cover
+def _cover_pages(packet: _Packet) -> Iterator[Figure]:
+    result = packet.result
     lines = [
-        f"• {s.name} ({s.school_id}), grades {getattr(s, 'grades', '')}, "
-        f"bells {getattr(s, 'bell_start', '')}–{getattr(s, 'bell_end', '')}"
-        for s in schools.itertuples(index=False)
+        ("Safe Passage post packet", 20.0, True),
+        (f"{packet.name} (vendor {packet.vendor_id})", 14.0, False),
+        (_contact_line(packet.contact, packet.phone), 11.0, False),
+        (_plan_line(result), 10.0, False),
+        ("Schools", 10.5, True),
     ]
-    fig.text(0.07, 0.86, "Schools\n" + "\n".join(lines), fontsize=9.5, va="top", linespacing=1.5)
-    top = 0.84 - 0.022 * (len(lines) + 1)
+    lines += [
+        (
+            f"• {packet.school_names[str(s.school_id)]} ({s.school_id}), grades "
+            f"{_text(getattr(s, 'grades', ''))}, bells {_text(getattr(s, 'bell_start', ''))}"
+            f"–{_text(getattr(s, 'bell_end', ''))}",
+            9.5,
+            False,
+        )
+        for s in packet.schools.itertuples(index=False)
+    ]
+    tables = []
+    if not packet.floaters.empty:
+        header = ["Floater", "Name", "Phone", "Stands by at", "Days", "Windows"]
+        rows = [
+            [
+                str(f["worker_id"]),
+                _text(f.get("name")),
+                _text(f.get("phone")),
+                packet.standby(f),
+                ", ".join(_items(f.get("weekdays"))) or "every weekday",
+                ", ".join(WINDOW_NAMES.get(w, w) for w in _items(f.get("windows"))) or "AM, PM",
+            ]
+            for f in packet.floaters.to_dict("records")
+        ]
+        title = "Floaters: they cover absent workers' posts, standing by here otherwise"
+        tables.append(Flowed(title, Table(header, rows, content_widths(header, rows)), 8.5))
+    rows = _packet_rows(packet.posts, packet.shifts_of, packet.no_shifts)
     header = ["#", "Post", "Location", "AM shift", "PM shift", "Workers"]
-    _table(
-        fig,
-        (0.07, 0.05, 0.86, top - 0.06),
-        "Posts (number on the maps, shifts, workers)",
-        (header, rows, _content_widths(header, rows)),
-        max_pt=8.5,
-    )
-    return fig
+    table = Table(header, rows, content_widths(header, rows))
+    title = "Posts (number on the maps, shifts, workers)"
+    tables.append(Flowed(title, table, 8.5, min_pt=6.5, empty="No posts."))
+    more = [(f"{packet.name}: post packet, continued", 11.0, True)]
+    yield from flow(tables, lambda: _page(lines, bottom=0.35), lambda: _page(more))
 
 
+# ------------------------------------------------------------------ maps
 def _school_page(
     result: PlanLike,
     school: Any,
+    school_name: str,
     corridors: gpd.GeoDataFrame,
     posts: gpd.GeoDataFrame,
     numbers: dict[str, int],
 ) -> Figure:
     fig = Figure(figsize=LETTER_IN)
-    fig.text(
-        0.07, 0.965, f"{school.name} ({school.school_id})", fontsize=16, fontweight="bold", va="top"
-    )
-    fig.text(
-        0.07,
-        0.935,
-        "Safe Passage routes (thick black) and posts (numbered discs)",
-        fontsize=10,
-        va="top",
-    )
+    title = f"{school_name} ({school.school_id})"
+    subtitle = "Safe Passage routes (thick black) and posts (numbered discs)"
+    heading(fig, [(title, 16.0, True), (subtitle, 10.0, False)], 0.975, bottom=0.91)
     geoms = [school.geometry, *corridors.geometry.values, *posts.geometry.values]
     bbox = square_bbox(geoms, SCHOOL_MARGIN_M)
     ax = fig.add_axes((0.07, 0.24, 0.86, 0.86 * 8.5 / 11))
@@ -245,20 +271,21 @@ def _school_page(
     draw_corridors(ax, corridors)
     for post in posts.itertuples(index=False):
         draw_post(ax, post.geometry.x, post.geometry.y, numbers[str(post.post_id)], size=17)
-    draw_school(ax, school.geometry.x, school.geometry.y, str(school.name))
+    draw_school(ax, school.geometry.x, school.geometry.y, school_name)
     map_furniture(ax, bbox)
     _post_key(fig, posts, numbers)
     return fig
 
 
-# columns, font (pt), lines per column, characters per line: the first that fits all
-KEY_LAYOUTS = ((2, 8.0, 14, 56), (3, 6.5, 17, 44))
+# columns, font (pt), lines per column: the first that holds every entry
+KEY_LAYOUTS = ((2, 8.0, 14), (3, 6.5, 17))
+KEY_INDENT = " " * 6
 
 
 def _post_key(fig: Figure, posts: gpd.GeoDataFrame, numbers: dict[str, int]) -> None:
     """The key under a school map: number, post id and label, in 2 or 3 columns.
 
-    An entry longer than a column wraps onto a second line (a mid-block label
+    An entry longer than a column wraps onto more lines (a mid-block label
     names two corners); entries past the page end in "… n more".
     """
     entries = [
@@ -279,11 +306,12 @@ def _post_key(fig: Figure, posts: gpd.GeoDataFrame, numbers: dict[str, int]) -> 
 
 def _key_layout(entries: list[str]) -> tuple[float, list[list[str]]]:
     """Font size and the columns' lines: the first of ``KEY_LAYOUTS`` that holds every entry."""
-    for columns, size, lines, chars in KEY_LAYOUTS:
-        blocks = [
-            textwrap.wrap(e, chars, subsequent_indent=" " * 6, max_lines=2, placeholder=" …")
-            for e in entries
-        ]
+    for columns, size, lines in KEY_LAYOUTS:
+        width = 0.86 * LETTER_IN[0] * 72 / columns - 6 - text_width_pt(KEY_INDENT, size)
+        blocks = []
+        for e in entries:
+            first, *rest = wrap(e, width, size)
+            blocks.append([first, *(KEY_INDENT + r for r in rest)])
         filled = _key_columns(blocks, columns, lines)
         if filled is not None:
             return size, filled
@@ -308,11 +336,6 @@ def _key_columns(blocks: list[list[str]], columns: int, lines: int) -> list[list
     return filled
 
 
-def _title_pt(text: str, width_in: float, max_pt: float, min_pt: float = 9.0) -> float:
-    """Font size (pt) at which ``text`` fits ``width_in`` inches (about 0.58 em per character)."""
-    return float(np.clip(width_in * 72 / (0.58 * max(len(text), 1)), min_pt, max_pt))
-
-
 def _post_page(
     result: PlanLike,
     post: Any,
@@ -324,19 +347,15 @@ def _post_page(
 ) -> Figure:
     fig = Figure(figsize=LETTER_IN)
     school = str(post.school_id)
-    fig.text(
-        0.07, 0.965, f"Post {number}: {post.post_id}", fontsize=18, fontweight="bold", va="top"
+    window = (
+        f"School window AM {times.get((school, 'am'), '?')}, PM {times.get((school, 'pm'), '?')}"
     )
-    label = str(post.cross_streets)
-    fig.text(0.07, 0.932, label, fontsize=_title_pt(label, 0.88 * LETTER_IN[0], 14), va="top")
-    fig.text(
-        0.07,
-        0.905,
-        f"{school_name} ({school})    "
-        f"School window AM {times.get((school, 'am'), '?')}, PM {times.get((school, 'pm'), '?')}",
-        fontsize=10,
-        va="top",
-    )
+    lines = [
+        (f"Post {number}: {post.post_id}", 18.0, True),
+        (str(post.cross_streets), 14.0, False),
+        (f"{school_name} ({school})    {window}", 10.0, False),
+    ]
+    heading(fig, lines, 0.975, bottom=0.872)
     x, y = post.geometry.x, post.geometry.y
     bbox = (x - POST_RADIUS_M, y - POST_RADIUS_M, x + POST_RADIUS_M, y + POST_RADIUS_M)
     ax = fig.add_axes((0.12, 0.28, 0.76, 0.76 * 8.5 / 11))
@@ -361,8 +380,8 @@ def _post_page(
     slots = dict(iter(shifts.groupby(["window", "weekday"], sort=False)))
     for day in WEEKDAYS:
         cells = [day]
-        for window in WINDOWS:
-            mine = slots.get((window, day), shifts.iloc[:0])
+        for w in WINDOWS:
+            mine = slots.get((w, day), shifts.iloc[:0])
             text = "; ".join(
                 f"{w} {s}–{e}"
                 for w, s, e in zip(mine["worker_id"], mine["start"], mine["end"], strict=True)
@@ -370,26 +389,155 @@ def _post_page(
             cells.append(text or "unstaffed")
         rows.append(cells)
     header = ["Day", "Morning (AM)", "Afternoon (PM)"]
-    _table(
+    draw_table(
         fig,
         (0.1, 0.04, 0.8, 0.21),
         "Assigned workers",
-        (header, rows, [0.12, 0.44, 0.44]),
+        Table(header, rows, [0.12, 0.44, 0.44]),
         max_pt=10,
+        min_pt=4.0,  # the five days always fit this page
     )
     return fig
 
 
+# ------------------------------------------------------------------ workers
+WEEK_HEADER = ["Day", "Window", "Post", "Location", "School", "Time", "Hours"]
+
+
+def _hours(minutes: float) -> str:
+    return f"{minutes / 60:.1f}".removesuffix(".0")
+
+
+def _week_rows(packet: _Packet, shifts: pd.DataFrame) -> list[list[str]]:
+    """A worker's assignments, one row per weekday and window (``off`` when none)."""
+    by_slot = dict(iter(shifts.groupby(["weekday", "window"], sort=False)))
+    rows = []
+    for day in WEEKDAYS:
+        for window in WINDOWS:
+            mine = by_slot.get((day, window))
+            name = WINDOW_NAMES.get(window, window)
+            if mine is None:
+                rows.append([day, name, "—", "off", "", "", ""])
+                continue
+            for a in mine.sort_values("start").to_dict("records"):
+                number, label = packet.post_label(str(a["post_id"]))
+                school = packet.school_names.get(str(a["school_id"]), str(a["school_id"]))
+                time = f"{a['start']}–{a['end']}"
+                rows.append([day, name, number, label, school, time, _hours(a["minutes"])])
+    return rows
+
+
+def _person_lines(packet: _Packet, worker_id: str, kind: str) -> list[tuple[str, float, bool]]:
+    name, phone = packet.people.get(worker_id, ("", ""))
+    return [
+        (f"{kind} {worker_id}" + (f": {name}" if name else ""), 18.0, True),
+        (f"Phone: {phone}" if phone else "", 12.0, False),
+        (f"{packet.name} (vendor {packet.vendor_id})", 11.0, False),
+        (_plan_line(packet.result), 10.0, False),
+    ]
+
+
+def _worker_pages(packet: _Packet, worker_id: str) -> Iterator[Figure]:
+    """A worker's week: every shift with its post, cross streets, school and times."""
+    shifts = packet.roster[packet.roster["worker_id"] == worker_id]
+    minutes = float(shifts["minutes"].sum())
+    days = shifts["weekday"].nunique()
+    lines = _person_lines(packet, worker_id, "Worker")
+    if shifts.empty:
+        lines.append(("No shifts this week.", 12.0, True))
+    else:
+        total = f"Weekly hours: {_hours(minutes)} ({len(shifts)} shifts on {days} days)"
+        lines.append((total, 12.0, True))
+    lines.append(("Post numbers are those of the maps and post pages of this packet.", 9.0, False))
+    rows = _week_rows(packet, shifts)
+    table = Table(WEEK_HEADER, rows, content_widths(WEEK_HEADER, rows))
+    more = [(f"{packet.name}: worker {worker_id}, continued", 11.0, True)]
+    yield from flow([Flowed("The week", table, 11.0)], lambda: _page(lines), lambda: _page(more))
+
+
+def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figure]:
+    """A floater's week: where they stand by, when, and any shift they were given."""
+    worker_id = str(floater["worker_id"])
+    where = packet.standby(floater)
+    lines = _person_lines(packet, worker_id, "Floater")
+    lines += [
+        ("Covers absences: the supervisor sends you to the post of an absent worker.", 12.0, True),
+        (f"Otherwise stand by {where}.", 11.0, False),
+    ]
+    days = _items(floater.get("weekdays")) or list(WEEKDAYS)
+    windows = _items(floater.get("windows")) or list(WINDOWS)
+    school = _text(floater.get("school_id"))
+    shifts = packet.roster[packet.roster["worker_id"] == worker_id]
+    rows = _week_rows(packet, shifts)
+    for row in rows:
+        day, window = row[0], next((w for w, n in WINDOW_NAMES.items() if n == row[1]), row[1])
+        if row[3] == "off" and day in days and window in windows:
+            row[2:6] = ["—", f"stand by {where}", "", packet.times.get((school, window), "")]
+    table = Table(WEEK_HEADER, rows, content_widths(WEEK_HEADER, rows))
+    more = [(f"{packet.name}: floater {worker_id}, continued", 11.0, True)]
+    yield from flow([Flowed("The week", table, 11.0)], lambda: _page(lines), lambda: _page(more))
+
+
+# ------------------------------------------------------------------ sign-in
+SIGN_IN_HEADER = ["#", "Location", "Window", "Time", "Worker", "Name"]
+SIGN_IN_HAND = (["Time in", "Time out", "Signature"], [0.09, 0.09, 0.17])
+
+
+def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure]:
+    """A school's sign-in sheet for one weekday: each staffed post-window, then blank rows."""
+    roster = packet.roster
+    mine = roster[(roster["school_id"] == school_id) & (roster["weekday"] == day)]
+    order = {w: i for i, w in enumerate(WINDOWS)}
+    rows = []
+    for a in mine.to_dict("records"):
+        number, label = packet.post_label(str(a["post_id"]))
+        rows.append(
+            (
+                order.get(str(a["window"]), len(order)),
+                packet.numbers.get(str(a["post_id"]), 10**6),
+                str(a["start"]),
+                [
+                    number,
+                    label,
+                    WINDOW_NAMES.get(str(a["window"]), str(a["window"])),
+                    f"{a['start']}–{a['end']}",
+                    str(a["worker_id"]),
+                    packet.people.get(str(a["worker_id"]), ("", ""))[0],
+                ],
+            )
+        )
+    body = [r[-1] for r in sorted(rows, key=lambda r: r[:3])]
+    blank = ["", "", "", "", "", "Substitute:"]
+    hand, hand_widths = SIGN_IN_HAND
+    typed = content_widths(SIGN_IN_HEADER, [*body, blank])
+    share = 1 - sum(hand_widths)
+    widths = [w * share for w in typed] + hand_widths
+    rows_out = [[*r, "", "", ""] for r in [*body, *[blank] * SIGN_IN_BLANK_ROWS]]
+    table = Table([*SIGN_IN_HEADER, *hand], rows_out, widths)
+    school = packet.school_names.get(school_id, school_id)
+    lines = [
+        (f"Sign-in sheet: {school} ({school_id})", 16.0, True),
+        (f"{day}    Date: ______________    {packet.name} ({packet.vendor_id})", 11.0, False),
+        (_plan_line(packet.result), 10.0, False),
+        ("Each worker signs in on arrival at the post and out on leaving.", 9.5, False),
+    ]
+    more = [(f"Sign-in sheet: {school}, {day}, continued", 11.0, True)]
+    yield from flow(
+        [Flowed("Posts staffed this day", table, 10.0, min_pt=7.0, min_row_pt=SIGN_IN_ROW_PT)],
+        lambda: _page(lines),
+        lambda: _page(more),
+    )
+
+
 # ------------------------------------------------------------------ packet
-def _vendor(result: PlanLike, vendor_id: str) -> tuple[str, list[str]]:
+def _vendor(result: PlanLike, vendor_id: str) -> pd.Series:
     vendors = result.vendors
     require_columns(vendors, ["vendor_id", "name", "school_ids"], "result.vendors")
     match = vendors[vendors["vendor_id"].astype(str) == str(vendor_id)]
     if match.empty:
         known = ", ".join(map(str, vendors["vendor_id"])) or "(none)"
         raise DataError(f"vendor {vendor_id!r} is not in result.vendors; known vendors: {known}")
-    row = match.iloc[0]
-    return str(row["name"]), [str(s) for s in row["school_ids"]]
+    return match.iloc[0]
 
 
 def _vendor_tables(
@@ -408,21 +556,60 @@ def _vendor_tables(
     return schools.loc[school_ids], posts
 
 
+def packet_pages(result: PlanLike, vendor_id: str) -> Iterator[Figure]:
+    """The pages of a vendor's packet, in order (see :func:`post_packet`), one at a time."""
+    packet = _Packet(result, vendor_id)
+    yield from _cover_pages(packet)
+    routes_of = {sid: _routes_of(result, sid) for sid in packet.school_names}
+    posts = packet.posts
+    for school in packet.schools.itertuples(index=False):
+        sid = str(school.school_id)
+        mine = posts[posts["school_id"].astype(str) == sid]
+        name = packet.school_names[sid]
+        yield _school_page(result, school, name, routes_of[sid], mine, packet.numbers)
+    for post in posts.itertuples(index=False):
+        sid, number = str(post.school_id), packet.numbers[str(post.post_id)]
+        shifts = packet.shifts_of.get(str(post.post_id), packet.no_shifts)
+        name = packet.school_names[sid]
+        yield _post_page(result, post, number, name, routes_of[sid], shifts, packet.times)
+    for worker_id in packet.workers:
+        yield from _worker_pages(packet, worker_id)
+    for floater in packet.floaters.to_dict("records"):
+        yield from _floater_pages(packet, floater)
+    for sid in packet.school_names:
+        for day in WEEKDAYS:
+            yield from _sign_in_pages(packet, sid, day)
+
+
 def post_packet(result: PlanLike, vendor_id: str, path: str | Path) -> Path:
     """Write a vendor's printable post packet (US Letter PDF) atomically.
 
-    Pages: a cover (vendor, its schools, every post with cross streets, shift
-    times and worker ids, the plan date); one map per school (streets,
-    corridors, numbered posts with a key); one page per chosen post (streets
-    about 300 m around it with names, the corridor, the post, its shifts and
-    workers per weekday, north arrow, scale bar).  So the page count is
-    1 + schools of the vendor + chosen posts of those schools.  No student
-    location, origin or count is printed.
+    Pages, in order:
+
+    * a cover: the vendor and its contact, its schools, its floaters (who,
+      phone, where they stand by, their days) and every post with cross
+      streets, shift times and worker ids, the plan date (the posts table
+      runs onto more pages when long);
+    * one map per school (streets, corridors, numbered posts with a key);
+    * one page per chosen post (streets about 300 m around it with names,
+      the corridor, the post, its shifts and workers per weekday, north
+      arrow, scale bar);
+    * one page per worker: name and phone when known, their week Mon–Fri
+      by window (post number, cross streets, school, times) and weekly
+      hours; floaters' pages say where they stand by and that they cover
+      absences;
+    * one sign-in sheet per school and weekday: the day's staffed
+      post-windows with worker, and columns for time in, time out and a
+      signature, with blank rows for substitutes.
+
+    So the page count is 1 + schools + chosen posts + workers and floaters +
+    5 × schools, plus a page for each table that runs long.  Text wraps or
+    shrinks, never cut.  No student location, origin or count is printed.
 
     Parameters
     ----------
     result
-        A plan (see :class:`~safepassage.maps.web.PlanLike`).
+        A plan (see :class:`~safepassage.maps.plan_data.PlanLike`).
     vendor_id
         A ``vendor_id`` of ``result.vendors``.
     path
@@ -434,68 +621,16 @@ def post_packet(result: PlanLike, vendor_id: str, path: str | Path) -> Path:
         ``path``.
     """
     path = Path(path)
-    vendor_name, school_ids = _vendor(result, vendor_id)
-    schools, posts = _vendor_tables(result, school_ids)
-    schedule, times = post_schedule(result), window_times(result)
-    numbers = {str(p): i for i, p in enumerate(posts["post_id"], start=1)}
+    packet = _Packet(result, vendor_id)  # checks the tables before any page is drawn
     metadata = {
-        "Title": f"Safe Passage posts — {vendor_name}",
+        "Title": f"Safe Passage posts — {packet.name}",
         "Creator": "safepassage",
         "CreationDate": None,
     }
-
-    shifts_of, no_shifts = _shifts_by_post(schedule), schedule.iloc[:0]
-    routes_of = {sid: _routes_of(result, sid) for sid in school_ids}
-
-    def pages() -> Iterator[Figure]:
-        rows = _packet_rows(posts, shifts_of, no_shifts)
-        yield _cover_page(result, vendor_name, str(vendor_id), schools, rows)
-        for school in schools.itertuples(index=False):
-            mine = posts[posts["school_id"].astype(str) == str(school.school_id)]
-            yield _school_page(result, school, routes_of[str(school.school_id)], mine, numbers)
-        for post in posts.itertuples(index=False):
-            sid, number = str(post.school_id), numbers[str(post.post_id)]
-            shifts = shifts_of.get(str(post.post_id), no_shifts)
-            name = str(schools.loc[sid, "name"])
-            yield _post_page(result, post, number, name, routes_of[sid], shifts, times)
-
-    def write(tmp: Path) -> None:
-        if not _write_pdf(tmp, pages, metadata, core_fonts=True):
-            _write_pdf(tmp, pages, metadata, core_fonts=False)
-
     with atomic_file(path, mode=0o644) as part:  # packets are meant to be shared
-        write(part)
-    logger.info("wrote post packet %s (%d posts)", path, len(posts))
+        write_document(part, lambda: packet_pages(result, vendor_id), metadata)
+    logger.info("wrote post packet %s (%d posts)", path, len(packet.posts))
     return path
-
-
-def _write_pdf(
-    path: Path, pages: Callable[[], Iterator[Figure]], metadata: dict[str, Any], *, core_fonts: bool
-) -> bool:
-    """Draw ``pages()`` into ``path``; False, at the first page not in WinAnsi, with core fonts.
-
-    The PDF core fonts (Helvetica) are neither laid out glyph by glyph nor
-    subset and embedded at the end, which makes a page several times cheaper
-    to write than with embedded TrueType; they only encode WinAnsi (cp1252:
-    Latin letters such as "ñ", "–", "…", "©").  Any other character sends the
-    packet back to embedded DejaVu Sans.
-    """
-    with mpl.rc_context(_CORE_RC if core_fonts else _RC), PdfPages(path, metadata=metadata) as pdf:
-        for fig in pages():
-            if core_fonts and not _winansi(fig):
-                return False
-            pdf.savefig(fig)
-    return True
-
-
-def _winansi(fig: Figure) -> bool:
-    """Whether every text of ``fig`` can be written in a core font (WinAnsi, i.e. cp1252)."""
-    try:
-        for text in fig.findobj(Text):
-            text.get_text().encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _routes_of(result: PlanLike, school_id: str) -> gpd.GeoDataFrame:

@@ -2,7 +2,8 @@
 
 Grid nodes sit every 100 m from (440000, 4630000) in EPSG:26916.  School S1 is
 named like a script injection; worker ``W&1`` has an ampersand.  Origin O2 has
-3 students, below ``min_students`` = 10, so no map may show it.
+3 students, below ``min_students`` = 10, so no map may show it.  Vendor V1 has a
+contact, workers W&1 (named) and W2 (no name) and floater F1, who stands by at P2.
 
 R1 (S1) is a designated route along E-W 0, its riskiest stretch the block
 x = 100..200 m; R2 (S2) is a designed corridor.  S1's students also walk N-S 3
@@ -13,7 +14,7 @@ a script), and extension E1 would add N-S 4 from E-W 0 to E-W 1 to R1.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 import shapely
 
+from safepassage.result import FLOATER_COLUMNS, STAFF_COLUMNS
 from safepassage.routes.network import WalkNetwork
 from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
 
@@ -55,6 +57,8 @@ class Plan:
     review: gpd.GeoDataFrame | None = None
     uncovered: gpd.GeoDataFrame | None = None
     extensions: gpd.GeoDataFrame | None = None
+    staff: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STAFF_COLUMNS))
+    floaters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOATER_COLUMNS))
 
 
 def _node(net: WalkNetwork, dx: float, dy: float) -> int:
@@ -150,7 +154,21 @@ def make_plan(net: WalkNetwork) -> Plan:
             "vendor_id": ["V1", "V2"],
             "name": ["Peace & Hope CBO", "Unity CBO"],
             "school_ids": [["S1"], ["S2"]],
+            "contact": ["Dana Reyes", np.nan],
+            "phone": ["773-555-0100", ""],
         }
+    )
+    staff = pd.DataFrame(
+        [
+            ("W&1", "V1", "Ana Núñez", "773-555-0111"),
+            ("W2", "V1", "", ""),
+            ("W3", "V2", "Lee Park", "773-555-0133"),
+        ],
+        columns=STAFF_COLUMNS,
+    )
+    floaters = pd.DataFrame(
+        [("F1", "V1", "Flo Rivera", "773-555-0199", "S1", "P2", "Mon;Wed;Fri", "am;pm")],
+        columns=FLOATER_COLUMNS,
     )
     windows = pd.DataFrame(
         {
@@ -171,6 +189,8 @@ def make_plan(net: WalkNetwork) -> Plan:
         vendors,
         windows,
         review=_review(net, corridors),
+        staff=staff,
+        floaters=floaters,
         uncovered=_uncovered(net),
         extensions=_extensions(net),
     )

@@ -25,9 +25,15 @@ def text(packet: PdfReader) -> str:
     return "\n".join(page.extract_text() for page in packet.pages)
 
 
-def test_page_count_is_cover_plus_schools_plus_chosen_posts(packet: PdfReader) -> None:
-    # V1 has school S1 with chosen posts P1, P2 (P3 was not chosen)
-    assert len(packet.pages) == 1 + 1 + 2
+def flat(text: str) -> str:
+    """Text with its line breaks and runs of spaces as one space (wrapped text reads whole)."""
+    return " ".join(text.split())
+
+
+def test_page_count_is_cover_schools_posts_workers_and_sign_in_sheets(packet: PdfReader) -> None:
+    # V1 has school S1 with chosen posts P1, P2 (P3 was not chosen), workers W&1 and W2,
+    # floater F1, and a sign-in sheet per weekday
+    assert len(packet.pages) == 1 + 1 + 2 + 3 + 5
 
 
 def test_pages_are_us_letter(packet: PdfReader) -> None:
@@ -62,7 +68,7 @@ def test_packet_carries_street_names_and_osm_attribution(text: str) -> None:
 
 def test_other_vendor_gets_its_own_school_and_posts(plan: Plan, tmp_path: Path) -> None:
     reader = PdfReader(post_packet(plan, "V2", tmp_path / "v2.pdf"))
-    assert len(reader.pages) == 3
+    assert len(reader.pages) == 1 + 1 + 1 + 1 + 5  # S2, P4, W3, Mon-Fri
     assert "P4" in reader.pages[0].extract_text()
 
 
@@ -102,7 +108,7 @@ def test_long_place_ids_print_whole_on_the_cover(plan: Plan, tmp_path: Path) -> 
     roster = plan.roster.assign(post_id=plan.roster["post_id"].replace({"P1": long_id}))
     renamed = dataclasses.replace(plan, posts=posts, roster=roster)
     cover = PdfReader(post_packet(renamed, "V1", tmp_path / "v1.pdf")).pages[0].extract_text()
-    assert long_id in cover
+    assert long_id in flat(cover)
     assert "…" not in cover
 
 
@@ -115,7 +121,7 @@ def test_a_long_mid_block_label_prints_whole_on_cover_key_and_post_page(
     reader = PdfReader(
         post_packet(dataclasses.replace(plan, posts=posts), "V1", tmp_path / "l.pdf")
     )
-    cover, key, post = (reader.pages[i].extract_text() for i in (0, 1, 2))
+    cover, key, post = (flat(reader.pages[i].extract_text()) for i in (0, 1, 2))
     assert label in cover
     assert label in post
     assert "160 m from E 57th St" in key  # wrapped onto a second line, not cut
@@ -136,6 +142,6 @@ def test_non_ascii_street_names_print_as_text(
     posts.loc[posts["post_id"] == "P1", "cross_streets"] = label
     path = post_packet(dataclasses.replace(plan, posts=posts), "V1", tmp_path / "n.pdf")
     reader = PdfReader(path)
-    assert label in reader.pages[0].extract_text()
-    assert label in reader.pages[2].extract_text()
+    assert label in flat(reader.pages[0].extract_text())
+    assert label in flat(reader.pages[2].extract_text())
     assert (b"/FontFile2" in path.read_bytes()) is embedded

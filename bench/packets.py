@@ -1,7 +1,8 @@
 """Benchmark the PDF post packets: seconds per page, ours against a baseline commit, same text.
 
 The Englewood example is planned once (no outputs written; the network cache
-under ``~/.cache/safepassage`` is reused), then every vendor's packet is
+under ``~/.cache/safepassage`` is reused; staff and floaters filled in from the
+workers table when the plan lacks them, see :func:`with_people`), then every vendor's packet is
 written by today's :func:`safepassage.maps.printed.post_packet` and by the
 ``printed.py``/``drawing.py`` of ``--baseline`` (a git commit, loaded into this
 process from ``git show``), each ``--repeat`` times; the best time of each is
@@ -16,6 +17,7 @@ Run: ``.venv/bin/python bench/packets.py [--baseline REF] [--repeat 2] [--keep D
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib.util
 import subprocess
@@ -94,6 +96,25 @@ def compare(ours: Path, baseline: Path) -> str:
     )
 
 
+def with_people(result: Any) -> Any:
+    """``result`` with ``staff`` and ``floaters`` filled from the workers table and the roster,
+    when the plan did not carry them (no names or phones: the example has none), so the
+    packets have their worker and floater pages; floaters stand by at their vendor's
+    first school."""
+    if not result.staff.empty or result.inputs.workers is None:
+        return result
+    workers = result.inputs.workers.astype({"worker_id": str, "vendor_id": str})
+    staff = workers[["worker_id", "vendor_id"]].assign(name="", phone="")
+    held = set(result.roster_result.floaters) if result.roster_result is not None else set()
+    first = {
+        str(v): (list(s) or [""])[0] for v, s in result.vendors[["vendor_id", "school_ids"]].values
+    }
+    floaters = staff[staff["worker_id"].isin(held)].assign(
+        school_id=lambda f: f["vendor_id"].map(first), post_id="", weekdays="", windows=""
+    )
+    return dataclasses.replace(result, staff=staff, floaters=floaters)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--baseline", default=BASELINE, help="git commit of the baseline")
@@ -101,7 +122,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write the packets here")
     parser.add_argument("--no-baseline", action="store_true", help="time ours only")
     args = parser.parse_args()
-    result: Any = plan(CONFIG)
+    result: Any = with_people(plan(CONFIG))
     old = None if args.no_baseline else baseline_packet(args.baseline)
     folder = args.keep or Path(tempfile.mkdtemp(prefix="safepassage-bench-packets-"))
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,9 @@ from .plan_data import PlanLike, post_schedule, window_times
 from .sheet import (
     Flowed,
     Table,
-    content_widths,
+    cell_text,
     draw_table,
+    fitted,
     flow,
     heading,
     text_width_pt,
@@ -54,34 +55,27 @@ logger = logging.getLogger(__name__)
 POST_RADIUS_M = 300.0
 SCHOOL_MARGIN_M = 250.0
 SIGN_IN_BLANK_ROWS = 4  # empty rows at the foot of a sign-in sheet, for substitutes
-SIGN_IN_ROW_PT = 22.0  # tall enough to sign in
+SIGN_IN_ROW_PT = 18.0  # a quarter inch: tall enough to sign in
+SIGN_IN_PT = 10.0
 WINDOW_NAMES = {"am": "AM", "pm": "PM"}
 
 
 # ------------------------------------------------------------------ content
-def _text(value: Any) -> str:
-    """A cell's text: missing (None, NaN, empty) is ``""``."""
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return ""
-    text = str(value).strip()
-    return "" if text.lower() in ("nan", "<na>") else text
-
-
 def _items(value: Any) -> list[str]:
     """A list cell (a list, or text separated by ``;``) as its items; missing is ``[]``."""
     if isinstance(value, list | tuple | set):
-        return [t for v in value if (t := _text(v))]
-    return [t for v in _text(value).split(";") if (t := v.strip())]
+        return [t for v in value if (t := cell_text(v))]
+    return [t for v in cell_text(value).split(";") if (t := v.strip())]
 
 
-def _shift_text(shifts: pd.DataFrame, window: str) -> str:
+def _shiftcell_text(shifts: pd.DataFrame, window: str) -> str:
     mine = shifts[shifts["window"] == window]
     if mine.empty:
         return "unstaffed"
     return ", ".join(sorted({f"{s}–{e}" for s, e in zip(mine["start"], mine["end"], strict=True)}))
 
 
-def _workers_text(shifts: pd.DataFrame) -> str:
+def _workerscell_text(shifts: pd.DataFrame) -> str:
     return ", ".join(sorted(set(shifts["worker_id"]))) or "—"
 
 
@@ -101,9 +95,9 @@ def _packet_rows(
                 str(number),
                 str(post.post_id),  # begins with the school id (the schools are listed above)
                 str(post.cross_streets),
-                _shift_text(shifts, "am"),
-                _shift_text(shifts, "pm"),
-                _workers_text(shifts),
+                _shiftcell_text(shifts, "am"),
+                _shiftcell_text(shifts, "pm"),
+                _workerscell_text(shifts),
             ]
         )
     return rows
@@ -116,12 +110,12 @@ class _Packet:
         self.result = result
         self.vendor_id = str(vendor_id)
         row = _vendor(result, self.vendor_id)
-        self.name = _text(row["name"]) or self.vendor_id
-        self.contact = _text(row.get("contact"))
-        self.phone = _text(row.get("phone"))
+        self.name = cell_text(row["name"]) or self.vendor_id
+        self.contact = cell_text(row.get("contact"))
+        self.phone = cell_text(row.get("phone"))
         school_ids = [str(s) for s in row["school_ids"]]
         self.schools, self.posts = _vendor_tables(result, school_ids)
-        self.school_names = {s: _text(self.schools.loc[s, "name"]) or s for s in school_ids}
+        self.school_names = {s: cell_text(self.schools.loc[s, "name"]) or s for s in school_ids}
         self.numbers = {str(p): i for i, p in enumerate(self.posts["post_id"], start=1)}
         self.labels = dict(
             zip(
@@ -141,7 +135,10 @@ class _Packet:
         self.people: dict[str, tuple[str, str]] = {}
         for table in (staff, self.floaters):
             for r in table.to_dict("records"):
-                self.people[str(r["worker_id"])] = (_text(r.get("name")), _text(r.get("phone")))
+                self.people[str(r["worker_id"])] = (
+                    cell_text(r.get("name")),
+                    cell_text(r.get("phone")),
+                )
         floater_ids = set(self.floaters["worker_id"].astype(str))
         everyone = set(self.people) | set(self.roster["worker_id"])
         self.workers = sorted(everyone - floater_ids)
@@ -154,10 +151,10 @@ class _Packet:
 
     def standby(self, floater: Mapping[Any, Any]) -> str:
         """Where a floater stands when not covering."""
-        post, school = _text(floater.get("post_id")), _text(floater.get("school_id"))
+        post, school = cell_text(floater.get("post_id")), cell_text(floater.get("school_id"))
         if post:
             number, label = self.post_label(post)
-            return f"post {number}: {label}" if label else f"post {number}"
+            return f"at post {number}: {label}" if label else f"at post {number}"
         if school:
             return f"at the school: {self.school_names.get(school, school)}"
         return "where the supervisor sends them"
@@ -212,24 +209,20 @@ def _cover_pages(packet: _Packet) -> Iterator[Figure]:
         (_plan_line(result), 10.0, False),
         ("Schools", 10.5, True),
     ]
-    lines += [
-        (
-            f"• {packet.school_names[str(s.school_id)]} ({s.school_id}), grades "
-            f"{_text(getattr(s, 'grades', ''))}, bells {_text(getattr(s, 'bell_start', ''))}"
-            f"–{_text(getattr(s, 'bell_end', ''))}",
-            9.5,
-            False,
+    for s in packet.schools.to_dict("records"):
+        grades, start, end = (cell_text(s.get(c)) for c in ("grades", "bell_start", "bell_end"))
+        name = packet.school_names[str(s["school_id"])]
+        lines.append(
+            (f"• {name} ({s['school_id']}), grades {grades}, bells {start}–{end}", 9.5, False)
         )
-        for s in packet.schools.itertuples(index=False)
-    ]
     tables = []
     if not packet.floaters.empty:
-        header = ["Floater", "Name", "Phone", "Stands by at", "Days", "Windows"]
+        header = ["Floater", "Name", "Phone", "Stands by", "Days", "Windows"]
         rows = [
             [
                 str(f["worker_id"]),
-                _text(f.get("name")),
-                _text(f.get("phone")),
+                cell_text(f.get("name")),
+                cell_text(f.get("phone")),
                 packet.standby(f),
                 ", ".join(_items(f.get("weekdays"))) or "every weekday",
                 ", ".join(WINDOW_NAMES.get(w, w) for w in _items(f.get("windows"))) or "AM, PM",
@@ -237,10 +230,10 @@ def _cover_pages(packet: _Packet) -> Iterator[Figure]:
             for f in packet.floaters.to_dict("records")
         ]
         title = "Floaters: they cover absent workers' posts, standing by here otherwise"
-        tables.append(Flowed(title, Table(header, rows, content_widths(header, rows)), 8.5))
+        tables.append(Flowed(title, fitted(header, rows, wrapping=(1, 3)), 8.5))
     rows = _packet_rows(packet.posts, packet.shifts_of, packet.no_shifts)
     header = ["#", "Post", "Location", "AM shift", "PM shift", "Workers"]
-    table = Table(header, rows, content_widths(header, rows))
+    table = fitted(header, rows, wrapping=(2, 5))
     title = "Posts (number on the maps, shifts, workers)"
     tables.append(Flowed(title, table, 8.5, min_pt=6.5, empty="No posts."))
     more = [(f"{packet.name}: post packet, continued", 11.0, True)]
@@ -389,19 +382,22 @@ def _post_page(
             cells.append(text or "unstaffed")
         rows.append(cells)
     header = ["Day", "Morning (AM)", "Afternoon (PM)"]
-    draw_table(
-        fig,
-        (0.1, 0.04, 0.8, 0.21),
-        "Assigned workers",
-        Table(header, rows, [0.12, 0.44, 0.44]),
-        max_pt=10,
-        min_pt=4.0,  # the five days always fit this page
-    )
+    table = Table(header, rows, [0.12, 0.44, 0.44])
+    # min_pt 4: the five days always fit this page
+    draw_table(fig, (0.1, 0.04, 0.8, 0.21), Flowed("Assigned workers", table, 10.0, min_pt=4.0))
     return fig
 
 
 # ------------------------------------------------------------------ workers
 WEEK_HEADER = ["Day", "Window", "Post", "Location", "School", "Time", "Hours"]
+
+
+WEEK_PT = 11.0
+
+
+def _week_table(rows: list[list[str]]) -> Table:
+    """The week table: location and school wrap, the other columns hold whole."""
+    return fitted(WEEK_HEADER, rows, wrapping=(3, 4))
 
 
 def _hours(minutes: float) -> str:
@@ -449,10 +445,9 @@ def _worker_pages(packet: _Packet, worker_id: str) -> Iterator[Figure]:
         total = f"Weekly hours: {_hours(minutes)} ({len(shifts)} shifts on {days} days)"
         lines.append((total, 12.0, True))
     lines.append(("Post numbers are those of the maps and post pages of this packet.", 9.0, False))
-    rows = _week_rows(packet, shifts)
-    table = Table(WEEK_HEADER, rows, content_widths(WEEK_HEADER, rows))
+    table = _week_table(_week_rows(packet, shifts))
     more = [(f"{packet.name}: worker {worker_id}, continued", 11.0, True)]
-    yield from flow([Flowed("The week", table, 11.0)], lambda: _page(lines), lambda: _page(more))
+    yield from flow([Flowed("The week", table, WEEK_PT)], lambda: _page(lines), lambda: _page(more))
 
 
 def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figure]:
@@ -466,21 +461,21 @@ def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figu
     ]
     days = _items(floater.get("weekdays")) or list(WEEKDAYS)
     windows = _items(floater.get("windows")) or list(WINDOWS)
-    school = _text(floater.get("school_id"))
+    school = cell_text(floater.get("school_id"))
     shifts = packet.roster[packet.roster["worker_id"] == worker_id]
     rows = _week_rows(packet, shifts)
     for row in rows:
         day, window = row[0], next((w for w, n in WINDOW_NAMES.items() if n == row[1]), row[1])
         if row[3] == "off" and day in days and window in windows:
             row[2:6] = ["—", f"stand by {where}", "", packet.times.get((school, window), "")]
-    table = Table(WEEK_HEADER, rows, content_widths(WEEK_HEADER, rows))
+    table = _week_table(rows)
     more = [(f"{packet.name}: floater {worker_id}, continued", 11.0, True)]
-    yield from flow([Flowed("The week", table, 11.0)], lambda: _page(lines), lambda: _page(more))
+    yield from flow([Flowed("The week", table, WEEK_PT)], lambda: _page(lines), lambda: _page(more))
 
 
 # ------------------------------------------------------------------ sign-in
 SIGN_IN_HEADER = ["#", "Location", "Window", "Time", "Worker", "Name"]
-SIGN_IN_HAND = (["Time in", "Time out", "Signature"], [0.09, 0.09, 0.17])
+SIGN_IN_HAND = (["Time in", "Time out", "Signature"], (0.08, 0.08, 0.16))
 
 
 def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure]:
@@ -509,11 +504,9 @@ def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure
     body = [r[-1] for r in sorted(rows, key=lambda r: r[:3])]
     blank = ["", "", "", "", "", "Substitute:"]
     hand, hand_widths = SIGN_IN_HAND
-    typed = content_widths(SIGN_IN_HEADER, [*body, blank])
-    share = 1 - sum(hand_widths)
-    widths = [w * share for w in typed] + hand_widths
+    header = [*SIGN_IN_HEADER, *hand]
     rows_out = [[*r, "", "", ""] for r in [*body, *[blank] * SIGN_IN_BLANK_ROWS]]
-    table = Table([*SIGN_IN_HEADER, *hand], rows_out, widths)
+    table = fitted(header, rows_out, wrapping=(1, 5), fixed=hand_widths)
     school = packet.school_names.get(school_id, school_id)
     lines = [
         (f"Sign-in sheet: {school} ({school_id})", 16.0, True),
@@ -523,7 +516,11 @@ def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure
     ]
     more = [(f"Sign-in sheet: {school}, {day}, continued", 11.0, True)]
     yield from flow(
-        [Flowed("Posts staffed this day", table, 10.0, min_pt=7.0, min_row_pt=SIGN_IN_ROW_PT)],
+        [
+            Flowed(
+                "Posts staffed this day", table, SIGN_IN_PT, min_pt=7.0, min_row_pt=SIGN_IN_ROW_PT
+            )
+        ],
         lambda: _page(lines),
         lambda: _page(more),
     )

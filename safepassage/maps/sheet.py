@@ -11,6 +11,7 @@ to put on the next page.  Nothing is cut short.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import weakref
@@ -21,6 +22,7 @@ from typing import Any
 
 import matplotlib as mpl
 import numpy as np
+import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -34,11 +36,18 @@ from .drawing import LETTER_IN
 __all__ = [
     "CELLS",
     "MIN_TABLE_PT",
+    "Flowed",
     "Table",
+    "cell_text",
+    "content_widths",
     "draw_table",
+    "fit_widths",
+    "fitted",
+    "flow",
     "heading",
     "text_width_pt",
     "wrap",
+    "write_document",
     "write_pdf",
 ]
 
@@ -60,6 +69,14 @@ _CORE_RC: Any = _RC | {
     "font.weight": "medium",
     "axes.formatter.use_mathtext": True,
 }
+
+
+def cell_text(value: Any) -> str:
+    """A table cell's text: missing (None, NaN, empty) is ``""``."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    text = str(value).strip()
+    return "" if text.lower() in ("nan", "<na>") else text
 
 
 # ------------------------------------------------------------------ measuring
@@ -164,18 +181,48 @@ class Table:
     """A table's content: header, rows, column widths (fractions summing to 1).
 
     A row of one cell is a band across the whole table (a group heading, shaded,
-    bold).  ``bold`` holds ``(row, column)`` of body cells printed bold.
+    bold).  ``bold`` holds ``(row, column)`` of body cells printed bold.  With
+    ``wrapping`` set, the widths are fitted anew at each font size tried
+    (:func:`fit_widths`: the columns listed wrap, the others hold their text
+    whole, the last columns take the fractions ``fixed``) and ``widths`` is
+    only a fallback.
     """
 
     header: list[str]
     rows: list[list[str]]
     widths: list[float]
     bold: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+    wrapping: tuple[int, ...] | None = None
+    fixed: tuple[float, ...] = ()
 
     def rest(self, start: int) -> Table:
         """The rows from ``start`` on (for the next page), bold cells renumbered."""
         bold = frozenset((r - start, c) for r, c in self.bold if r >= start)
-        return Table(self.header, self.rows[start:], self.widths, bold)
+        return dataclasses.replace(self, rows=self.rows[start:], bold=bold)
+
+    def widths_at(self, size: float, width: float) -> list[float]:
+        """The column widths at font ``size`` in a table ``width`` wide (figure fraction)."""
+        if self.wrapping is None:
+            return self.widths
+        return fit_widths(
+            self.header,
+            self.rows,
+            size=size,
+            width=width,
+            wrapping=self.wrapping,
+            fixed=self.fixed,
+        )
+
+
+def fitted(
+    header: list[str],
+    rows: list[list[str]],
+    wrapping: tuple[int, ...],
+    fixed: tuple[float, ...] = (),
+) -> Table:
+    """A table whose widths are fitted at each font size (see :class:`Table`)."""
+    widths = content_widths(header, rows)
+    return Table(header, rows, widths, wrapping=wrapping, fixed=fixed)
 
 
 def content_widths(
@@ -203,8 +250,49 @@ def content_widths(
     return [n / sum(need) for n in need]
 
 
+def fit_widths(
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    size: float,
+    width: float,
+    wrapping: Sequence[int],
+    fixed: Sequence[float] = (),
+) -> list[float]:
+    """Column widths (fractions of the table) that hold every column's text whole at ``size`` pt.
+
+    Each column not in ``wrapping`` gets its widest cell (headers: their
+    widest word) at ``size`` plus the padding, so at ``size`` or smaller no
+    such text wraps; the columns in ``wrapping`` share what is left in
+    proportion to their widest text (they wrap); the last ``len(fixed)``
+    columns (hand-filled ones, say) take the fractions ``fixed``.
+    ``width`` is the table's width (figure fraction).
+    """
+    width_pt = width * LETTER_IN[0] * 72
+    free_pt = width_pt * (1 - sum(fixed))
+    typed = len(header) - len(fixed)
+    full = [r for r in rows if len(r) == len(header)]
+    need = []
+    for j, title in enumerate(header[:typed]):
+        cells = [r[j] for r in full]
+        widest = max([text_width_pt(t, size) for t in cells if t] or [0.0])
+        words = [text_width_pt(w, size, bold=True) for w in title.split(" ") if w]
+        need.append(max(widest, *words, 0.0) + 2 * CELL_PAD_PT + 1.0)
+    spare = free_pt - sum(n for j, n in enumerate(need) if j not in wrapping)
+    share = sum(need[j] for j in wrapping)
+    if spare > 0 and share > 0:
+        need = [spare * n / share if j in wrapping else n for j, n in enumerate(need)]
+    total = sum(need)
+    return [n / total * (1 - sum(fixed)) for n in need] + list(fixed)
+
+
 def _layout(
-    table: Table, inner_pt: list[float], full_pt: float, size: float, min_row_pt: float
+    table: Table,
+    inner_pt: list[float],
+    full_pt: float,
+    size: float,
+    min_row_pt: float,
+    row_pad: float,
 ) -> tuple[list[list[list[str]]], list[float], bool]:
     """Every cell's lines and every row's height (pt, header first) at ``size``, and
     whether a word had to be broken."""
@@ -220,21 +308,31 @@ def _layout(
         lines = [w[0] for w in wrapped]
         broke = broke or any(w[1] for w in wrapped)
         cells.append(lines)
-        tall = max(len(x) for x in lines) * LINE * size + 0.7 * size
-        heights.append(max(tall, 1.6 * size, 0.0 if i == 0 or band else min_row_pt))
+        tall = max(len(x) for x in lines) * LINE * size + row_pad * size
+        heights.append(max(tall, 0.0 if i == 0 or band else min_row_pt))
     return cells, heights, broke
 
 
+@dataclass(frozen=True)
+class Flowed:
+    """A table with its title and type: what :func:`draw_table` draws and :func:`flow` pages.
+
+    ``max_pt``/``min_pt`` bound the font; ``min_row_pt`` keeps body rows tall
+    enough to write in; ``row_pad`` is the room around a row's text (font
+    sizes); ``empty`` is printed for a table without rows.
+    """
+
+    title: str
+    table: Table
+    max_pt: float
+    min_pt: float = MIN_TABLE_PT
+    min_row_pt: float = 0.0
+    row_pad: float = 0.7
+    empty: str = "None."
+
+
 def draw_table(
-    fig: Figure,
-    rect: tuple[float, float, float, float],
-    title: str,
-    table: Table,
-    *,
-    max_pt: float,
-    min_pt: float = MIN_TABLE_PT,
-    min_row_pt: float = 0.0,
-    empty: str = "None.",
+    fig: Figure, rect: tuple[float, float, float, float], item: Flowed
 ) -> tuple[int, float]:
     """A ruled table from the top of ``rect`` (figure fraction): how many rows it holds, its bottom.
 
@@ -242,24 +340,27 @@ def draw_table(
     row fits, text wrapping within its cell at spaces and no word broken
     (only at ``min_pt`` are words too long broken by letters); the rows that do
     not fit are not drawn (the caller puts ``table.rest(n)`` on the next
-    page; at least one row is drawn).  ``min_row_pt`` keeps body rows tall
-    enough to write in.  Drawn straight on the figure (a text per cell, one
+    page; at least one row is drawn).  Drawn straight on the figure (a text per cell, one
     set of rules) rather than with ``Axes.table``, whose cell patches and
     axes layout cost more than the page.
     """
+    table, max_pt, min_pt = item.table, item.max_pt, item.min_pt
     left, bottom, width, height = rect
     top = bottom + height
-    _title(fig, left, top, title)
+    _title(fig, left, top, item.title)
     if not table.rows:
-        fig.text(left, top, empty, va="top", fontsize=max_pt, zorder=0)
+        fig.text(left, top, item.empty, va="top", fontsize=max_pt, zorder=0)
         return 0, top - 1.5 * max_pt / (72 * LETTER_IN[1])
     height_pt, width_pt = height * LETTER_IN[1] * 72, width * LETTER_IN[0] * 72
-    pad = [min(0.1 * w * width_pt, CELL_PAD_PT) for w in table.widths]
-    inner_pt = [w * width_pt - 2 * p for w, p in zip(table.widths, pad, strict=True)]
     full_pt = width_pt - 2 * CELL_PAD_PT
     size = max_pt
     while True:
-        cells, heights, broke = _layout(table, inner_pt, full_pt, size, min_row_pt)
+        widths = table.widths_at(size, width)
+        pad = [min(0.1 * w * width_pt, CELL_PAD_PT) for w in widths]
+        inner_pt = [w * width_pt - 2 * p for w, p in zip(widths, pad, strict=True)]
+        cells, heights, broke = _layout(
+            table, inner_pt, full_pt, size, item.min_row_pt, item.row_pad
+        )
         if (sum(heights) <= height_pt and not broke) or size <= min_pt:
             break
         size = max(min_pt, size - 0.25)
@@ -267,7 +368,7 @@ def draw_table(
     n = max(1, min(len(table.rows), fits - 1))
     cells, heights = cells[: n + 1], heights[: n + 1]
     to_fig = 1 / (72 * LETTER_IN[1])
-    edges = left + width * np.concatenate([[0.0], np.cumsum(table.widths)])
+    edges = left + width * np.concatenate([[0.0], np.cumsum(widths)])
     ys = top - np.concatenate([[0.0], np.cumsum(heights)]) * to_fig
     rules = [[(left, y), (left + width, y)] for y in ys]
     band = [False, *(len(r) == 1 < len(table.header) for r in table.rows[:n])]
@@ -309,18 +410,6 @@ def _title(fig: Figure, left: float, top: float, title: str) -> None:
     fig.text(left, top + 6 / (72 * LETTER_IN[1]), title, fontsize=11, va="baseline", zorder=0)
 
 
-@dataclass(frozen=True)
-class Flowed:
-    """A table to flow down the pages: its title, content and font sizes."""
-
-    title: str
-    table: Table
-    max_pt: float
-    min_pt: float = MIN_TABLE_PT
-    min_row_pt: float = 0.0
-    empty: str = "None."
-
-
 TITLE_GAP = 0.03  # room above a table for its title (figure fraction)
 PAGE_BOTTOM = 0.045
 
@@ -342,25 +431,17 @@ def flow(
     """
     fig, y = first()
     for item in tables:
-        table, title = item.table, item.title
+        part = item
         while True:
             if y - TITLE_GAP - PAGE_BOTTOM < 0.06:  # not even a few rows: next page
                 yield fig
                 fig, y = more()
-            n, y = draw_table(
-                fig,
-                (left, PAGE_BOTTOM, width, y - TITLE_GAP - PAGE_BOTTOM),
-                title,
-                table,
-                max_pt=item.max_pt,
-                min_pt=item.min_pt,
-                min_row_pt=item.min_row_pt,
-                empty=item.empty,
-            )
+            n, y = draw_table(fig, (left, PAGE_BOTTOM, width, y - TITLE_GAP - PAGE_BOTTOM), part)
             y -= 0.01
-            if n >= len(table.rows):
+            if n >= len(part.table.rows):
                 break
-            table, title = table.rest(n), f"{item.title} (continued)"
+            rest = part.table.rest(n)
+            part = dataclasses.replace(part, title=f"{item.title} (continued)", table=rest)
             yield fig
             fig, y = more()
     yield fig

@@ -145,3 +145,75 @@ def test_non_ascii_street_names_print_as_text(
     assert label in flat(reader.pages[0].extract_text())
     assert label in flat(reader.pages[2].extract_text())
     assert (b"/FontFile2" in path.read_bytes()) is embedded
+
+
+# ------------------------------------------------------------------ supervisor pages
+def page_texts(packet: PdfReader) -> list[str]:
+    return [flat(page.extract_text()) for page in packet.pages]
+
+
+def pages_starting(packet: PdfReader, start: str) -> list[str]:
+    return [t for t in page_texts(packet) if t.startswith(start)]
+
+
+def test_cover_carries_the_vendor_contact_and_its_floaters(packet: PdfReader) -> None:
+    cover = flat(packet.pages[0].extract_text())
+    assert "Contact: Dana Reyes · 773-555-0100" in cover
+    assert "Flo Rivera" in cover
+    assert "773-555-0199" in cover
+    assert "at post 2: N-S 2 & E-W 0" in cover  # F1 stands by at P2, post 2 of this packet
+    assert "Mon, Wed, Fri" in cover
+
+
+def test_a_vendor_without_contact_prints_none(plan: Plan, tmp_path: Path) -> None:
+    cover = PdfReader(post_packet(plan, "V2", tmp_path / "v2.pdf")).pages[0].extract_text()
+    assert "Contact" not in cover
+    assert "Phone" not in cover
+    assert "nan" not in cover.lower()
+    assert "Floaters" not in cover  # V2 has none
+
+
+def test_each_worker_gets_a_page_with_their_week_and_hours(packet: PdfReader) -> None:
+    (named,) = pages_starting(packet, "Worker W&1")
+    assert "Worker W&1: Ana Núñez" in named
+    assert "Phone: 773-555-0111" in named
+    assert "Weekly hours: 10 (10 shifts on 5 days)" in named  # ten 60-minute shifts
+    assert named.count("N-S 1 & E-W 0") == 10
+    assert "14:45–15:30" in named
+    (unnamed,) = pages_starting(packet, "Worker W2")
+    assert "Phone" not in unnamed  # W2 has neither name nor phone
+    assert "Weekly hours: 2 (2 shifts on 2 days)" in unnamed
+    assert unnamed.count("off") == 8  # Mon and Tue mornings only
+
+
+def test_a_floater_page_says_where_they_stand_by_and_that_they_cover(packet: PdfReader) -> None:
+    (page,) = pages_starting(packet, "Floater F1")
+    assert "Flo Rivera" in page
+    assert "Covers absences" in page
+    assert "Otherwise stand by at post 2: N-S 2 & E-W 0." in page
+    assert page.count("stand by at post 2") == 1 + 6  # and Mon, Wed, Fri x AM, PM
+    assert page.count("off") == 4  # Tue and Thu
+
+
+def test_a_sign_in_sheet_per_weekday_lists_that_days_posts_with_blank_rows(
+    packet: PdfReader,
+) -> None:
+    sheets = pages_starting(packet, "Sign-in sheet")
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    assert [next(d for d in s.split() if d in days) for s in sheets] == days
+    monday, wednesday = sheets[0], sheets[2]
+    for column in ("Time in", "Time out", "Signature"):
+        assert column in monday
+    assert monday.count("W&1") == 2  # AM and PM at post 1
+    assert "W2" in monday  # W2 works Mon and Tue mornings
+    assert "W2" not in wednesday
+    assert monday.count("Substitute:") == printed_module.SIGN_IN_BLANK_ROWS
+
+
+def test_every_page_prints_no_student_data(plan: Plan, packet: PdfReader) -> None:
+    words = set(" ".join(page_texts(packet)).split())
+    assert not any("student" in w.lower() for w in words)
+    origins = set(plan.origins["origin_id"]) if plan.origins is not None else set()
+    assert origins and not origins & words
+    served = {str(n) for n in plan.corridors["students_served"]}
+    assert not served & words  # students per route (120, 45)

@@ -26,7 +26,8 @@ import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.font_manager import FontProperties, findfont
+from matplotlib.ft2font import FT2Font
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
@@ -82,8 +83,10 @@ def cell_text(value: Any) -> str:
 # ------------------------------------------------------------------ measuring
 @functools.cache
 def _font(bold: bool) -> Any:
+    """DejaVu Sans at 1000 px per em: an instance of our own (``get_font`` shares one with
+    the renderers, which set their own sizes on it)."""
     path = findfont(FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"))
-    font = get_font(path)
+    font = FT2Font(path)
     font.set_size(1000, 72)
     return font
 

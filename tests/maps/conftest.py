@@ -18,11 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from safepassage.maps import sheet
 from safepassage.result import FLOATER_COLUMNS, STAFF_COLUMNS
 from safepassage.routes.network import WalkNetwork
 from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
@@ -253,3 +258,36 @@ def _extensions(net: WalkNetwork) -> gpd.GeoDataFrame:
 @pytest.fixture(scope="session")
 def plan(grid: WalkNetwork) -> Plan:
     return make_plan(grid)
+
+
+def texts_inside(fig: Figure) -> int:
+    """Assert that every text of a printed page lies on the page, and each table cell's text
+    in its cell, as matplotlib draws it; returns how many cells were checked.
+
+    Drawn with DejaVu Sans (the packets' fallback font), wider than the Helvetica
+    of the PDF core fonts.  Map labels (texts of an axes) are left out: they are
+    placed, and kept apart, inside their map.
+    """
+    cells = 0
+    with mpl.rc_context(sheet._RC):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        page = fig.bbox
+        for text in fig.findobj(Text):
+            if text.axes is not None or not text.get_text():
+                continue
+            box = text.get_window_extent(renderer)
+            where = f"{text.get_text()!r} at {text.get_fontsize()} pt"
+            assert page.x0 <= box.x0, where
+            assert box.x1 <= page.x1, where
+            assert page.y0 <= box.y0, where
+            assert box.y1 <= page.y1, where
+            if text in sheet.CELLS:
+                cell = sheet.CELLS[text].transformed(fig.transFigure)
+                assert cell.x0 <= box.x0, where
+                assert box.x1 <= cell.x1 + 0.5, where
+                assert cell.y0 - 0.5 <= box.y0, where
+                assert box.y1 <= cell.y1 + 0.5, where
+                cells += 1
+    return cells

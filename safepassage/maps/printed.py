@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 POST_RADIUS_M = 300.0
 SCHOOL_MARGIN_M = 250.0
 SIGN_IN_BLANK_ROWS = 4  # empty rows at the foot of a sign-in sheet, for substitutes
-SIGN_IN_ROW_PT = 18.0  # a quarter inch: tall enough to sign in
+SIGN_IN_ROW_PT = 17.0  # about a quarter inch: tall enough to sign in
 SIGN_IN_PT = 10.0
 WINDOW_NAMES = {"am": "AM", "pm": "PM"}
 
@@ -68,14 +68,14 @@ def _items(value: Any) -> list[str]:
     return [t for v in cell_text(value).split(";") if (t := v.strip())]
 
 
-def _shiftcell_text(shifts: pd.DataFrame, window: str) -> str:
+def _shift_text(shifts: pd.DataFrame, window: str) -> str:
     mine = shifts[shifts["window"] == window]
     if mine.empty:
         return "unstaffed"
     return ", ".join(sorted({f"{s}–{e}" for s, e in zip(mine["start"], mine["end"], strict=True)}))
 
 
-def _workerscell_text(shifts: pd.DataFrame) -> str:
+def _workers_text(shifts: pd.DataFrame) -> str:
     return ", ".join(sorted(set(shifts["worker_id"]))) or "—"
 
 
@@ -95,9 +95,9 @@ def _packet_rows(
                 str(number),
                 str(post.post_id),  # begins with the school id (the schools are listed above)
                 str(post.cross_streets),
-                _shiftcell_text(shifts, "am"),
-                _shiftcell_text(shifts, "pm"),
-                _workerscell_text(shifts),
+                _shift_text(shifts, "am"),
+                _shift_text(shifts, "pm"),
+                _workers_text(shifts),
             ]
         )
     return rows
@@ -128,6 +128,12 @@ class _Packet:
         self.shifts_of = _shifts_by_post(self.schedule)
         self.no_shifts = self.schedule.iloc[:0]
         self.roster = _vendor_roster(result, self.vendor_id, school_ids)
+        # the assignments as records, grouped once: per worker, and per school and weekday
+        self.shifts_of_worker: dict[str, list[Mapping[Any, Any]]] = {}
+        self.shifts_of_day: dict[tuple[str, str], list[Mapping[Any, Any]]] = {}
+        for a in self.roster.to_dict("records"):
+            self.shifts_of_worker.setdefault(a["worker_id"], []).append(a)
+            self.shifts_of_day.setdefault((a["school_id"], a["weekday"]), []).append(a)
         self.floaters = _of_vendor(
             result.floaters, self.vendor_id, ["worker_id", "vendor_id"], "result.floaters"
         )
@@ -404,18 +410,18 @@ def _hours(minutes: float) -> str:
     return f"{minutes / 60:.1f}".removesuffix(".0")
 
 
-def _week_rows(packet: _Packet, shifts: pd.DataFrame) -> list[list[str]]:
+def _week_rows(packet: _Packet, shifts: list[Mapping[Any, Any]]) -> list[list[str]]:
     """A worker's assignments, one row per weekday and window (``off`` when none)."""
-    by_slot = dict(iter(shifts.groupby(["weekday", "window"], sort=False)))
+    by_slot: dict[tuple[str, str], list[Mapping[Any, Any]]] = {}
+    for a in sorted(shifts, key=lambda a: str(a["start"])):
+        by_slot.setdefault((a["weekday"], a["window"]), []).append(a)
     rows = []
     for day in WEEKDAYS:
         for window in WINDOWS:
-            mine = by_slot.get((day, window))
             name = WINDOW_NAMES.get(window, window)
-            if mine is None:
+            if (day, window) not in by_slot:
                 rows.append([day, name, "—", "off", "", "", ""])
-                continue
-            for a in mine.sort_values("start").to_dict("records"):
+            for a in by_slot.get((day, window), []):
                 number, label = packet.post_label(str(a["post_id"]))
                 school = packet.school_names.get(str(a["school_id"]), str(a["school_id"]))
                 time = f"{a['start']}–{a['end']}"
@@ -435,11 +441,11 @@ def _person_lines(packet: _Packet, worker_id: str, kind: str) -> list[tuple[str,
 
 def _worker_pages(packet: _Packet, worker_id: str) -> Iterator[Figure]:
     """A worker's week: every shift with its post, cross streets, school and times."""
-    shifts = packet.roster[packet.roster["worker_id"] == worker_id]
-    minutes = float(shifts["minutes"].sum())
-    days = shifts["weekday"].nunique()
+    shifts = packet.shifts_of_worker.get(worker_id, [])
+    minutes = float(sum(a["minutes"] for a in shifts))
+    days = len({a["weekday"] for a in shifts})
     lines = _person_lines(packet, worker_id, "Worker")
-    if shifts.empty:
+    if not shifts:
         lines.append(("No shifts this week.", 12.0, True))
     else:
         total = f"Weekly hours: {_hours(minutes)} ({len(shifts)} shifts on {days} days)"
@@ -462,8 +468,7 @@ def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figu
     days = _items(floater.get("weekdays")) or list(WEEKDAYS)
     windows = _items(floater.get("windows")) or list(WINDOWS)
     school = cell_text(floater.get("school_id"))
-    shifts = packet.roster[packet.roster["worker_id"] == worker_id]
-    rows = _week_rows(packet, shifts)
+    rows = _week_rows(packet, packet.shifts_of_worker.get(worker_id, []))
     for row in rows:
         day, window = row[0], next((w for w, n in WINDOW_NAMES.items() if n == row[1]), row[1])
         if row[3] == "off" and day in days and window in windows:
@@ -474,17 +479,15 @@ def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figu
 
 
 # ------------------------------------------------------------------ sign-in
-SIGN_IN_HEADER = ["#", "Location", "Window", "Time", "Worker", "Name"]
+SIGN_IN_HEADER = ["#", "Location", "Shift", "Worker", "Name"]
 SIGN_IN_HAND = (["Time in", "Time out", "Signature"], (0.08, 0.08, 0.16))
 
 
 def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure]:
     """A school's sign-in sheet for one weekday: each staffed post-window, then blank rows."""
-    roster = packet.roster
-    mine = roster[(roster["school_id"] == school_id) & (roster["weekday"] == day)]
     order = {w: i for i, w in enumerate(WINDOWS)}
     rows = []
-    for a in mine.to_dict("records"):
+    for a in packet.shifts_of_day.get((school_id, day), []):
         number, label = packet.post_label(str(a["post_id"]))
         rows.append(
             (
@@ -494,7 +497,7 @@ def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure
                 [
                     number,
                     label,
-                    WINDOW_NAMES.get(str(a["window"]), str(a["window"])),
+                    f"{WINDOW_NAMES.get(str(a['window']), str(a['window']))} "
                     f"{a['start']}–{a['end']}",
                     str(a["worker_id"]),
                     packet.people.get(str(a["worker_id"]), ("", ""))[0],
@@ -502,28 +505,21 @@ def _sign_in_pages(packet: _Packet, school_id: str, day: str) -> Iterator[Figure
             )
         )
     body = [r[-1] for r in sorted(rows, key=lambda r: r[:3])]
-    blank = ["", "", "", "", "", "Substitute:"]
+    blank = ["", "", "", "", "Substitute:"]
     hand, hand_widths = SIGN_IN_HAND
     header = [*SIGN_IN_HEADER, *hand]
     rows_out = [[*r, "", "", ""] for r in [*body, *[blank] * SIGN_IN_BLANK_ROWS]]
-    table = fitted(header, rows_out, wrapping=(1, 5), fixed=hand_widths)
+    table = fitted(header, rows_out, wrapping=(1, 4), fixed=hand_widths)
     school = packet.school_names.get(school_id, school_id)
     lines = [
         (f"Sign-in sheet: {school} ({school_id})", 16.0, True),
         (f"{day}    Date: ______________    {packet.name} ({packet.vendor_id})", 11.0, False),
         (_plan_line(packet.result), 10.0, False),
-        ("Each worker signs in on arrival at the post and out on leaving.", 9.5, False),
     ]
     more = [(f"Sign-in sheet: {school}, {day}, continued", 11.0, True)]
-    yield from flow(
-        [
-            Flowed(
-                "Posts staffed this day", table, SIGN_IN_PT, min_pt=7.0, min_row_pt=SIGN_IN_ROW_PT
-            )
-        ],
-        lambda: _page(lines),
-        lambda: _page(more),
-    )
+    title = "Sign in on arriving at the post, out on leaving"
+    item = Flowed(title, table, SIGN_IN_PT, min_pt=7.0, min_row_pt=SIGN_IN_ROW_PT)
+    yield from flow([item], lambda: _page(lines), lambda: _page(more))
 
 
 # ------------------------------------------------------------------ packet
@@ -555,7 +551,11 @@ def _vendor_tables(
 
 def packet_pages(result: PlanLike, vendor_id: str) -> Iterator[Figure]:
     """The pages of a vendor's packet, in order (see :func:`post_packet`), one at a time."""
-    packet = _Packet(result, vendor_id)
+    return _pages(_Packet(result, vendor_id))
+
+
+def _pages(packet: _Packet) -> Iterator[Figure]:
+    result = packet.result
     yield from _cover_pages(packet)
     routes_of = {sid: _routes_of(result, sid) for sid in packet.school_names}
     posts = packet.posts
@@ -625,7 +625,7 @@ def post_packet(result: PlanLike, vendor_id: str, path: str | Path) -> Path:
         "CreationDate": None,
     }
     with atomic_file(path, mode=0o644) as part:  # packets are meant to be shared
-        write_document(part, lambda: packet_pages(result, vendor_id), metadata)
+        write_document(part, lambda: _pages(packet), metadata)
     logger.info("wrote post packet %s (%d posts)", path, len(packet.posts))
     return path
 

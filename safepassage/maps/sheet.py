@@ -98,9 +98,15 @@ def _advance(char: str, bold: bool) -> float:
     return float(glyph.linearHoriAdvance) / 65536 / 1000
 
 
+@functools.lru_cache(maxsize=65536)
+def _em(text: str, bold: bool) -> float:
+    """The width of the longest line of ``text``, in font sizes (words and cells recur)."""
+    return max(sum(_advance(c, bold) for c in line) for line in text.split("\n"))
+
+
 def text_width_pt(text: str, size: float, *, bold: bool = False) -> float:
     """The width (pt) of the longest line of ``text`` at ``size`` pt, a little generous."""
-    return max(sum(_advance(c, bold) for c in line) for line in text.split("\n")) * size * SAFETY
+    return _em(text, bold) * size * SAFETY
 
 
 def wrap(text: str, width_pt: float, size: float, *, bold: bool = False) -> list[str]:
@@ -388,6 +394,8 @@ def draw_table(
         if not band[i]:
             rules += [[(x, y0), (x, y1)] for x in edges[1:-1]]
         for j, (text, (x0, x1)) in enumerate(zip(lines, spans, strict=True)):
+            if not any(text):
+                continue  # an empty cell: no text to draw (a sign-in sheet has many)
             bold = i == 0 or band[i] or (i - 1, j) in table.bold
             inset = (CELL_PAD_PT if band[i] else pad[j]) / (72 * LETTER_IN[0])
             artist = fig.text(

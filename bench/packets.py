@@ -9,7 +9,8 @@ process from ``git show``), each ``--repeat`` times; the best time of each is
 kept, and the CPU seconds of one more call (this machine is shared: wall
 time moves with the load, CPU time much less).  Both packets must have the
 same pages and the same text on every page (pypdf's text extraction,
-whitespace left out); a difference is printed.
+whitespace left out); a difference is printed (a baseline from before the worker
+pages and sign-in sheets, 711ad7f or older, has fewer pages: compare CPU seconds).
 
 Run: ``.venv/bin/python bench/packets.py [--baseline REF] [--repeat 2] [--keep DIR]``.
 """

@@ -472,7 +472,8 @@ def _floater_pages(packet: _Packet, floater: Mapping[Any, Any]) -> Iterator[Figu
     for row in rows:
         day, window = row[0], next((w for w, n in WINDOW_NAMES.items() if n == row[1]), row[1])
         if row[3] == "off" and day in days and window in windows:
-            row[2:6] = ["—", f"stand by {where}", "", packet.times.get((school, window), "")]
+            name = packet.school_names.get(school, school)
+            row[2:6] = ["—", f"stand by {where}", name, packet.times.get((school, window), "")]
     table = _week_table(rows)
     more = [(f"{packet.name}: floater {worker_id}, continued", 11.0, True)]
     yield from flow([Flowed("The week", table, WEEK_PT)], lambda: _page(lines), lambda: _page(more))

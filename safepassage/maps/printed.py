@@ -181,7 +181,7 @@ def _vendor_roster(result: PlanLike, vendor_id: str, school_ids: list[str]) -> p
 
 def _of_vendor(table: pd.DataFrame, vendor_id: str, columns: list[str], what: str) -> pd.DataFrame:
     if table.empty:
-        return table.iloc[:0].reindex(columns=[*table.columns, *columns])
+        return table.iloc[:0].reindex(columns=list(dict.fromkeys([*table.columns, *columns])))
     require_columns(table, columns, what)
     mine = table[table["vendor_id"].astype(str) == vendor_id]
     return mine.assign(worker_id=mine["worker_id"].astype(str)).sort_values("worker_id")

@@ -248,3 +248,14 @@ def test_no_text_runs_past_its_cell_or_the_page(plan: Plan) -> None:
         pages += 1
     assert pages == 12
     assert cells > 200  # the tables were checked, not skipped
+
+
+def test_a_plan_without_staff_or_floaters_gets_worker_pages_from_the_roster(
+    plan: Plan, tmp_path: Path
+) -> None:
+    bare = dataclasses.replace(plan, staff=plan.staff.iloc[:0], floaters=plan.floaters.iloc[:0])
+    reader = PdfReader(post_packet(bare, "V1", tmp_path / "bare.pdf"))
+    assert len(reader.pages) == 1 + 1 + 2 + 2 + 5  # W&1 and W2, no floater
+    workers = pages_starting(reader, "Worker")
+    assert [t.split()[1] for t in workers] == ["W&1", "W2"]
+    assert "Phone" not in " ".join(workers)

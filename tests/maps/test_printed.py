@@ -259,3 +259,8 @@ def test_a_plan_without_staff_or_floaters_gets_worker_pages_from_the_roster(
     workers = pages_starting(reader, "Worker")
     assert [t.split()[1] for t in workers] == ["W&1", "W2"]
     assert "Phone" not in " ".join(workers)
+
+
+def test_a_packet_is_written_the_same_twice(plan: Plan, tmp_path: Path) -> None:
+    first = post_packet(plan, "V2", tmp_path / "a.pdf").read_bytes()
+    assert post_packet(plan, "V2", tmp_path / "b.pdf").read_bytes() == first

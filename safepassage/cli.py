@@ -133,6 +133,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_replan(args: argparse.Namespace) -> int:
+    from .replan import read_plan_folder, replan_day, write_replan
+
+    plan_dir = Path(args.plan_dir)
+    folder = read_plan_folder(plan_dir)
+    day = replan_day(folder, args.absent.split(","), args.day)
+    out = Path(args.out) if args.out else plan_dir / f"replan_{day.day}"
+    write_replan(folder, day, out)
+    lines = day.lines()
+    _out(f"{day.day}: {len(lines)} post-window(s) of {', '.join(day.absent)} re-planned")
+    for line in lines:
+        _out(f"  {line}")
+    _out(f"written to {out}")
+    return EXIT_OK
+
+
 def _post_place(row: dict[str, str]) -> str:
     """``"S Halsted St & W 63rd St, BASS"`` (what the folder knows of the post)."""
     school = row["school_name"] or (f"school {row['school_id']}" if row["school_id"] else "")
@@ -238,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
     compare = command("compare", "Show what changed between two plan output folders.", _cmd_compare)
     compare.add_argument("old_dir", metavar="OLD_DIR", help="earlier output folder")
     compare.add_argument("new_dir", metavar="NEW_DIR", help="later output folder")
+    replan = command(
+        "replan",
+        "Re-plan one day of a plan's roster when workers are absent "
+        "(floaters first; only their post-windows change).",
+        _cmd_replan,
+    )
+    replan.add_argument("plan_dir", metavar="PLAN_DIR", help="output folder of a plan")
+    replan.add_argument(
+        "--absent", required=True, metavar="W1,W2", help="absent worker ids, comma-separated"
+    )
+    replan.add_argument("--day", required=True, metavar="DAY", help="weekday: Mon .. Fri")
+    replan.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the new roster and day sheets (PLAN_DIR/replan_DAY)",
+    )
     fetch = command(
         "fetch",
         "Download the OSM walk network and Chicago Data Portal "

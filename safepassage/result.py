@@ -21,6 +21,8 @@ from .routes.paths import RouteSet
 from .routes.review import RouteReview
 from .staffing.posts import PostPlan
 from .staffing.roster import Roster
+from .staffing.staff import FLOATER_COLUMNS, STAFF_COLUMNS
+from .staffing.walk import WalkRule
 
 __all__ = ["Metric", "PlanResult"]
 
@@ -108,9 +110,24 @@ class PlanResult:
         ``vendor_id``, ``school_id`` (``ALL`` on a vendor's subtotal; ``vendor_id``
         ``ALL`` on the total), ``posts``, ``post_windows_week``, ``workers_needed``
         (floaters included on subtotals), ``floaters``, ``hours_week``,
-        ``cost_year`` (dollars), ``workers_given``, ``shortfall``.
+        ``cost_year`` (dollars), ``workers_given`` (cleared), ``workers_uncleared``,
+        ``shortfall``.
     timings
         Seconds per stage.
+    staff
+        The vendors' workers: ``worker_id``, ``vendor_id``, ``name``, ``phone``
+        (``""`` when the workers table has none), for the packets.
+    floaters
+        ``worker_id``, ``vendor_id``, ``name``, ``phone``, ``school_id``,
+        ``post_id`` (where the floater stands when not covering), ``weekdays``,
+        ``windows`` (``;``-separated), ``covering`` (post-window-days of the week
+        the floater already stands, where no regular worker could).
+    walk
+        The :class:`~safepassage.staffing.walk.WalkRule` the roster kept (pairs of
+        posts of different schools within ``[staffing] walk_between_m``), or None.
+    cleared
+        Per row of ``inputs.workers``: has the worker passed the background check
+        by the plan date (the optional ``cleared`` column), or None without workers.
     metrics
         Headline numbers (what ``safepassage plan`` prints).
     """
@@ -132,6 +149,10 @@ class PlanResult:
     needs: pd.DataFrame = field(default_factory=pd.DataFrame)
     timings: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, Metric] = field(default_factory=dict)
+    staff: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STAFF_COLUMNS))
+    floaters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOATER_COLUMNS))
+    walk: WalkRule | None = None
+    cleared: pd.Series | None = None
 
     @property
     def origins(self) -> gpd.GeoDataFrame:

@@ -27,6 +27,7 @@ from safepassage.staffing.model import (
     build_model,
     continuity_score,
     continuity_terms,
+    floater_cost,
     pick_floaters,
     split_components,
 )
@@ -37,6 +38,7 @@ from safepassage.staffing.program import (
 )
 from safepassage.staffing.search import Secondary, SecondaryScore, Solved, solve_lexicographic
 from safepassage.staffing.solver import SolverSettings, relative_gap, run_in_threads
+from safepassage.staffing.walk import WalkRule
 
 __all__ = ["ASSIGNMENT_COLUMNS", "UNFILLED_COLUMNS", "Replan", "Roster", "build_roster", "replan"]
 
@@ -145,11 +147,6 @@ def _reasons(comp: Component, status: str) -> dict[tuple[frozenset[str], str, st
                     for w in comp.workers
                     if w.vendor_id in vendors and day in w.days and window in w.windows
                 ]
-                held = sum(
-                    1
-                    for w in comp.floaters
-                    if w.vendor_id in vendors and day in w.days and window in w.windows
-                )
                 slots = sum(p.headcount for p in posts)
                 n_schools = len({p.school_id for p in posts})
                 if not staff:
@@ -166,8 +163,6 @@ def _reasons(comp: Component, status: str) -> dict[tuple[frozenset[str], str, st
                     )
                     if status != "OPTIMAL":
                         text += " or the solver time limit"
-                if held:
-                    text += f" ({held} floaters held back)"
                 reasons[vendors, window, day] = text
     return reasons
 
@@ -298,7 +293,7 @@ def _run(
     )
 
 
-def build_roster(
+def build_roster(  # noqa: PLR0913 - the roster rules, each a keyword of [staffing]
     vendors: pd.DataFrame,
     workers: pd.DataFrame,
     demand: pd.DataFrame,
@@ -308,6 +303,7 @@ def build_roster(
     continuity_weight: int = 1,
     max_minutes_day: int = 300,
     max_days_week: int = 5,
+    walk: WalkRule | None = None,
 ) -> Roster:
     r"""Roster every vendor's workers onto post-windows for a Mon-Fri week.
 
@@ -325,6 +321,11 @@ def build_roster(
 
     with ``v_p`` the value scaled to integers (the largest to 1000) and M larger
     than the whole continuity range, so staffed value always comes first.
+    Floaters (``floater_share`` of each vendor's workers) are in the model too,
+    each of their assignments costing more than the whole continuity range, so
+    they stand only where no regular worker can: they cover before a post goes
+    unfilled.  With ``walk``, a worker's morning post p and afternoon post q
+    of a day satisfy ``x[w,p,d] + x[w,q,d] <= 1`` unless walkable.
     A demand ``priority`` adds to ``v_p`` a bonus larger than everything the
     lower priorities could add, so mandatory posts (priority 1) are staffed
     before any other; the reported objective and bound leave the bonus out.
@@ -343,6 +344,10 @@ def build_roster(
     max_minutes_day, max_days_week : int
         Program-wide caps on every worker (``[staffing]`` of the config); a
         worker's own column may be stricter, the smaller limit applies.
+    walk : WalkRule, optional
+        Which morning and afternoon posts one worker may hold the same day
+        (same school, or close enough: :func:`~safepassage.staffing.walk.walk_rule`);
+        None allows any pair.
 
     Returns
     -------
@@ -356,15 +361,20 @@ def build_roster(
         When ``floater_share`` is outside [0, 1].
     """
     program = read_program(
-        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week))
+        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week)), walk
     )
     floaters = pick_floaters(program.workers, floater_share)
 
     def secondary(built: Model, comp: Component) -> list[tuple[Any, int]]:
-        return continuity_terms(built, comp, continuity_weight) if continuity_weight else []
+        cost = floater_cost(comp, continuity_weight)
+        if continuity_weight:
+            return continuity_terms(built, comp, continuity_weight, cost)
+        return [(var, -cost) for (wi, _, _), var in built.x.items() if comp.is_floater(wi)]
 
     def score(comp: Component, assigned: list[Key]) -> int:
-        return continuity_score(comp, assigned, continuity_weight)
+        return continuity_score(
+            comp, assigned, continuity_weight, floater_cost(comp, continuity_weight)
+        )
 
     return _run(program, floaters, settings or SolverSettings(), secondary, score)
 
@@ -397,6 +407,7 @@ def replan(
     settings: SolverSettings | None = None,
     max_minutes_day: int = 300,
     max_days_week: int = 5,
+    walk: WalkRule | None = None,
 ) -> Replan:
     """Re-roster after workers or posts change, keeping as many assignments as possible.
 
@@ -413,15 +424,15 @@ def replan(
     vendors, workers, demand : pandas.DataFrame
         The new inputs (see :func:`validate_roster_inputs`).
     settings : SolverSettings, optional
-    max_minutes_day, max_days_week : int
-        Program-wide caps on every worker, as in :func:`build_roster`.
+    max_minutes_day, max_days_week, walk
+        Program-wide caps on every worker and the walk rule, as in :func:`build_roster`.
 
     Returns
     -------
     Replan
     """
     program = read_program(
-        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week))
+        vendors, workers, demand, Limits(int(max_minutes_day), int(max_days_week)), walk
     )
     kept = set(
         zip(

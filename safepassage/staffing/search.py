@@ -27,10 +27,12 @@ def _greedy(comp: Component) -> set[Key]:
     """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
 
     Per weekday and window, the highest priority then most valuable post-windows first; each staffed
-    unit goes to the eligible free worker within limits who has worked fewest days.
+    unit goes to the eligible free regular worker within limits who has worked fewest days, else
+    to such a floater.
     """
     days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
     minutes: dict[tuple[int, str], int] = {}
+    morning: dict[tuple[int, str], int] = {}  # the worker's morning post-window that day
     order = sorted(
         range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].priority, -comp.posts[pi].value, pi)
     )
@@ -50,14 +52,18 @@ def _greedy(comp: Component) -> set[Key]:
                         and can_stand(w, post, day, comp.serves)
                         and minutes.get((wi, day), 0) + post.minutes <= w.max_minutes_day
                         and (day in days_used[wi] or len(days_used[wi]) < w.max_days_week)
+                        and ((wi, day) not in morning or comp.walkable(morning[wi, day], pi))
                     ]
                     if not free:
                         break
-                    wi = min(free, key=lambda k: (len(days_used[k]), k))
+                    # regular workers first: a floater covers only what they cannot
+                    wi = min(free, key=lambda k: (comp.is_floater(k), len(days_used[k]), k))
                     busy.add(wi)
                     days_used[wi].add(day)
                     minutes[wi, day] = minutes.get((wi, day), 0) + post.minutes
                     chosen.add((wi, pi, day))
+                    if window == "am":
+                        morning[wi, day] = pi
     return chosen
 
 
@@ -94,26 +100,91 @@ def _sticky(comp: Component, assigned: list[Key]) -> list[Key]:
     """Re-match each day-window's workers to the same staffed posts, favouring home posts.
 
     Keeps who works when and which posts are staffed (so the value), never
-    lengthens a worker's day; a day-window that cannot be re-matched keeps its pairs.
+    lengthens a worker's day, keeps each worker's morning and afternoon posts
+    walkable (mornings are re-matched first, against the afternoon posts held,
+    then afternoons against the new mornings); a day-window that cannot be
+    re-matched keeps its pairs.
     """
     slots: dict[tuple[str, str], list[Key]] = {}
+    other: dict[tuple[int, str, str], int] = {}  # (worker, day, window) -> post-window held
     for key in assigned:
-        slots.setdefault((key[2], comp.posts[key[1]].window), []).append(key)
+        window = comp.posts[key[1]].window
+        slots.setdefault((key[2], window), []).append(key)
+        other[key[0], key[2], window] = key[1]
     homes = _home_posts(comp, slots)
     result = []
-    for (day, window), keys in slots.items():
+    for day, window in sorted(slots, key=lambda s: (WEEKDAYS.index(s[0]), WINDOWS.index(s[1]))):
+        keys = slots[day, window]
+        twin = "pm" if window == "am" else "am"
         posts = [pi for _, pi, _ in keys]
         score = np.full((len(keys), len(keys)), -1e6)
         for r, (wi, pi, _) in enumerate(keys):
             cap = comp.posts[pi].minutes
+            held = other.get((wi, day, twin))
             for c, qi in enumerate(posts):
-                if _eligible(comp, wi, qi, day, cap):
+                walkable = held is None or (
+                    comp.walkable(qi, held) if window == "am" else comp.walkable(held, qi)
+                )
+                if walkable and _eligible(comp, wi, qi, day, cap):
                     score[r, c] = 2.0 * (homes[window].get(wi) == qi) + 1.0 * (qi == pi)
         rows, cols = linear_sum_assignment(score, maximize=True)
         if score[rows, cols].min() < 0:
             result.extend(keys)
         else:
-            result.extend((keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True))
+            matched = [(keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True)]
+            result.extend(matched)
+            for wi, pi, _ in matched:
+                other[wi, day, window] = pi
+    return sorted(result)
+
+
+def _spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
+    """Hand each floater's post-window to a free regular worker who may take it.
+
+    Keeps the staffed post-windows (so the value); a regular worker takes one
+    when free in that window that day, eligible, within the day's minutes and
+    the week's days, and walkable from the post of the other window.
+    """
+    if not comp.floaters:
+        return assigned
+    held = {(wi, day, comp.posts[pi].window): pi for wi, pi, day in assigned}
+    minutes: dict[tuple[int, str], int] = {}
+    days: dict[int, set[str]] = {}
+    for wi, pi, day in assigned:
+        minutes[wi, day] = minutes.get((wi, day), 0) + comp.posts[pi].minutes
+        days.setdefault(wi, set()).add(day)
+    regulars = range(len(comp.workers) - len(comp.floaters))
+    result = []
+    for wi, pi, day in sorted(assigned):
+        post = comp.posts[pi]
+        if comp.is_floater(wi):
+            twin = "pm" if post.window == "am" else "am"
+            for rj in regulars:
+                worker, other = comp.workers[rj], held.get((rj, day, twin))
+                if (
+                    (rj, day, post.window) not in held
+                    and can_stand(worker, post, day, comp.serves)
+                    and minutes.get((rj, day), 0) + post.minutes <= worker.max_minutes_day
+                    and (
+                        day in days.get(rj, set())
+                        or len(days.get(rj, set())) < worker.max_days_week
+                    )
+                    and (
+                        other is None
+                        or (
+                            comp.walkable(pi, other)
+                            if post.window == "am"
+                            else comp.walkable(other, pi)
+                        )
+                    )
+                ):
+                    del held[wi, day, post.window]
+                    held[rj, day, post.window] = pi
+                    minutes[rj, day] = minutes.get((rj, day), 0) + post.minutes
+                    days.setdefault(rj, set()).add(day)
+                    wi = rj
+                    break
+        result.append((wi, pi, day))
     return sorted(result)
 
 
@@ -191,7 +262,8 @@ def solve_lexicographic(
         built.model.maximize(
             cp_model.LinearExpr.weighted_sum([var for var, _ in terms], [c for _, c in terms])
         )
-        hint = set(_sticky(comp, [k for k, on in zip(keys, chosen, strict=True) if on]))
+        phase1 = [k for k, on in zip(keys, chosen, strict=True) if on]
+        hint = set(_sticky(comp, _spare_floaters(comp, phase1)))
         _hint(built.model, variables, [key in hint for key in keys])  # replaces phase 1's
         fallback = np.array([key in hint for key in keys], dtype=np.int64)
         # Continuity is rarely proven optimal: give it at most a quarter of the budget.

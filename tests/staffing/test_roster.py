@@ -320,7 +320,7 @@ def test_a_phase_2_worse_than_its_hint_keeps_the_hint(monkeypatch: pytest.Monkey
     sticky = search._sticky
     hints: list[Any] = []
 
-    def perverse(built: Any, comp: Any, weight: int) -> list[tuple[Any, int]]:
+    def perverse(built: Any, comp: Any, weight: int, floater: int) -> list[tuple[Any, int]]:
         # rewards a worker for a different post-window every other day: poor continuity
         return [
             (var, weight)

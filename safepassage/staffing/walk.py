@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.sparse.csgraph import dijkstra
 
-from ..routes.network import WalkNetwork
+if TYPE_CHECKING:
+    from ..routes.network import WalkNetwork
 
 __all__ = ["DEFAULT_WALK_M", "WalkRule", "walk_rule"]
 
@@ -89,6 +90,8 @@ def walk_rule(
     -------
     WalkRule
     """
+    from scipy.sparse.csgraph import dijkstra
+
     ids = posts["post_id"].astype(str).to_numpy()
     schools = posts["school_id"].astype(str).to_numpy()
     school_of = dict(zip(ids, schools, strict=True))

@@ -25,9 +25,7 @@ def _demand(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
 
 
 def _workers(n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"worker_id": [f"W{i}" for i in range(1, n + 1)], "vendor_id": ["V1"] * n}
-    )
+    return pd.DataFrame({"worker_id": [f"W{i}" for i in range(1, n + 1)], "vendor_id": ["V1"] * n})
 
 
 # A at school S1 in the morning, B at school S2 in the afternoon

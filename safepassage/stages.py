@@ -71,6 +71,7 @@ __all__ = [
     "plan_roster",
     "review_designated",
     "risk_surface",
+    "roster_demand",
     "route_all_schools",
     "select_schools",
     "site_posts",
@@ -444,6 +445,33 @@ def site_posts(
     )
 
 
+def roster_demand(
+    posts: pd.DataFrame, windows: pd.DataFrame, vendors: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The vendors of this plan's schools and the roster's demand table.
+
+    Each vendor keeps only its schools in the plan; the demand has one row per
+    selected post and staffing window of its school (value of that window,
+    headcount 1, priority 1 for mandatory posts), at the schools some vendor serves.
+    """
+    planned = set(posts["school_ids"].explode().dropna().astype(str)) | set(windows["school_id"])
+    kept: list[Any] = [[s for s in ids if s in planned] for ids in vendors["school_ids"]]
+    vendors = vendors.assign(school_ids=kept)
+    chosen = posts[posts["selected"]]
+    demand = chosen[["post_id", "school_id", "value_am", "value_pm"]].merge(
+        windows[["school_id", "window", "start", "end"]], on="school_id"
+    )
+    demand["value"] = np.where(demand["window"] == "am", demand["value_am"], demand["value_pm"])
+    demand["headcount"] = 1
+    # mandatory posts are staffed before any other
+    kind = chosen.set_index("post_id")["kind"] if "kind" in chosen else pd.Series(dtype=str)
+    demand["priority"] = (demand["post_id"].map(kind) == "mandatory").astype(int)
+    served = {s for ids in vendors["school_ids"] for s in ids}
+    demand = demand[demand["school_id"].isin(served)]
+    columns = ["post_id", "school_id", "window", "start", "end", "headcount", "value", "priority"]
+    return vendors, demand[columns].reset_index(drop=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class StaffingPlan:
     """What the roster stage gives: the roster, the plan's vendors and the staff.
@@ -498,28 +526,13 @@ def plan_roster(
             len(cleared),
             on.isoformat(),
         )
-    # a plan of some schools: each vendor keeps only its schools in this plan
-    planned = set(posts["school_ids"].explode().dropna().astype(str)) | set(windows["school_id"])
-    kept: list[Any] = [[s for s in ids if s in planned] for ids in vendors["school_ids"]]
-    vendors = vendors.assign(school_ids=kept)
+    vendors, demand = roster_demand(posts, windows, vendors)
     chosen = posts[posts["selected"]]
-    demand = chosen[["post_id", "school_id", "value_am", "value_pm"]].merge(
-        windows[["school_id", "window", "start", "end"]], on="school_id"
-    )
-    demand["value"] = np.where(demand["window"] == "am", demand["value_am"], demand["value_pm"])
-    demand["headcount"] = 1
-    # mandatory posts are staffed before any other
-    kind = chosen.set_index("post_id")["kind"] if "kind" in chosen else pd.Series(dtype=str)
-    demand["priority"] = (demand["post_id"].map(kind) == "mandatory").astype(int)
-    served = {s for ids in vendors["school_ids"] for s in ids}
-    demand = demand[demand["school_id"].isin(served)]
     walk = walk_rule(network, chosen, options.walk_between_m, groups=vendors["school_ids"])
     roster = build_roster(
         vendors,
         workers[cleared.to_numpy()],
-        demand[
-            ["post_id", "school_id", "window", "start", "end", "headcount", "value", "priority"]
-        ],
+        demand,
         floater_share=options.floater_share,
         settings=settings,
         max_minutes_day=options.max_minutes_day,

@@ -132,3 +132,16 @@ def test_the_cli_prints_the_moves_and_writes_the_new_roster(
     assert (out / "day_Mon_V1.pdf").read_bytes().startswith(b"%PDF")
     # the plan folder itself is untouched
     assert (plan_dir / "roster.csv").read_text() != (out / "roster.csv").read_text()
+
+
+def test_the_plans_summary_gives_whole_students_units_and_floaters(plan_dir: Path) -> None:
+    """(The same grid plan's summary.md.)"""
+    figures = (plan_dir / "summary.md").read_text().split("## Route review")[0]
+    students = [line for line in figures.splitlines() if "students" in line]
+    assert students
+    assert not any(line.rstrip().endswith(".0") for line in students)
+    assert "- corridors: " in figures
+    assert " km" in figures
+    assert "a school year" in figures
+    staffing = (plan_dir / "summary.md").read_text().split("## Staffing needs")[1]
+    assert "floaters stand by" in staffing

@@ -48,12 +48,13 @@ from _common import add_data_argument, peak_rss_mb, resolve_data_root
 from designated import config as designated_config
 from designated import synthetic_staff
 
+from safepassage.config import StaffingConfig
 from safepassage.pipeline import _checked_inputs
 from safepassage.schedule import WEEKDAYS, WINDOWS
 from safepassage.staffing import Roster, SolverSettings, build_roster, synthetic_program
 from safepassage.staffing.model import pick_floaters, split_components
 from safepassage.staffing.program import Limits, read_program
-from safepassage.staffing.search import _greedy
+from safepassage.staffing.search import _greedy, _spare_floaters, _sticky
 from safepassage.staffing.walk import WalkRule, walk_rule
 from safepassage.stages import (
     designated_on_network,
@@ -133,13 +134,23 @@ def program_workers(vendors: pd.DataFrame, demand: pd.DataFrame, seed: int) -> p
 
 
 def greedy_assignments(
-    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, walk: WalkRule | None
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    walk: WalkRule | None,
+    *,
+    rematch: bool = False,
 ) -> pd.DataFrame:
-    """The greedy roster CP-SAT starts from, over every vendor group (see the docstring)."""
+    """The greedy roster CP-SAT starts from, over every vendor group (see the docstring);
+    ``rematch``: then floaters spared and workers re-matched to home posts, as CP-SAT's
+    continuity round is hinted (no solver)."""
     program = read_program(vendors, workers, demand, Limits(), walk)
     rows = []
     for comp in split_components(program, pick_floaters(program.workers, FLOATERS)):
-        for wi, pi, day in sorted(_greedy(comp)):
+        keys = sorted(_greedy(comp))
+        if rematch:
+            keys = _sticky(comp, _spare_floaters(comp, keys))
+        for wi, pi, day in keys:
             w, p = comp.workers[wi], comp.posts[pi]
             rows.append((w.worker_id, p.post_id, p.school_id, day, p.window, p.value))
     return pd.DataFrame(
@@ -213,6 +224,11 @@ def compare(
     greedy = measures(greedy_assignments(vendors, workers, demand, walk), demand, walk)
     _line("greedy", greedy, time.perf_counter() - started)
     started = time.perf_counter()
+    sticky = measures(
+        greedy_assignments(vendors, workers, demand, walk, rematch=True), demand, walk
+    )
+    _line("greedy + re-match", sticky, time.perf_counter() - started)
+    started = time.perf_counter()
     loose = measures(greedy_assignments(vendors, workers, demand, None), demand, walk)
     _line("greedy, no walk rule", loose, time.perf_counter() - started)
     print(
@@ -234,7 +250,9 @@ def main() -> None:
         "--synthetic", action="store_true", help="the fully synthetic program instead"
     )
     args = parser.parse_args()
-    settings = SolverSettings(time_limit_s=args.time_limit_s, seed=args.seed)
+    # the pipeline's CP-SAT settings: [staffing] defaults, deterministic limits
+    options = StaffingConfig(time_limit_s=args.time_limit_s)
+    settings = solver_settings(options, args.seed)
     if args.synthetic:
         vendors, workers, demand = synthetic_program(seed=0)
         compare(vendors, workers, demand, WalkRule(800.0), settings)

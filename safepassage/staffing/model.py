@@ -188,7 +188,7 @@ def build_model(comp: Component, value_factor: float) -> Model:
         if comp.walk is not None:
             for day, keys in day_vars.items():
                 _walk_rules(model, comp, wi, day, keys, x)
-    base = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
+    base = {key: unit_value(comp.posts[key[1]].value, value_factor) for key in x}
     bonus = _priority_bonus(comp, x, value_factor)
     value = {key: base[key] + bonus[key] for key in x}
     return Model(model, x, value, value_factor, bonus)
@@ -237,6 +237,12 @@ def _walk_rules(
                     model.add(x[a] + sum(x[b] for b in bs) <= 1)
 
 
+def unit_value(value: float, factor: float) -> int:
+    """A post-window's value in the model's integer units, at least 1: a chosen post
+    is staffed in each of its windows, even one its value rounds (or falls) to nothing in."""
+    return max(round(value * factor), 1)
+
+
 def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> dict[Key, int]:
     """Bonus per assignment that puts every higher priority before all lower ones.
 
@@ -249,7 +255,7 @@ def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> 
     below = 0  # most the model can gain from the levels done so far
     for low, high in itertools.pairwise(levels):
         below += sum(
-            (round(p.value * value_factor) + unit[low]) * p.headcount * len(p.days)
+            (unit_value(p.value, value_factor) + unit[low]) * p.headcount * len(p.days)
             for p in comp.posts
             if p.priority == low
         )

@@ -42,7 +42,10 @@ from safepassage.staffing.walk import WalkRule
 
 __all__ = ["ASSIGNMENT_COLUMNS", "UNFILLED_COLUMNS", "Replan", "Roster", "build_roster", "replan"]
 
-_VALUE_RESOLUTION = 1000  # integer units given to the most valuable post-window
+# integer units given to the most valuable post-window: fine enough that rounding
+# costs under 0.01 % of the staffed value on the citywide SY1617 program (1,000 lost 0.01 %
+# and rounded 3 % of its post-windows to nothing)
+_VALUE_RESOLUTION = 100_000
 # the columns of Roster.assignments and Roster.unfilled
 ASSIGNMENT_COLUMNS = [
     "worker_id",
@@ -319,7 +322,8 @@ def build_roster(  # noqa: PLR0913 - the roster rules, each a keyword of [staffi
                   x[w,p,d] => holds[w,p]
                   same_post[w,post] => holds[w,(post,am)] and holds[w,(post,pm)]
 
-    with ``v_p`` the value scaled to integers (the largest to 1000) and M larger
+    with ``v_p`` the value scaled to integers (the largest to 100,000, every positive
+    value to at least 1) and M larger
     than the whole continuity range, so staffed value always comes first.
     Floaters (``floater_share`` of each vendor's workers) are in the model too,
     each of their assignments costing more than the whole continuity range, so

@@ -18,7 +18,7 @@ from scipy.optimize import linear_sum_assignment
 
 from safepassage.errors import SafePassageError
 from safepassage.schedule import WEEKDAYS, WINDOWS
-from safepassage.staffing.model import Component, Key, Model
+from safepassage.staffing.model import Component, Key, Model, unit_value
 from safepassage.staffing.program import can_stand
 from safepassage.staffing.solver import SolverSettings, solve, solve_within
 
@@ -91,51 +91,69 @@ def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dic
                     if p.post_id == comp.posts[pi].post_id and p.window == "pm"
                 ]
                 common[wi, twins] += 0.5
+                far = [
+                    q
+                    for q, p in enumerate(comp.posts)
+                    if p.window == "pm" and not comp.walkable(pi, q)
+                ]
+                common[wi, far] = -1.0  # a home pair is walkable
         rows, cols = linear_sum_assignment(common, maximize=True)
-        homes[window] = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c]}
+        homes[window] = {
+            int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c] > 0
+        }
     return homes
 
 
 def _sticky(comp: Component, assigned: list[Key]) -> list[Key]:
     """Re-match each day-window's workers to the same staffed posts, favouring home posts.
 
-    Keeps who works when and which posts are staffed (so the value), never
-    lengthens a worker's day, keeps each worker's morning and afternoon posts
-    walkable (mornings are re-matched first, against the afternoon posts held,
-    then afternoons against the new mornings); a day-window that cannot be
-    re-matched keeps its pairs.
+    Keeps who works when and which posts are staffed (so the value) and never
+    lengthens a worker's day.  Home posts are walkable morning-afternoon pairs
+    (:func:`_home_posts`); a day's mornings are re-matched first, then its
+    afternoons among the posts walkable from each worker's new morning post.  A
+    day-window that cannot be re-matched keeps its pairs, and a day whose
+    afternoons cannot follow its new mornings keeps the day as given (walkable).
     """
     slots: dict[tuple[str, str], list[Key]] = {}
-    other: dict[tuple[int, str, str], int] = {}  # (worker, day, window) -> post-window held
     for key in assigned:
-        window = comp.posts[key[1]].window
-        slots.setdefault((key[2], window), []).append(key)
-        other[key[0], key[2], window] = key[1]
+        slots.setdefault((key[2], comp.posts[key[1]].window), []).append(key)
     homes = _home_posts(comp, slots)
     result = []
-    for day, window in sorted(slots, key=lambda s: (WEEKDAYS.index(s[0]), WINDOWS.index(s[1]))):
-        keys = slots[day, window]
-        twin = "pm" if window == "am" else "am"
-        posts = [pi for _, pi, _ in keys]
-        score = np.full((len(keys), len(keys)), -1e6)
-        for r, (wi, pi, _) in enumerate(keys):
-            cap = comp.posts[pi].minutes
-            held = other.get((wi, day, twin))
-            for c, qi in enumerate(posts):
-                walkable = held is None or (
-                    comp.walkable(qi, held) if window == "am" else comp.walkable(held, qi)
-                )
-                if walkable and _eligible(comp, wi, qi, day, cap):
-                    score[r, c] = 2.0 * (homes[window].get(wi) == qi) + 1.0 * (qi == pi)
-        rows, cols = linear_sum_assignment(score, maximize=True)
-        if score[rows, cols].min() < 0:
-            result.extend(keys)
+    for day in WEEKDAYS:
+        morning = _rematch(comp, slots.get((day, "am"), []), homes["am"], {})
+        am = {wi: pi for wi, pi, _ in morning}
+        afternoon = _rematch(comp, slots.get((day, "pm"), []), homes["pm"], am)
+        if afternoon is None or morning is None:
+            given = slots.get((day, "am"), []) + slots.get((day, "pm"), [])
+            result.extend(given)
         else:
-            matched = [(keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True)]
-            result.extend(matched)
-            for wi, pi, _ in matched:
-                other[wi, day, window] = pi
+            result.extend(morning + afternoon)
     return sorted(result)
+
+
+def _rematch(
+    comp: Component, keys: list[Key], homes: dict[int, int], morning: dict[int, int]
+) -> list[Key] | None:
+    """One day-window's workers matched to its staffed posts (home first, then their own);
+    an afternoon post must be walkable from the worker's ``morning`` post.  The pairs
+    as given when no worker can move; None when the walk rule admits no matching."""
+    if not keys:
+        return []
+    day = keys[0][2]
+    posts = [pi for _, pi, _ in keys]
+    score = np.full((len(keys), len(keys)), -1e6)
+    for r, (wi, pi, _) in enumerate(keys):
+        cap = comp.posts[pi].minutes
+        for c, qi in enumerate(posts):
+            walkable = wi not in morning or comp.walkable(morning[wi], qi)
+            if walkable and _eligible(comp, wi, qi, day, cap):
+                score[r, c] = 2.0 * (homes.get(wi) == qi) + 1.0 * (qi == pi)
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    if score[rows, cols].min() >= 0:
+        return [(keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True)]
+    if not morning:
+        return list(keys)  # a morning no one can change: kept
+    return None
 
 
 def _spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
@@ -249,7 +267,9 @@ def solve_lexicographic(
     _hint(built.model, variables, [key in start for key in keys])
     first = solve_within(built.model, settings)
     if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
-        ceiling = sum(round(p.value * built.factor) * p.headcount * len(p.days) for p in comp.posts)
+        ceiling = sum(
+            unit_value(p.value, built.factor) * p.headcount * len(p.days) for p in comp.posts
+        )
         bonus = sum(built.bonus[k] for k in start)
         return _solved(built, sorted(start), "FEASIBLE", ceiling + bonus, settings.time_limit_s)
     chosen = first.values(variables)

@@ -14,6 +14,9 @@ Exit codes
     can staff); the message names the inputs in conflict.
 130
     Interrupted (Ctrl-C or SIGTERM); outputs of earlier runs are left untouched.
+141
+    The reader of the output went away (``safepassage compare A B | head``): the
+    command stops quietly, as Unix tools killed by SIGPIPE do (128 + 13).
 
 Every :class:`~safepassage.errors.SafePassageError` is printed as
 ``error: <message>`` without a traceback.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import logging
+import os
 import signal
 import sys
 import threading
@@ -42,6 +46,7 @@ from .signals import raise_interrupt
 from .validate import validate_inputs
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_INFEASIBLE",
     "EXIT_INPUT",
@@ -57,12 +62,14 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 EPILOG = """exit codes:
   0    success
   1    unexpected error (a bug; the traceback is printed)
   2    bad input: invalid config, missing or malformed file, failed download
   3    infeasible: the inputs contradict each other (the message names them)
-  130  interrupted; earlier outputs untouched"""
+  130  interrupted; earlier outputs untouched
+  141  output pipe closed early (e.g. `| head`); ends quietly"""
 
 
 def version() -> str:
@@ -276,6 +283,23 @@ def _configure_logging(quiet: bool) -> None:
     logging.getLogger("safepassage").setLevel(level)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at the null device: its reader is gone (the Python docs' SIGPIPE recipe).
+
+    Python flushes stdout at exit; into the closed pipe that would print another
+    BrokenPipeError.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without a descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``safepassage`` command; returns the exit code (see the module docstring)."""
     parser = build_parser()
@@ -289,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, raise_interrupt) if main_thread else None
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except InfeasibleError as exc:
         _err(f"error: {exc}")
         return EXIT_INFEASIBLE

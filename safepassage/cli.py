@@ -63,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
+DEFAULT_CRIME_YEAR = 2016
 EPILOG = """exit codes:
   0    success
   1    unexpected error (a bug; the traceback is printed)
@@ -192,13 +193,46 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    chosen = [
+        f for f, v in (("AREA", args.area), ("--place", args.place), ("--bbox", args.bbox)) if v
+    ]
+    if len(chosen) != 1:
+        what = " and ".join(chosen) if chosen else "nothing to fetch"
+        _err(f"error: {what}; give one of AREA (a Chicago community area), --place or --bbox")
+        return EXIT_INPUT
+    cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
+    if args.area is None:
+        return _fetch_place(args, cache)
+    if args.out is not None:
+        _err("error: --out is for --place and --bbox; AREA goes into the cache (--cache DIR)")
+        return EXIT_INPUT
     from .fetch import fetch_area
 
-    cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
-    files = fetch_area(args.area, cache, crime_year=args.crime_year, force=args.force)
+    year = DEFAULT_CRIME_YEAR if args.crime_year is None else args.crime_year
+    files = fetch_area(args.area, cache, crime_year=year, force=args.force)
     _out(f"fetched {args.area!r} into {cache}")
     for name, path in files.items():
         _out(f"  {name}: {path}")
+    return EXIT_OK
+
+
+def _fetch_place(args: argparse.Namespace, cache: Path) -> int:
+    """``fetch --place`` / ``--bbox``: OSM streets and schools plus a starter config."""
+    if args.crime_year is not None:
+        _err("error: --crime-year is for a Chicago AREA; OpenStreetMap holds no incidents")
+        return EXIT_INPUT
+    from .fetch import fetch_place, parse_bbox
+
+    bbox = parse_bbox(args.bbox) if args.bbox else None
+    fetched = fetch_place(args.place, bbox=bbox, out=args.out, cache_dir=cache, force=args.force)
+    _out(f"fetched {fetched.place} into {fetched.folder}")
+    _out(
+        f"  network: {fetched.network.name} ({fetched.street_nodes} nodes, "
+        f"{fetched.street_edges} directed edges)"
+    )
+    _out(f"  schools: {fetched.schools.name} ({fetched.school_count} schools)")
+    _out(f"  config:  {fetched.config.name} (a starter plan: add incidents, population, ...)")
+    _out(f"next: safepassage validate {fetched.config}")
     return EXIT_OK
 
 
@@ -247,13 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new_dir", metavar="NEW_DIR", help="later output folder")
     fetch = command(
         "fetch",
-        "Download the OSM walk network and Chicago Data Portal "
-        "datasets of an area (needs internet).",
+        "Download the OSM walk network and schools of any place with a starter plan "
+        "config (--place, --bbox), or the OSM network and Chicago Data Portal datasets "
+        "of a Chicago community area (AREA); needs internet.",
         _cmd_fetch,
     )
-    fetch.add_argument("area", metavar="AREA", help='place name, e.g. "Englewood"')
+    fetch.add_argument(
+        "area", metavar="AREA", nargs="?", help='Chicago community area, e.g. "Englewood"'
+    )
+    fetch.add_argument(
+        "--place", metavar="NAME", help='any place Nominatim knows, e.g. "Evanston, Illinois, USA"'
+    )
+    fetch.add_argument(
+        "--bbox",
+        metavar="W,S,E,N",
+        help="a lon/lat box instead of a place; write --bbox=W,S,E,N when W is negative",
+    )
+    fetch.add_argument(
+        "--out", metavar="DIR", help="folder for --place/--bbox (default: a slug of the place)"
+    )
     fetch.add_argument("--cache", metavar="DIR", help="cache folder (default ~/.cache/safepassage)")
-    fetch.add_argument("--crime-year", type=int, default=2016, help="year of police incidents")
+    fetch.add_argument(
+        "--crime-year",
+        type=int,
+        metavar="YEAR",
+        help=f"AREA: year of police incidents (default {DEFAULT_CRIME_YEAR})",
+    )
     fetch.add_argument("--force", action="store_true", help="download again even if cached")
     config = command("config", "Print a plan configuration template.", _cmd_config)
     config.add_argument(

@@ -223,7 +223,7 @@ def _fetch_place(args: argparse.Namespace, cache: Path) -> int:
         return EXIT_INPUT
     from .fetch import fetch_place, parse_bbox
 
-    bbox = parse_bbox(args.bbox) if args.bbox else None
+    bbox = parse_bbox(",".join(args.bbox)) if args.bbox else None  # W S E N or W,S,E,N
     fetched = fetch_place(args.place, bbox=bbox, out=args.out, cache_dir=cache, force=args.force)
     _out(f"fetched {fetched.place} into {fetched.folder}")
     _out(
@@ -281,9 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("new_dir", metavar="NEW_DIR", help="later output folder")
     fetch = command(
         "fetch",
-        "Download the OSM walk network and schools of any place with a starter plan "
-        "config (--place, --bbox), or the OSM network and Chicago Data Portal datasets "
-        "of a Chicago community area (AREA); needs internet.",
+        "Download a place's OSM streets and schools with a starter config (--place, --bbox), "
+        "or a Chicago area's OSM network and Data Portal tables (AREA); needs internet.",
         _cmd_fetch,
     )
     fetch.add_argument(
@@ -294,8 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument(
         "--bbox",
-        metavar="W,S,E,N",
-        help="a lon/lat box instead of a place; write --bbox=W,S,E,N when W is negative",
+        nargs="+",
+        metavar="DEG",
+        help="a lon/lat box instead of a place (degrees): --bbox W S E N, or "
+        "--bbox=W,S,E,N (with '=' when W is negative)",
     )
     fetch.add_argument(
         "--out", metavar="DIR", help="folder for --place/--bbox (default: a slug of the place)"

@@ -84,15 +84,21 @@ class PlaceError(SafePassageError, LookupError):
     """The geocoder does not know the place, or OpenStreetMap holds no streets or schools there."""
 
 
-def _check_reachable(host: str, *, timeout_s: float = 5.0) -> None:
+OFFLINE_HINT = (
+    "On an offline machine point SAFEPASSAGE_DATA at a folder that already holds the data"
+)
+PLACE_OFFLINE_HINT = (
+    "On an offline machine, plan from network files you have: [data] networks takes "
+    "GraphML, OSM XML or street centerlines"
+)
+
+
+def _check_reachable(host: str, *, timeout_s: float = 5.0, hint: str = OFFLINE_HINT) -> None:
     try:
         with socket.create_connection((host, 443), timeout=timeout_s):
             return
     except OSError as exc:
-        raise FetchError(
-            f"cannot reach {host} ({exc}); fetching needs internet. On an offline machine "
-            "point SAFEPASSAGE_DATA at a folder that already holds the data"
-        ) from exc
+        raise FetchError(f"cannot reach {host} ({exc}); fetching needs internet. {hint}") from exc
 
 
 def fetch_walk_network(place: str, dest: Path, *, check: bool = True) -> Path:
@@ -720,8 +726,8 @@ def fetch_place(
     _check_place_folder(folder)
     if check:
         if place is not None:
-            _check_reachable(_host(ox.settings.nominatim_url))
-        _check_reachable(_host(ox.settings.overpass_url))
+            _check_reachable(_host(ox.settings.nominatim_url), hint=PLACE_OFFLINE_HINT)
+        _check_reachable(_host(ox.settings.overpass_url), hint=PLACE_OFFLINE_HINT)
     if cache_dir is None:
         from .config import default_cache_dir
 

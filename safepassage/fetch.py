@@ -509,11 +509,11 @@ def _toml_text(text: str) -> str:
 
 
 def starter_config(name: str, place: str, *, street_edges: int, school_count: int) -> str:
-    """The ``plan.toml`` written beside the fetched files: it plans them as they are.
+    """The ``plan.toml`` written beside the fetched files.
 
     The network and the schools are set; incidents, population, routes,
     profiles, vendors and workers are commented keys showing where a planner adds
-    them.
+    them (``safepassage validate`` names those the plan cannot do without).
     """
     today = dt.datetime.now(dt.UTC).date().isoformat()
     header = (
@@ -522,8 +522,10 @@ def starter_config(name: str, place: str, *, street_edges: int, school_count: in
         f"#   {NETWORK_FILE}  the OSM walk network ({street_edges} directed street edges)\n"
         f"#   {SCHOOLS_FILE}     the {school_count} schools tagged amenity=school "
         "(school_id osm-node-N, osm-way-N, ...)\n"
-        "# `safepassage validate plan.toml` checks it, `safepassage plan plan.toml` plans it;\n"
-        "# `safepassage config --template` lists every key.  Paths are relative to this file."
+        "# `safepassage validate plan.toml` checks it and names what is missing;\n"
+        "# `safepassage plan plan.toml` plans it.  "
+        "`safepassage config --template` lists every key.\n"
+        "# Paths are relative to this file."
     )
     return f"""{header}
 

@@ -54,7 +54,7 @@ from safepassage.schedule import WEEKDAYS, WINDOWS
 from safepassage.staffing import Roster, SolverSettings, build_roster, synthetic_program
 from safepassage.staffing.model import pick_floaters, split_components
 from safepassage.staffing.program import Limits, read_program
-from safepassage.staffing.search import _greedy, _spare_floaters, _sticky
+from safepassage.staffing.search import greedy_roster, rematch_homes, spare_floaters
 from safepassage.staffing.walk import WalkRule, walk_rule
 from safepassage.stages import (
     designated_on_network,
@@ -137,8 +137,8 @@ def greedy_assignments(
     vendors: pd.DataFrame,
     workers: pd.DataFrame,
     demand: pd.DataFrame,
-    walk: WalkRule | None,
     *,
+    walk: WalkRule | None,
     rematch: bool = False,
 ) -> pd.DataFrame:
     """The greedy roster CP-SAT starts from, over every vendor group (see the docstring);
@@ -147,9 +147,9 @@ def greedy_assignments(
     program = read_program(vendors, workers, demand, Limits(), walk)
     rows = []
     for comp in split_components(program, pick_floaters(program.workers, FLOATERS)):
-        keys = sorted(_greedy(comp))
+        keys = sorted(greedy_roster(comp))
         if rematch:
-            keys = _sticky(comp, _spare_floaters(comp, keys))
+            keys = rematch_homes(comp, spare_floaters(comp, keys))
         for wi, pi, day in keys:
             w, p = comp.workers[wi], comp.posts[pi]
             rows.append((w.worker_id, p.post_id, p.school_id, day, p.window, p.value))
@@ -207,36 +207,44 @@ def compare(
         f"{(workers['weekdays'].str.count(';') < 4).mean():.0%} four days), "
         f"{len(demand) * 5} post-windows a week, floater share {FLOATERS}"
     )
-    started = time.perf_counter()
-    roster: Roster = build_roster(
-        vendors, workers, demand, floater_share=FLOATERS, settings=settings, walk=walk
+    found = {}
+    for label, method in (("CP-SAT", "cp-sat"), ("default (auto)", "auto")):
+        started = time.perf_counter()
+        roster: Roster = build_roster(
+            vendors,
+            workers,
+            demand,
+            floater_share=FLOATERS,
+            settings=settings,
+            walk=walk,
+            method=method,
+        )
+        seconds = time.perf_counter() - started
+        found[method] = measures(roster.assignments, demand, walk)
+        _line(
+            label,
+            found[method],
+            seconds,
+            f"{roster.status} gap={roster.gap:.4%} bound={roster.bound:.2f} "
+            f"unfilled={int(roster.unfilled['missing'].sum())}",
+        )
+    rows = (
+        ("greedy", {"walk": walk}),
+        ("greedy + re-match", {"walk": walk, "rematch": True}),
+        ("greedy, no walk rule", {"walk": None}),
     )
-    cp_s = time.perf_counter() - started
-    cp = measures(roster.assignments, demand, walk)
-    _line(
-        "CP-SAT",
-        cp,
-        cp_s,
-        f"{roster.status} gap={roster.gap:.4%} bound={roster.bound:.2f} "
-        f"unfilled={int(roster.unfilled['missing'].sum())}",
-    )
-    started = time.perf_counter()
-    greedy = measures(greedy_assignments(vendors, workers, demand, walk), demand, walk)
-    _line("greedy", greedy, time.perf_counter() - started)
-    started = time.perf_counter()
-    sticky = measures(
-        greedy_assignments(vendors, workers, demand, walk, rematch=True), demand, walk
-    )
-    _line("greedy + re-match", sticky, time.perf_counter() - started)
-    started = time.perf_counter()
-    loose = measures(greedy_assignments(vendors, workers, demand, None), demand, walk)
-    _line("greedy, no walk rule", loose, time.perf_counter() - started)
+    for label, options in rows:
+        started = time.perf_counter()
+        table = greedy_assignments(vendors, workers, demand, **options)  # type: ignore[arg-type]
+        found[label] = measures(table, demand, walk)
+        _line(label, found[label], time.perf_counter() - started)
+    cp, greedy = found["cp-sat"], found["greedy + re-match"]
     print(
-        f"CP-SAT / greedy: value {cp['value'] / greedy['value']:.4f}, "
+        f"CP-SAT / greedy + re-match: value {cp['value'] / greedy['value']:.5f}, "
         f"one-post {cp['single_post'] - greedy['single_post']:+.1%}, "
         f"same-post-am/pm {cp['same_post_day'] - greedy['same_post_day']:+.1%}, "
         f"walkable {cp['walkable'] - greedy['walkable']:+.2%} "
-        f"(greedy without the rule: {loose['walkable']:.2%} walkable)"
+        f"(greedy without the rule: {found['greedy, no walk rule']['walkable']:.2%} walkable)"
     )
     print(f"peak memory (VmHWM): {peak_rss_mb():.0f} MB")
 

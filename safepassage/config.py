@@ -589,6 +589,13 @@ class StaffingConfig(_Table):
         "$10.00-10.50 in 2013-2016)",
     )
     school_days: Count = Field(180, ge=1, description="School days a year, for the yearly cost")
+    method: Literal["auto", "greedy", "cp-sat"] = Field(
+        "auto",
+        description='How the roster is made: "greedy" (most valuable post-windows first, '
+        'then re-matched to home posts, without a solver), "cp-sat" (a proven bound), '
+        'or "auto": greedy for each vendor group whose bound proves it within '
+        "relative_gap, CP-SAT for the rest",
+    )
     time_limit_s: Number = Field(60.0, gt=0, description="Solver time limit (s)")
     num_workers: Count = Field(
         2,

@@ -538,6 +538,7 @@ def plan_roster(
         max_minutes_day=options.max_minutes_day,
         max_days_week=options.max_days_week,
         walk=walk,
+        method=options.method,
     )
     floaters = floaters_table(roster.floaters, workers, vendors, posts, roster.assignments)
     return StaffingPlan(roster, vendors, staff_table(workers), floaters, cleared, walk)

@@ -781,6 +781,15 @@ def check_floaters(base: Run, new: Run) -> None:
     assert len(regulars) == 3
 
 
+def check_method(base: Run, new: Run) -> None:
+    # "auto" rosters the grid with the greedy (its bound proves it optimal): no roster model
+    old, now = base.r.roster_result, new.r.roster_result
+    assert old is not None
+    assert now is not None
+    assert len(new.solves) > len(base.solves)  # CP-SAT rostered each vendor group
+    assert now.objective == pytest.approx(old.objective)
+
+
 def check_walk_between(base: Run, new: Run) -> None:
     assert base.r.walk is not None
     assert new.r.walk is not None
@@ -1030,6 +1039,7 @@ CASES: dict[str, Case] = {
     "staffing.walk_between_m": Case(put("staffing.walk_between_m", 0.0), check_walk_between),
     "staffing.hourly_wage": Case(put("staffing.hourly_wage", 20.0), check_hourly_wage),
     "staffing.school_days": Case(put("staffing.school_days", 90), check_school_days),
+    "staffing.method": Case(put("staffing.method", "cp-sat"), check_method),
     "staffing.time_limit_s": Case(put("staffing.time_limit_s", 2.0), check_time_limit),
     "staffing.num_workers": Case(
         put("staffing.num_workers", 2),

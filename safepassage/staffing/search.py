@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,16 +24,18 @@ from safepassage.staffing.program import can_stand
 from safepassage.staffing.solver import SolverSettings, solve, solve_within
 
 
-def _greedy(comp: Component) -> set[Key]:
+def greedy_roster(comp: Component) -> set[Key]:
     """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
 
     Per weekday and window, the highest priority then most valuable post-windows first; each staffed
-    unit goes to the eligible free regular worker within limits who has worked fewest days, else
-    to such a floater.
+    unit goes to an eligible free worker within limits: a regular worker before a floater, then
+    the one who stood at the same post that morning, then one who held this post-window on an
+    earlier day (continuity), then the one who has worked fewest days.
     """
     days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
     minutes: dict[tuple[int, str], int] = {}
     morning: dict[tuple[int, str], int] = {}  # the worker's morning post-window that day
+    held: set[tuple[int, int]] = set()  # (worker, post-window) held on some day so far
     order = sorted(
         range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].priority, -comp.posts[pi].value, pi)
     )
@@ -56,8 +59,10 @@ def _greedy(comp: Component) -> set[Key]:
                     ]
                     if not free:
                         break
+
                     # regular workers first: a floater covers only what they cannot
-                    wi = min(free, key=lambda k: (comp.is_floater(k), len(days_used[k]), k))
+                    wi = min(free, key=partial(_rank, comp, pi, day, morning, held, days_used))
+                    held.add((wi, pi))
                     busy.add(wi)
                     days_used[wi].add(day)
                     minutes[wi, day] = minutes.get((wi, day), 0) + post.minutes
@@ -65,6 +70,21 @@ def _greedy(comp: Component) -> set[Key]:
                     if window == "am":
                         morning[wi, day] = pi
     return chosen
+
+
+def _rank(
+    comp: Component,
+    pi: int,
+    day: str,
+    morning: dict[tuple[int, str], int],
+    held: set[tuple[int, int]],
+    days_used: dict[int, set[str]],
+    wi: int,
+) -> tuple[bool, bool, bool, int, int]:
+    """The greedy's order of workers for post-window ``pi`` on ``day`` (smallest first)."""
+    am = morning.get((wi, day))
+    same = am is not None and comp.posts[am].post_id == comp.posts[pi].post_id
+    return (comp.is_floater(wi), not same, (wi, pi) not in held, len(days_used[wi]), wi)
 
 
 def _eligible(comp: Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
@@ -104,7 +124,7 @@ def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dic
     return homes
 
 
-def _sticky(comp: Component, assigned: list[Key]) -> list[Key]:
+def rematch_homes(comp: Component, assigned: list[Key]) -> list[Key]:
     """Re-match each day-window's workers to the same staffed posts, favouring home posts.
 
     Keeps who works when and which posts are staffed (so the value) and never
@@ -156,7 +176,7 @@ def _rematch(
     return None
 
 
-def _spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
+def spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
     """Hand each floater's post-window to a free regular worker who may take it.
 
     Keeps the staffed post-windows (so the value); a regular worker takes one
@@ -252,7 +272,7 @@ def solve_lexicographic(
 
     Phase 1 maximises value alone (its status, bound and gap are reported).
     Phase 2 adds ``value >= phase-1 value``, the secondary literals, and the
-    phase-1 solution re-matched for continuity (:func:`_sticky`) as a hint, and
+    phase-1 solution re-matched for continuity (:func:`rematch_homes`) as a hint, and
     maximises the secondary terms in the time left; when it finds nothing, or
     (by ``score``) something worse than that hint, the hint stands.  (CP-SAT
     completes the hint's auxiliary literals itself and may stop, at a
@@ -263,7 +283,7 @@ def solve_lexicographic(
     variables = [built.x[k] for k in keys]
     value_expr = cp_model.LinearExpr.weighted_sum(variables, [built.value[k] for k in keys])
     built.model.maximize(value_expr)
-    start = _greedy(comp)
+    start = greedy_roster(comp)
     _hint(built.model, variables, [key in start for key in keys])
     first = solve_within(built.model, settings)
     if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
@@ -283,7 +303,7 @@ def solve_lexicographic(
             cp_model.LinearExpr.weighted_sum([var for var, _ in terms], [c for _, c in terms])
         )
         phase1 = [k for k, on in zip(keys, chosen, strict=True) if on]
-        hint = set(_sticky(comp, _spare_floaters(comp, phase1)))
+        hint = set(rematch_homes(comp, spare_floaters(comp, phase1)))
         _hint(built.model, variables, [key in hint for key in keys])  # replaces phase 1's
         fallback = np.array([key in hint for key in keys], dtype=np.int64)
         # Continuity is rarely proven optimal: give it at most a quarter of the budget.

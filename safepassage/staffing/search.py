@@ -140,10 +140,11 @@ def rematch_homes(comp: Component, assigned: list[Key]) -> list[Key]:
     homes = _home_posts(comp, slots)
     result = []
     for day in WEEKDAYS:
-        morning = _rematch(comp, slots.get((day, "am"), []), homes["am"], {})
+        # a morning is always re-matched or kept (None only for an afternoon)
+        morning = _rematch(comp, slots.get((day, "am"), []), homes["am"], {}) or []
         am = {wi: pi for wi, pi, _ in morning}
         afternoon = _rematch(comp, slots.get((day, "pm"), []), homes["pm"], am)
-        if afternoon is None or morning is None:
+        if afternoon is None:
             given = slots.get((day, "am"), []) + slots.get((day, "pm"), [])
             result.extend(given)
         else:

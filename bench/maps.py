@@ -48,10 +48,10 @@ import shapely
 
 from safepassage.config import default_data_root
 from safepassage.maps import plan_map, post_packet, save_map
-from safepassage.result import FLOATER_COLUMNS, STAFF_COLUMNS
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.stitch import stitch
 from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
+from safepassage.staffing.staff import FLOATER_COLUMNS, STAFF_COLUMNS
 
 CACHE = Path("/tmp/safepassage-bench")
 POST_SPACING_M = 150.0

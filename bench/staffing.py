@@ -1,132 +1,274 @@
-"""Benchmark the weekly roster at program scale on a SYNTHETIC program.
+"""The weekly roster at program scale, on the real SY1617 designated routes citywide.
 
-190 schools, ~1,500 posts (am and pm, Mon-Fri), 1,300 workers, 22 vendors from
-:func:`safepassage.staffing.synthetic_program`.  Prints ours (CP-SAT), the
-greedy baseline, their ratio, peak memory, and a comparison of solver choices.
+Run: ``.venv/bin/python bench/staffing.py [--data DIR] [--time-limit-s 60] [--synthetic]``.
 
-Run: ``.venv/bin/python bench/staffing.py [--quick]``
+Instance.  The plan of ``bench/designated.py`` (every visible SY1617 Safe
+Passage route matched onto the stitched citywide walk network, posts sited at
+the default density, the 5-hour split shift placed by each school's bells) is
+run up to its posts; the roster's demand is what the pipeline would give the
+solver (:func:`safepassage.stages.roster_demand`), with the walk rule of the
+pipeline (morning and afternoon posts of different schools within 800 m along
+streets).  The vendor pool is SYNTHETIC and shaped like the program: 22 vendors
+over contiguous groups of schools; per vendor, workers enough to fill about 95 %
+of its post-windows after 10 % floaters (``ceil(0.95 x post-windows / 9.2 /
+0.9)``, 9.2 being a worker's expected post-windows a week); about 15 % miss a
+weekday and 10 % work mornings or afternoons only (part-time).  Seeded.
+
+Compared on the same instance, in this process:
+
+* ``CP-SAT``: :func:`safepassage.staffing.build_roster` (the pipeline's defaults:
+  value first, then sparing the floaters, then continuity), its status and gap;
+* ``greedy``: the greedy roster CP-SAT starts from (per weekday and window, the
+  most valuable post-windows first, each to the least-used free eligible worker,
+  regular workers before floaters, the walk rule kept);
+* ``greedy, no walk rule``: the same without the walk rule, to show what the
+  rule costs and how often an unconstrained roster breaks it.
+
+Per roster: covered value, post-windows staffed, continuity (share of
+worker-windows held at one post all week; share of worker-days at the same post
+morning and afternoon), walkability (share of worker-days with both windows
+whose two posts satisfy the rule), seconds, and peak memory.  ``--synthetic``
+runs the older fully synthetic program (190 schools, 1,500 posts) instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import math
+import sys
+import tempfile
 import time
-from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import add_data_argument, peak_rss_mb, resolve_data_root
+from designated import config as designated_config
+from designated import synthetic_staff
+
+from safepassage.config import StaffingConfig
+from safepassage.pipeline import _checked_inputs
 from safepassage.schedule import WEEKDAYS, WINDOWS
 from safepassage.staffing import Roster, SolverSettings, build_roster, synthetic_program
+from safepassage.staffing.model import pick_floaters, split_components
+from safepassage.staffing.program import Limits, read_program
+from safepassage.staffing.search import greedy_roster, rematch_homes, spare_floaters
+from safepassage.staffing.walk import WalkRule, walk_rule
+from safepassage.stages import (
+    designated_on_network,
+    load_network,
+    plan_corridors,
+    risk_surface,
+    roster_demand,
+    route_all_schools,
+    select_schools,
+    site_posts,
+    solver_settings,
+    staffing_windows,
+    student_origins,
+    window_risk,
+)
+
+N_VENDORS, FILL, SLOTS, FLOATERS = 22, 0.95, 9.2, 0.1
 
 
-def _as_list(value: object) -> list[str]:
-    return [part for part in str(value).split(";") if part]
+def real_instance(
+    root: Path, folder: Path, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, WalkRule]:
+    """Vendors, workers, demand and walk rule of the SY1617 designated-routes plan."""
+    from safepassage.executor import make_executor
 
-
-def greedy_roster(vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame) -> float:
-    """Covered value of a greedy roster: per weekday and window, the most valuable
-    post-windows first, each given the least-used eligible worker within limits."""
-    serves = {
-        v: set(_as_list(s))
-        for v, s in zip(vendors["vendor_id"], vendors["school_ids"], strict=True)
-    }
-    staff = workers.assign(
-        days=workers["weekdays"].map(_as_list), wins=workers["windows"].map(_as_list)
-    ).to_dict("records")
-    days_used: dict[str, set[str]] = {w["worker_id"]: set() for w in staff}
-    minutes_used: dict[tuple[str, str], int] = {}
-    posts = demand.assign(
-        minutes=pd.to_datetime(demand["end"], format="%H:%M")
-        .sub(pd.to_datetime(demand["start"], format="%H:%M"))
-        .dt.total_seconds()
-        .floordiv(60)
-        .astype(int)
-    ).sort_values(["value", "post_id", "window"], ascending=[False, True, True])
-    covered = 0.0
-    for day in WEEKDAYS:
-        for window in WINDOWS:
-            busy: set[str] = set()
-            for post in posts[posts["window"] == window].itertuples():
-                for _ in range(int(post.headcount)):
-                    best = None
-                    for w in staff:
-                        wid = w["worker_id"]
-                        if (
-                            wid in busy
-                            or day not in w["days"]
-                            or window not in w["wins"]
-                            or post.school_id not in serves[w["vendor_id"]]
-                            or minutes_used.get((wid, day), 0) + post.minutes > w["max_minutes_day"]
-                            or (
-                                day not in days_used[wid]
-                                and len(days_used[wid]) >= w["max_days_week"]
-                            )
-                        ):
-                            continue
-                        if best is None or len(days_used[wid]) < len(days_used[best]):
-                            best = wid
-                    if best is None:
-                        break
-                    busy.add(best)
-                    days_used[best].add(day)
-                    minutes_used[best, day] = minutes_used.get((best, day), 0) + post.minutes
-                    covered += float(post.value)
-    return covered
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
-def _run(label: str, roster_inputs: tuple[pd.DataFrame, ...], **kwargs: object) -> Roster:
+    vendors_path, workers_path = synthetic_staff(root, folder)
+    cfg = designated_config(root, folder, vendors_path, workers_path)
+    solver = solver_settings(cfg.staffing, cfg.seed)
     started = time.perf_counter()
-    roster = build_roster(*roster_inputs, **kwargs)  # type: ignore[arg-type]
-    total = time.perf_counter() - started
-    s = roster.summary()
-    print(
-        f"{label:<34} {s['status']:<9} obj={s['objective']:10.2f} bound={s['bound']:10.2f} "
-        f"gap={s['gap']:7.4%} solve={s['wall_s']:6.1f}s total={total:6.1f}s "
-        f"single-post={s['single_post_worker_windows']:.1%} "
-        f"unfilled={s['unfilled_slots']}"
+    network = load_network(cfg.data, cfg.network, cfg.schools)
+    inputs = _checked_inputs(cfg, network)
+    schools = select_schools(cfg, inputs, network)
+    windows = staffing_windows(schools, cfg.windows)
+    risk = risk_surface(inputs, network, cfg.risk, cfg.windows)
+    by_window = {w: window_risk(risk, w) for w in WINDOWS}
+    origins = student_origins(inputs, network, schools, cfg.routes, cfg.network)
+    executor = make_executor(1, None)
+    try:
+        routes = route_all_schools(
+            executor, network, schools, origins.origins, by_window, cfg.routes
+        )
+    finally:
+        executor.close()
+    designated = designated_on_network(inputs, network, schools, routes, by_window, cfg.routes)
+    corridors = plan_corridors(inputs, network, schools, routes, by_window, designated, cfg.routes)
+    posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver).table
+    assert inputs.vendors is not None
+    vendors, demand = roster_demand(posts, windows, inputs.vendors)
+    walk = walk_rule(
+        network, posts[posts["selected"]], cfg.staffing.walk_between_m, groups=vendors["school_ids"]
     )
-    return roster
+    print(
+        f"instance built in {time.perf_counter() - started:.0f} s: {demand['school_id'].nunique()} "
+        f"schools, {demand['post_id'].nunique()} posts, {len(demand) * 5} post-windows a week, "
+        f"{len(walk.close)} walkable pairs of posts of different schools"
+    )
+    return vendors, program_workers(vendors, demand, seed), demand, walk
+
+
+def program_workers(vendors: pd.DataFrame, demand: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """SYNTHETIC workers shaped like the program (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    per_school = demand.groupby("school_id").size() * 5
+    rows = []
+    for vendor_id, schools in zip(vendors["vendor_id"], vendors["school_ids"], strict=True):
+        windows_week = int(per_school.reindex(list(schools)).fillna(0).sum())
+        n = math.ceil(FILL * windows_week / SLOTS / (1 - FLOATERS))
+        for k in range(n):
+            days = list(WEEKDAYS)
+            if rng.random() < 0.15:
+                days.remove(str(rng.choice(days)))
+            draw = rng.random()
+            windows = "am" if draw < 0.05 else "pm" if draw < 0.10 else "am;pm"
+            rows.append((f"{vendor_id}-{k:03d}", vendor_id, ";".join(days), windows, 300, 5))
+    columns = ["worker_id", "vendor_id", "weekdays", "windows", "max_minutes_day", "max_days_week"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def greedy_assignments(
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    *,
+    walk: WalkRule | None,
+    rematch: bool = False,
+) -> pd.DataFrame:
+    """The greedy roster CP-SAT starts from, over every vendor group (see the docstring);
+    ``rematch``: then floaters spared and workers re-matched to home posts, as CP-SAT's
+    continuity round is hinted (no solver)."""
+    program = read_program(vendors, workers, demand, Limits(), walk)
+    rows = []
+    for comp in split_components(program, pick_floaters(program.workers, FLOATERS)):
+        keys = sorted(greedy_roster(comp))
+        if rematch:
+            keys = rematch_homes(comp, spare_floaters(comp, keys))
+        for wi, pi, day in keys:
+            w, p = comp.workers[wi], comp.posts[pi]
+            rows.append((w.worker_id, p.post_id, p.school_id, day, p.window, p.value))
+    return pd.DataFrame(
+        rows, columns=["worker_id", "post_id", "school_id", "weekday", "window", "value"]
+    )
+
+
+def measures(table: pd.DataFrame, demand: pd.DataFrame, walk: WalkRule) -> dict[str, float]:
+    """Covered value, staffed, continuity and walkability of a roster's assignments."""
+    if "value" not in table:
+        value = demand.set_index(["post_id", "window"])["value"]
+        table = table.assign(
+            value=[value[p, w] for p, w in zip(table["post_id"], table["window"], strict=True)]
+        )
+    per_window = table.groupby(["worker_id", "window"])["post_id"].nunique()
+    days = table.pivot_table(
+        index=["worker_id", "weekday"], columns="window", values="post_id", aggfunc="first"
+    )
+    both = days.dropna() if set(WINDOWS) <= set(days.columns) else days.iloc[:0]
+    school = dict(zip(demand["post_id"], demand["school_id"], strict=False))
+    ok = [
+        walk.allows(a, school[a], b, school[b])
+        for a, b in zip(both.get("am", []), both.get("pm", []), strict=True)
+    ]
+    return {
+        "value": float(table["value"].sum()),
+        "staffed": float(len(table)),
+        "single_post": float((per_window == 1).mean()) if len(per_window) else 1.0,
+        "same_post_day": float((both["am"] == both["pm"]).mean()) if len(both) else 1.0,
+        "walkable": float(np.mean(ok)) if ok else 1.0,
+        "split_days": float(len(both)),
+    }
+
+
+def _line(label: str, m: dict[str, float], seconds: float, extra: str = "") -> None:
+    print(
+        f"{label:<24} value={m['value']:10.2f} staffed={m['staffed']:6.0f} "
+        f"one-post={m['single_post']:6.1%} same-post-am/pm={m['same_post_day']:6.1%} "
+        f"walkable={m['walkable']:7.2%} ({m['split_days']:.0f} split days) "
+        f"{seconds:6.1f} s {extra}"
+    )
+
+
+def compare(
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    walk: WalkRule,
+    settings: SolverSettings,
+) -> None:
+    print(
+        f"{len(vendors)} vendors, {len(workers)} workers "
+        f"({(workers['windows'] != 'am;pm').mean():.0%} one window, "
+        f"{(workers['weekdays'].str.count(';') < 4).mean():.0%} four days), "
+        f"{len(demand) * 5} post-windows a week, floater share {FLOATERS}"
+    )
+    found = {}
+    for label, method in (("CP-SAT", "cp-sat"), ("default (auto)", "auto")):
+        started = time.perf_counter()
+        roster: Roster = build_roster(
+            vendors,
+            workers,
+            demand,
+            floater_share=FLOATERS,
+            settings=settings,
+            walk=walk,
+            method=method,
+        )
+        seconds = time.perf_counter() - started
+        found[method] = measures(roster.assignments, demand, walk)
+        _line(
+            label,
+            found[method],
+            seconds,
+            f"{roster.status} gap={roster.gap:.4%} bound={roster.bound:.2f} "
+            f"unfilled={int(roster.unfilled['missing'].sum())}",
+        )
+    rows = (
+        ("greedy", {"walk": walk}),
+        ("greedy + re-match", {"walk": walk, "rematch": True}),
+        ("greedy, no walk rule", {"walk": None}),
+    )
+    for label, options in rows:
+        started = time.perf_counter()
+        table = greedy_assignments(vendors, workers, demand, **options)  # type: ignore[arg-type]
+        found[label] = measures(table, demand, walk)
+        _line(label, found[label], time.perf_counter() - started)
+    cp, greedy = found["cp-sat"], found["greedy + re-match"]
+    print(
+        f"CP-SAT / greedy + re-match: value {cp['value'] / greedy['value']:.5f}, "
+        f"one-post {cp['single_post'] - greedy['single_post']:+.1%}, "
+        f"same-post-am/pm {cp['same_post_day'] - greedy['same_post_day']:+.1%}, "
+        f"walkable {cp['walkable'] - greedy['walkable']:+.2%} "
+        f"(greedy without the rule: {found['greedy, no walk rule']['walkable']:.2%} walkable)"
+    )
+    print(f"peak memory (VmHWM): {peak_rss_mb():.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="skip the parameter comparison")
+    add_data_argument(parser)
     parser.add_argument("--time-limit-s", type=float, default=60.0, help="solver budget, s")
+    parser.add_argument("--seed", type=int, default=1617, help="seed of the synthetic staff")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="the fully synthetic program instead"
+    )
     args = parser.parse_args()
-    vendors, workers, demand = synthetic_program(seed=0)
-    print(
-        f"SYNTHETIC program: {len(vendors)} vendors, {demand['school_id'].nunique()} schools, "
-        f"{demand['post_id'].nunique()} posts, {len(demand)} post-windows, "
-        f"{len(workers)} workers, Mon-Fri"
-    )
-    inputs = (vendors, workers, demand)
-    base = SolverSettings(time_limit_s=args.time_limit_s)
-    ours = _run("ours (defaults)", inputs, settings=base)
-    started = time.perf_counter()
-    baseline = greedy_roster(vendors, workers, demand)
-    print(
-        f"baseline (greedy)                  covered value={baseline:.2f} "
-        f"({time.perf_counter() - started:.1f}s)"
-    )
-    print(
-        f"ours={ours.objective:.2f} baseline={baseline:.2f} ratio={ours.objective / baseline:.4f}"
-    )
-    print(f"peak memory (ru_maxrss): {_peak_mb():.0f} MB")
-    if args.quick:
+    # the pipeline's CP-SAT settings: [staffing] defaults, deterministic limits
+    options = StaffingConfig(time_limit_s=args.time_limit_s)
+    settings = solver_settings(options, args.seed)
+    if args.synthetic:
+        vendors, workers, demand = synthetic_program(seed=0)
+        compare(vendors, workers, demand, WalkRule(800.0), settings)
         return
-    print("\nparameter comparison (60 s budget each):")
-    _run("linearization_level=0", inputs, settings=replace(base, linearization_level=0))
-    _run("symmetry_in_lp=False", inputs, settings=replace(base, symmetry_in_lp=False))
-    _run("num_workers=1 (vendors in turn)", inputs, settings=replace(base, num_workers=1))
-    _run("continuity_weight=0 (value only)", inputs, settings=base, continuity_weight=0)
-    # One model for the whole program: a shared dummy school joins all vendors into one group.
-    joined = vendors.assign(school_ids=vendors["school_ids"] + ";JOIN")
-    _run("one model (no decomposition)", (joined, workers, demand), settings=base)
+    root = resolve_data_root(args.data)
+    with tempfile.TemporaryDirectory(prefix="bench-staffing-") as tmp:
+        vendors, workers, demand, walk = real_instance(root, Path(tmp), args.seed)
+    compare(vendors, workers, demand, walk, settings)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,9 @@ Exit codes
     can staff); the message names the inputs in conflict.
 130
     Interrupted (Ctrl-C or SIGTERM); outputs of earlier runs are left untouched.
+141
+    The reader of the output went away (``safepassage compare A B | head``): the
+    command stops quietly, as Unix tools killed by SIGPIPE do (128 + 13).
 
 Every :class:`~safepassage.errors.SafePassageError` is printed as
 ``error: <message>`` without a traceback.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import logging
+import os
 import signal
 import sys
 import threading
@@ -42,6 +46,7 @@ from .signals import raise_interrupt
 from .validate import validate_inputs
 
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_ERROR",
     "EXIT_INFEASIBLE",
     "EXIT_INPUT",
@@ -57,12 +62,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
+DEFAULT_CRIME_YEAR = 2016
 EPILOG = """exit codes:
   0    success
   1    unexpected error (a bug; the traceback is printed)
   2    bad input: invalid config, missing or malformed file, failed download
   3    infeasible: the inputs contradict each other (the message names them)
-  130  interrupted; earlier outputs untouched"""
+  130  interrupted; earlier outputs untouched
+  141  output pipe closed early (e.g. `| head`); ends quietly"""
 
 
 def version() -> str:
@@ -133,6 +141,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_replan(args: argparse.Namespace) -> int:
+    from .replan import read_plan_folder, replan_day, write_replan
+
+    plan_dir = Path(args.plan_dir)
+    folder = read_plan_folder(plan_dir)
+    day = replan_day(folder, args.absent.split(","), args.day)
+    out = Path(args.out) if args.out else plan_dir / f"replan_{day.day}"
+    write_replan(folder, day, out)
+    lines = day.lines()
+    _out(f"{day.day}: {len(lines)} post-window(s) of {', '.join(day.absent)} re-planned")
+    for line in lines:
+        _out(f"  {line}")
+    _out(f"written to {out}")
+    return EXIT_OK
+
+
 def _post_place(row: dict[str, str]) -> str:
     """``"S Halsted St & W 63rd St, BASS"`` (what the folder knows of the post)."""
     school = row["school_name"] or (f"school {row['school_id']}" if row["school_id"] else "")
@@ -185,13 +209,46 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
+    chosen = [
+        f for f, v in (("AREA", args.area), ("--place", args.place), ("--bbox", args.bbox)) if v
+    ]
+    if len(chosen) != 1:
+        what = " and ".join(chosen) if chosen else "nothing to fetch"
+        _err(f"error: {what}; give one of AREA (a Chicago community area), --place or --bbox")
+        return EXIT_INPUT
+    cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
+    if args.area is None:
+        return _fetch_place(args, cache)
+    if args.out is not None:
+        _err("error: --out is for --place and --bbox; AREA goes into the cache (--cache DIR)")
+        return EXIT_INPUT
     from .fetch import fetch_area
 
-    cache = Path(args.cache).expanduser() if args.cache else default_cache_dir()
-    files = fetch_area(args.area, cache, crime_year=args.crime_year, force=args.force)
+    year = DEFAULT_CRIME_YEAR if args.crime_year is None else args.crime_year
+    files = fetch_area(args.area, cache, crime_year=year, force=args.force)
     _out(f"fetched {args.area!r} into {cache}")
     for name, path in files.items():
         _out(f"  {name}: {path}")
+    return EXIT_OK
+
+
+def _fetch_place(args: argparse.Namespace, cache: Path) -> int:
+    """``fetch --place`` / ``--bbox``: OSM streets and schools plus a starter config."""
+    if args.crime_year is not None:
+        _err("error: --crime-year is for a Chicago AREA; OpenStreetMap holds no incidents")
+        return EXIT_INPUT
+    from .fetch import fetch_place, parse_bbox
+
+    bbox = parse_bbox(",".join(args.bbox)) if args.bbox else None  # W S E N or W,S,E,N
+    fetched = fetch_place(args.place, bbox=bbox, out=args.out, cache_dir=cache, force=args.force)
+    _out(f"fetched {fetched.place} into {fetched.folder}")
+    _out(
+        f"  network: {fetched.network.name} ({fetched.street_nodes} nodes, "
+        f"{fetched.street_edges} directed edges)"
+    )
+    _out(f"  schools: {fetched.schools.name} ({fetched.school_count} schools)")
+    _out(f"  config:  {fetched.config.name} (a starter plan: add incidents, population, ...)")
+    _out(f"next: safepassage validate {fetched.config}")
     return EXIT_OK
 
 
@@ -238,15 +295,51 @@ def build_parser() -> argparse.ArgumentParser:
     compare = command("compare", "Show what changed between two plan output folders.", _cmd_compare)
     compare.add_argument("old_dir", metavar="OLD_DIR", help="earlier output folder")
     compare.add_argument("new_dir", metavar="NEW_DIR", help="later output folder")
+    replan = command(
+        "replan",
+        "Re-plan one day of a plan's roster when workers are absent "
+        "(floaters first; only their post-windows change).",
+        _cmd_replan,
+    )
+    replan.add_argument("plan_dir", metavar="PLAN_DIR", help="output folder of a plan")
+    replan.add_argument(
+        "--absent", required=True, metavar="W1,W2", help="absent worker ids, comma-separated"
+    )
+    replan.add_argument("--day", required=True, metavar="DAY", help="weekday: Mon .. Fri")
+    replan.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder for the new roster and day sheets (PLAN_DIR/replan_DAY)",
+    )
     fetch = command(
         "fetch",
-        "Download the OSM walk network and Chicago Data Portal "
-        "datasets of an area (needs internet).",
+        "Download a place's OSM streets and schools with a starter config (--place, --bbox), "
+        "or a Chicago area's OSM network and Data Portal tables (AREA); needs internet.",
         _cmd_fetch,
     )
-    fetch.add_argument("area", metavar="AREA", help='place name, e.g. "Englewood"')
+    fetch.add_argument(
+        "area", metavar="AREA", nargs="?", help='Chicago community area, e.g. "Englewood"'
+    )
+    fetch.add_argument(
+        "--place", metavar="NAME", help='any place Nominatim knows, e.g. "Evanston, Illinois, USA"'
+    )
+    fetch.add_argument(
+        "--bbox",
+        nargs="+",
+        metavar="DEG",
+        help="a lon/lat box instead of a place (degrees): --bbox W S E N, or "
+        "--bbox=W,S,E,N (with '=' when W is negative)",
+    )
+    fetch.add_argument(
+        "--out", metavar="DIR", help="folder for --place/--bbox (default: a slug of the place)"
+    )
     fetch.add_argument("--cache", metavar="DIR", help="cache folder (default ~/.cache/safepassage)")
-    fetch.add_argument("--crime-year", type=int, default=2016, help="year of police incidents")
+    fetch.add_argument(
+        "--crime-year",
+        type=int,
+        metavar="YEAR",
+        help=f"AREA: year of police incidents (default {DEFAULT_CRIME_YEAR})",
+    )
     fetch.add_argument("--force", action="store_true", help="download again even if cached")
     config = command("config", "Print a plan configuration template.", _cmd_config)
     config.add_argument(
@@ -276,6 +369,23 @@ def _configure_logging(quiet: bool) -> None:
     logging.getLogger("safepassage").setLevel(level)
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at the null device: its reader is gone (the Python docs' SIGPIPE recipe).
+
+    Python flushes stdout at exit; into the closed pipe that would print another
+    BrokenPipeError.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without a descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``safepassage`` command; returns the exit code (see the module docstring)."""
     parser = build_parser()
@@ -289,6 +399,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, raise_interrupt) if main_thread else None
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
     except InfeasibleError as exc:
         _err(f"error: {exc}")
         return EXIT_INFEASIBLE

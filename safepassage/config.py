@@ -576,6 +576,12 @@ class StaffingConfig(_Table):
     floater_share: Number = Field(0.1, ge=0, le=1, description="Share of workers kept as floaters")
     max_minutes_day: Count = Field(300, ge=1, description="Most a worker works a day (min)")
     max_days_week: Count = Field(5, ge=1, le=7, description="Most days a worker works a week")
+    walk_between_m: Number = Field(
+        800.0,
+        ge=0,
+        description="Longest walk along streets between a worker's morning and afternoon "
+        "posts of different schools (m; posts of one school are always walkable)",
+    )
     hourly_wage: Number = Field(
         10.50,
         gt=0,
@@ -583,6 +589,13 @@ class StaffingConfig(_Table):
         "$10.00-10.50 in 2013-2016)",
     )
     school_days: Count = Field(180, ge=1, description="School days a year, for the yearly cost")
+    method: Literal["auto", "greedy", "cp-sat"] = Field(
+        "auto",
+        description='How the roster is made: "greedy" (most valuable post-windows first, '
+        'then re-matched to home posts, without a solver), "cp-sat" (a proven bound), '
+        'or "auto": greedy for each vendor group whose bound proves it within '
+        "relative_gap, CP-SAT for the rest",
+    )
     time_limit_s: Number = Field(60.0, gt=0, description="Solver time limit (s)")
     num_workers: Count = Field(
         2,

@@ -10,6 +10,11 @@ Layout of the folder::
                      selected, values
     roster.csv       the assignments
     unfilled.csv     post-windows left unstaffed, with reasons
+    floaters.csv     the floaters, where each stands by default, what they already cover
+    staff.csv        the rostered workers as read (availability, limits, cleared,
+                     name, phone) and vendors.csv (vendor, contacts, schools), and
+    post_walks.csv   the pairs of posts of different schools one worker may hold in a
+                     day: what ``safepassage replan`` re-plans a day from
     staffing_needs.csv  workers needed and their wage cost, per vendor and school
     comparison.csv   recall/precision against the reference routes
     route_review.csv one row per designated route (see README, "Route review")
@@ -53,12 +58,26 @@ logger = logging.getLogger(__name__)
 #: Processes writing the PDF post packets (never more than the CPUs or the vendors).
 PACKET_WORKERS = 2
 
+#: The workers table's columns kept in staff.csv (with name, phone, cleared, floater).
+STAFF_INPUT_COLUMNS = (
+    "worker_id",
+    "vendor_id",
+    "weekdays",
+    "windows",
+    "max_minutes_day",
+    "max_days_week",
+)
+
 #: Every file a plan may write (globs, relative to the output folder).
 OUTPUT_FILES = (
     "plan.gpkg",
     "posts.csv",
     "roster.csv",
     "unfilled.csv",
+    "floaters.csv",
+    "staff.csv",
+    "vendors.csv",
+    "post_walks.csv",
     "comparison.csv",
     "route_review.csv",
     "staffing_needs.csv",
@@ -93,6 +112,21 @@ def _posts_csv(result: PlanResult) -> pd.DataFrame:
     names = result.schools.set_index("school_id")["name"] if "name" in result.schools else None
     if names is not None:
         table["school_name"] = table["school_id"].map(names.astype(str)).fillna("").to_numpy()
+    return table
+
+
+def _staff_csv(result: PlanResult) -> pd.DataFrame:
+    """The workers table as the roster read it, with ``cleared`` and ``floater`` flags."""
+    workers = result.inputs.workers
+    assert workers is not None
+    keep = [c for c in STAFF_INPUT_COLUMNS if c in workers]
+    table = flat_lists(workers[keep].reset_index(drop=True))
+    staff = result.staff.reset_index(drop=True)
+    table["name"], table["phone"] = staff["name"], staff["phone"]
+    cleared = result.cleared
+    table["cleared"] = True if cleared is None else cleared.to_numpy()
+    floaters = set(result.roster_result.floaters) if result.roster_result else set()
+    table["floater"] = table["worker_id"].astype(str).isin(floaters)
     return table
 
 
@@ -148,6 +182,11 @@ def write_outputs(result: PlanResult, out: Path) -> Path:
         if result.roster_result is not None:
             result.roster_result.assignments.to_csv(tmp / "roster.csv", index=False)
             result.roster_result.unfilled.to_csv(tmp / "unfilled.csv", index=False)
+            result.floaters.to_csv(tmp / "floaters.csv", index=False)
+            _staff_csv(result).to_csv(tmp / "staff.csv", index=False)
+            flat_lists(result.vendors).to_csv(tmp / "vendors.csv", index=False)
+            if result.walk is not None:
+                result.walk.table().to_csv(tmp / "post_walks.csv", index=False)
             partner_csv(result.roster_result.assignments, result.posts).to_csv(
                 partner / "partner.csv", index=False
             )

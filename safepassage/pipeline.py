@@ -152,9 +152,23 @@ def plan(
         with stages.stage("posts"):
             posts = site_posts(network, corridors, schools, routes, by_window, cfg.posts, solver)
         with stages.stage("roster"):
-            roster, vendors = plan_roster(inputs, posts.table, windows, cfg.staffing, solver)
+            staffing = plan_roster(
+                inputs,
+                network,
+                posts.table,
+                windows,
+                cfg.staffing,
+                solver,
+                plan_date=cfg.plan_date,
+                source=str(cfg.data.workers),
+            )
             needs = staffing_needs(
-                posts.table, windows, vendors, inputs.workers, staffing_wages(cfg.staffing)
+                posts.table,
+                windows,
+                staffing.vendors,
+                inputs.workers,
+                staffing_wages(cfg.staffing),
+                staffing.cleared,
             )
     finally:
         stages.close()
@@ -169,13 +183,17 @@ def plan(
         routes,
         corridors,
         posts,
-        roster,
-        vendors,
+        staffing.roster,
+        staffing.vendors,
         windows,
         comparison,
         review,
         needs,
         stages.timings,
+        staff=staffing.staff,
+        floaters=staffing.floaters,
+        walk=staffing.walk,
+        cleared=staffing.cleared,
     )
     result = dataclasses.replace(result, metrics=_metrics(result))
     if out is not None:

@@ -21,15 +21,13 @@ from .routes.paths import RouteSet
 from .routes.review import RouteReview
 from .staffing.posts import PostPlan
 from .staffing.roster import Roster
+from .staffing.staff import FLOATER_COLUMNS, STAFF_COLUMNS
+from .staffing.walk import WalkRule
 
-__all__ = ["FLOATER_COLUMNS", "STAFF_COLUMNS", "Metric", "PlanResult"]
+__all__ = ["Metric", "PlanResult"]
 
 # a headline number, a status, or a solver's figures (status, objective, bound, gap, seconds)
 Metric: TypeAlias = int | float | str | dict[str, int | float | str]
-
-#: Columns of ``PlanResult.staff`` and ``PlanResult.floaters``.
-STAFF_COLUMNS = ["worker_id", "vendor_id", "name", "phone"]
-FLOATER_COLUMNS = [*STAFF_COLUMNS, "school_id", "post_id", "weekdays", "windows"]
 
 
 @dataclass(frozen=True)
@@ -85,16 +83,7 @@ class PlanResult:
         ``start``, ``end`` (``HH:MM``), ``minutes``; ``unfilled``: ``post_id``,
         ``school_id``, ``window``, ``weekday``, ``missing``, ``reason``.
     vendors
-        ``vendor_id``, ``name``, ``school_ids`` (the planned schools each serves);
-        ``contact`` (a person's name) and ``phone`` when given (empty: none).
-    staff
-        Every worker: ``worker_id``, ``vendor_id``, ``name``, ``phone`` (text,
-        empty when unknown).  Empty when no table was given.
-    floaters
-        Workers held back to cover absences: ``worker_id``, ``vendor_id``,
-        ``name``, ``phone``, ``school_id``, ``post_id`` (where they stand by when
-        not covering; empty: at the school), ``weekdays``, ``windows``
-        (``;``-separated).  May be empty.
+        ``vendor_id``, ``name``, ``school_ids`` (the planned schools each serves).
     windows
         ``school_id``, ``window`` (am/pm), ``start``, ``end`` (``HH:MM``),
         ``minutes``, ``used_fallback`` (the default bells were used).
@@ -121,9 +110,24 @@ class PlanResult:
         ``vendor_id``, ``school_id`` (``ALL`` on a vendor's subtotal; ``vendor_id``
         ``ALL`` on the total), ``posts``, ``post_windows_week``, ``workers_needed``
         (floaters included on subtotals), ``floaters``, ``hours_week``,
-        ``cost_year`` (dollars), ``workers_given``, ``shortfall``.
+        ``cost_year`` (dollars), ``workers_given`` (cleared), ``workers_uncleared``,
+        ``shortfall``.
     timings
         Seconds per stage.
+    staff
+        The vendors' workers: ``worker_id``, ``vendor_id``, ``name``, ``phone``
+        (``""`` when the workers table has none), for the packets.
+    floaters
+        ``worker_id``, ``vendor_id``, ``name``, ``phone``, ``school_id``,
+        ``post_id`` (where the floater stands when not covering), ``weekdays``,
+        ``windows`` (``;``-separated), ``covering`` (post-window-days of the week
+        the floater already stands, where no regular worker could).
+    walk
+        The :class:`~safepassage.staffing.walk.WalkRule` the roster kept (pairs of
+        posts of different schools within ``[staffing] walk_between_m``), or None.
+    cleared
+        Per row of ``inputs.workers``: has the worker passed the background check
+        by the plan date (the optional ``cleared`` column), or None without workers.
     metrics
         Headline numbers (what ``safepassage plan`` prints).
     """
@@ -147,6 +151,8 @@ class PlanResult:
     metrics: dict[str, Metric] = field(default_factory=dict)
     staff: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STAFF_COLUMNS))
     floaters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FLOATER_COLUMNS))
+    walk: WalkRule | None = None
+    cleared: pd.Series | None = None
 
     @property
     def origins(self) -> gpd.GeoDataFrame:

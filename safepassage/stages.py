@@ -7,6 +7,7 @@ time (``notebooks/walkthrough.ipynb``).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -56,6 +57,8 @@ from .staffing.needs import Wages
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
+from .staffing.staff import clearance, floaters_table, staff_table
+from .staffing.walk import WalkRule, walk_rule
 from .streets import DEFAULT_CLASS_FACTORS
 
 __all__ = [
@@ -68,6 +71,7 @@ __all__ = [
     "plan_roster",
     "review_designated",
     "risk_surface",
+    "roster_demand",
     "route_all_schools",
     "select_schools",
     "site_posts",
@@ -441,22 +445,15 @@ def site_posts(
     )
 
 
-def plan_roster(
-    inputs: PlanInputs,
-    posts: gpd.GeoDataFrame,
-    windows: pd.DataFrame,
-    options: StaffingConfig,
-    settings: SolverSettings,
-) -> tuple[Roster | None, pd.DataFrame]:
-    """Roster the vendors' workers onto the selected posts; also the vendor table.
+def roster_demand(
+    posts: pd.DataFrame, windows: pd.DataFrame, vendors: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The vendors of this plan's schools and the roster's demand table.
 
-    Without vendors and workers the roster is skipped (None) with a warning.
+    Each vendor keeps only its schools in the plan; the demand has one row per
+    selected post and staffing window of its school (value of that window,
+    headcount 1, priority 1 for mandatory posts), at the schools some vendor serves.
     """
-    vendors, workers = inputs.vendors, inputs.workers
-    if vendors is None or workers is None:
-        logger.warning("no vendors/workers configured: skipping the roster")
-        return None, pd.DataFrame(columns=["vendor_id", "name", "school_ids"])
-    # a plan of some schools: each vendor keeps only its schools in this plan
     planned = set(posts["school_ids"].explode().dropna().astype(str)) | set(windows["school_id"])
     kept: list[Any] = [[s for s in ids if s in planned] for ids in vendors["school_ids"]]
     vendors = vendors.assign(school_ids=kept)
@@ -471,18 +468,80 @@ def plan_roster(
     demand["priority"] = (demand["post_id"].map(kind) == "mandatory").astype(int)
     served = {s for ids in vendors["school_ids"] for s in ids}
     demand = demand[demand["school_id"].isin(served)]
+    columns = ["post_id", "school_id", "window", "start", "end", "headcount", "value", "priority"]
+    return vendors, demand[columns].reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffingPlan:
+    """What the roster stage gives: the roster, the plan's vendors and the staff.
+
+    ``roster`` is None without vendors and workers.  ``vendors``: ``vendor_id``,
+    ``name``, ``school_ids`` (the planned schools each serves), plus the vendors
+    table's ``contact``, ``phone`` when given.  ``staff``: ``worker_id``,
+    ``vendor_id``, ``name``, ``phone``.  ``floaters``: see
+    :func:`~safepassage.staffing.staff.floaters_table`.  ``cleared``: per row of
+    the workers table, may the worker stand at a post.  ``walk``: the walk rule
+    the roster kept (None without a roster).
+    """
+
+    roster: Roster | None
+    vendors: pd.DataFrame
+    staff: pd.DataFrame
+    floaters: pd.DataFrame
+    cleared: pd.Series | None = None
+    walk: WalkRule | None = None
+
+
+def plan_roster(
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    posts: gpd.GeoDataFrame,
+    windows: pd.DataFrame,
+    options: StaffingConfig,
+    settings: SolverSettings,
+    *,
+    plan_date: str = "",
+    source: str = "data.workers",
+) -> StaffingPlan:
+    """Roster the vendors' cleared workers onto the selected posts.
+
+    Without vendors and workers the roster is skipped (None) with a warning.
+    Workers whose ``cleared`` column says they have not passed the background
+    check by ``plan_date`` (today when ``""``) stay off the roster; a worker's
+    morning and afternoon posts are walkable (``walk_between_m``).
+    """
+    vendors, workers = inputs.vendors, inputs.workers
+    if vendors is None or workers is None:
+        logger.warning("no vendors/workers configured: skipping the roster")
+        empty = pd.DataFrame(columns=["vendor_id", "name", "school_ids"])
+        return StaffingPlan(None, empty, staff_table(None), floaters_table((), *[empty] * 4))
+    on = dt.date.fromisoformat(plan_date) if plan_date else dt.date.today()
+    cleared = clearance(workers, on, source)
+    if not cleared.all():
+        logger.warning(
+            "%d of %d workers are not cleared by the background check on %s: "
+            "they stay off the roster (staffing_needs.csv counts them apart)",
+            int((~cleared).sum()),
+            len(cleared),
+            on.isoformat(),
+        )
+    vendors, demand = roster_demand(posts, windows, vendors)
+    chosen = posts[posts["selected"]]
+    walk = walk_rule(network, chosen, options.walk_between_m, groups=vendors["school_ids"])
     roster = build_roster(
         vendors,
-        workers,
-        demand[
-            ["post_id", "school_id", "window", "start", "end", "headcount", "value", "priority"]
-        ],
+        workers[cleared.to_numpy()],
+        demand,
         floater_share=options.floater_share,
         settings=settings,
         max_minutes_day=options.max_minutes_day,
         max_days_week=options.max_days_week,
+        walk=walk,
+        method=options.method,
     )
-    return roster, vendors
+    floaters = floaters_table(roster.floaters, workers, vendors, posts, roster.assignments)
+    return StaffingPlan(roster, vendors, staff_table(workers), floaters, cleared, walk)
 
 
 def _route_chunk(

@@ -92,14 +92,56 @@ def _staffing(result: PlanResult) -> list[str]:
         short = [f"{int(n)} at {vendor}" for n, vendor in pairs if n]
         verdict = "short by " + ", ".join(short) if short else "enough for every vendor"
         lines.append(f"The workers given: {row['workers_given']}; {verdict} (staffing_needs.csv).")
+        if row["workers_uncleared"]:
+            lines.append(
+                f"{row['workers_uncleared']} more workers are not yet cleared by the background "
+                "check and stay off the roster."
+            )
+        floaters = result.floaters
+        if len(floaters):
+            covering = int(floaters["covering"].sum())
+            lines.append(
+                f"{len(floaters)} floaters stand by at their vendors' schools (floaters.csv); "
+                f"{covering} post-windows a week are covered by a floater because no regular "
+                "worker could stand there."
+            )
     return lines
+
+
+#: How each headline metric reads: its words and format (units included).
+FIGURES: dict[str, tuple[str, str]] = {
+    "schools": ("schools planned", "{:,}"),
+    "schools_unsnapped": ("schools not on the street network", "{:,}"),
+    "origins": ("student origins (aggregates)", "{:,}"),
+    "students_routed": ("students routed (modelled)", "{:,.0f}"),
+    "corridor_km": ("corridors", "{:,.1f} km"),
+    "corridors_designated": ("designated corridors", "{:,}"),
+    "corridors_designed": ("designed corridors", "{:,}"),
+    "students_served": ("students on the corridors (modelled)", "{:,.0f}"),
+    "risk_exposure_on_corridors": (
+        "risk exposure on the corridors",
+        "{:,.0f} student-weighted incidents a year",
+    ),
+    "posts_candidate": ("candidate posts", "{:,}"),
+    "posts_selected": ("posts chosen", "{:,}"),
+    "routes_reviewed": ("designated routes reviewed", "{:,}"),
+    "extensions_proposed": ("extensions proposed", "{:,}"),
+    "post_value_covered": ("post value covered", "{:,.1f} (student-weighted risk)"),
+    "workers_needed": ("workers needed", "{:,} (floaters included)"),
+    "wage_cost_year_usd": ("wages", "${:,.0f} a school year"),
+    "post_windows_staffed": ("post-windows staffed", "{:,} a week"),
+    "post_windows_unfilled": ("post-windows unfilled", "{:,} a week (see unfilled.csv)"),
+    "reference_recall": ("recall against the reference routes", "{:.1%} within 50 m"),
+    "reference_precision": ("precision against the reference routes", "{:.1%} within 50 m"),
+}
 
 
 def _figures(result: PlanResult) -> list[str]:
     lines = ["## Figures", ""]
     for key, value in result.metrics.items():
         if isinstance(value, int | float | str):
-            lines.append(f"- {key.replace('_', ' ')}: {value}")
+            words, fmt = FIGURES.get(key, (key.replace("_", " "), "{}"))
+            lines.append(f"- {words}: {fmt.format(value)}")
     return lines
 
 

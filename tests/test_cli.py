@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -10,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from safepassage.cli import compare_outputs, main
+from safepassage.cli import EXIT_BROKEN_PIPE, compare_outputs, main
 from safepassage.config import config_template
 from safepassage.errors import ConfigError, InfeasibleError
 
 EXAMPLES = Path(__file__).parent.parent / "data" / "examples"
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -250,3 +253,41 @@ def test_compare_reads_folders_without_school_names(capsys: pytest.CaptureFixtur
     assert main(["compare", str(FIXTURES / "compare_old"), str(FIXTURES / "compare_new")]) == 0
     out = capsys.readouterr().out
     assert "~ P3 moved 50 m (S Racine Ave & W 66th St, school 610290)" in out
+
+
+def run_into_closed_pipe(*argv: str) -> tuple[int, str]:
+    """Run ``python -m safepassage ARGV`` with stdout a pipe whose reader is already gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the child starts: its first write meets a closed pipe
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "safepassage", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("compare", str(FIXTURES / "compare_old"), str(FIXTURES / "compare_new")),
+        ("config", "--template"),  # one large write
+    ],
+)
+def test_a_closed_output_pipe_ends_quietly(argv: tuple[str, ...]) -> None:
+    code, stderr = run_into_closed_pipe(*argv)
+    assert code == EXIT_BROKEN_PIPE == 141
+    assert "Traceback" not in stderr
+    assert "unexpected failure" not in stderr
+    assert "BrokenPipeError" not in stderr  # not even at the interpreter's exit

@@ -774,8 +774,31 @@ def check_floaters(base: Run, new: Run) -> None:
     assert now is not None
     assert len(old.floaters) == 1  # ceil(0.1 x 6)
     assert len(now.floaters) == 3  # ceil(0.5 x 6)
-    assert not workers_of(new) & set(now.floaters)
-    assert len(workers_of(new)) < len(workers_of(base))
+    assert list(new.r.floaters["worker_id"]) == list(now.floaters)
+    assert set(new.r.floaters["school_id"]) <= {"S1", "S2"}
+    # a floater stands only where the regular workers could not
+    regulars = workers_of(new) - set(now.floaters)
+    assert len(regulars) == 3
+
+
+def check_method(base: Run, new: Run) -> None:
+    # "auto" rosters the grid with the greedy (its bound proves it optimal): no roster model
+    old, now = base.r.roster_result, new.r.roster_result
+    assert old is not None
+    assert now is not None
+    assert len(new.solves) > len(base.solves)  # CP-SAT rostered each vendor group
+    assert now.objective == pytest.approx(old.objective)
+
+
+def check_walk_between(base: Run, new: Run) -> None:
+    assert base.r.walk is not None
+    assert new.r.walk is not None
+    assert base.r.walk.close  # posts of S1 and S2 within 800 m
+    assert not new.r.walk.close
+    roster = new.r.roster
+    assert roster is not None
+    schools = roster.groupby(["worker_id", "weekday"])["school_id"].nunique()
+    assert schools.max() == 1
 
 
 def check_max_minutes_day(base: Run, new: Run) -> None:
@@ -1013,8 +1036,10 @@ CASES: dict[str, Case] = {
     "staffing.floater_share": Case(put("staffing.floater_share", 0.5), check_floaters),
     "staffing.max_minutes_day": Case(put("staffing.max_minutes_day", 150), check_max_minutes_day),
     "staffing.max_days_week": Case(put("staffing.max_days_week", 2), check_max_days_week),
+    "staffing.walk_between_m": Case(put("staffing.walk_between_m", 0.0), check_walk_between),
     "staffing.hourly_wage": Case(put("staffing.hourly_wage", 20.0), check_hourly_wage),
     "staffing.school_days": Case(put("staffing.school_days", 90), check_school_days),
+    "staffing.method": Case(put("staffing.method", "cp-sat"), check_method),
     "staffing.time_limit_s": Case(put("staffing.time_limit_s", 2.0), check_time_limit),
     "staffing.num_workers": Case(
         put("staffing.num_workers", 2),

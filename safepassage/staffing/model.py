@@ -19,20 +19,38 @@ from ortools.sat.python import cp_model
 
 from safepassage.errors import ConfigError
 from safepassage.staffing.program import PostWindow, Program, Worker, can_stand
+from safepassage.staffing.walk import WalkRule
 
 
 @dataclass(frozen=True)
 class Component:
-    """Vendors that share schools, their rostered workers and their post-windows."""
+    """Vendors that share schools, their workers and their post-windows.
+
+    ``workers`` lists the regular workers first and the floaters last (also in
+    ``floaters``): a floater stands at a post-window only where no regular
+    worker can, so floaters cover before a post goes unfilled.
+    """
 
     serves: dict[str, frozenset[str]]
     workers: list[Worker]
     floaters: list[Worker]
     posts: list[PostWindow]
+    walk: WalkRule | None = None
+
+    def is_floater(self, wi: int) -> bool:
+        """Is worker index ``wi`` one of the floaters (the last ``len(floaters)``)?"""
+        return wi >= len(self.workers) - len(self.floaters)
+
+    def walkable(self, am: int, pm: int) -> bool:
+        """May one worker hold post-windows ``am`` and ``pm`` (indices) on the same day?"""
+        if self.walk is None:
+            return True
+        a, b = self.posts[am], self.posts[pm]
+        return self.walk.allows(a.post_id, a.school_id, b.post_id, b.school_id)
 
 
 def pick_floaters(workers: Iterable[Worker], share: float) -> set[str]:
-    """Worker ids held back as floaters: ``ceil(share * n)`` per vendor.
+    """Worker ids kept as floaters: ``ceil(share * n)`` per vendor.
 
     The least available workers are held back (fewest weekday-windows, then
     fewest days, then fewest minutes a day, then worker id), so the most
@@ -75,9 +93,11 @@ def split_components(program: Program, floaters: set[str]) -> list[Component]:
         components.append(
             Component(
                 serves=serves,
-                workers=[w for w in staff if w.worker_id not in floaters],
+                workers=[w for w in staff if w.worker_id not in floaters]
+                + [w for w in staff if w.worker_id in floaters],
                 floaters=[w for w in staff if w.worker_id in floaters],
                 posts=[p for p in program.posts if p.school_id in schools],
+                walk=program.walk,
             )
         )
     return components
@@ -165,10 +185,62 @@ def build_model(comp: Component, value_factor: float) -> Model:
             model.add(sum(variables) <= comp.posts[pi].headcount)
     for wi, day_vars in per_worker.items():
         _worker_day_rules(model, comp, wi, day_vars, x)
-    base = {key: round(comp.posts[key[1]].value * value_factor) for key in x}
+        if comp.walk is not None:
+            for day, keys in day_vars.items():
+                _walk_rules(model, comp, wi, day, keys, x)
+    base = {key: unit_value(comp.posts[key[1]].value, value_factor) for key in x}
     bonus = _priority_bonus(comp, x, value_factor)
     value = {key: base[key] + bonus[key] for key in x}
     return Model(model, x, value, value_factor, bonus)
+
+
+def _walk_rules(
+    model: cp_model.CpModel, comp: Component, wi: int, day: str, keys: list[Key], x: dict[Key, Any]
+) -> None:
+    """No morning and afternoon post of worker ``wi`` on ``day`` further apart than the rule.
+
+    Written per pair of schools: one Boolean per school and window says the
+    worker stands there (the sum of that school's assignments, at most one per
+    window), so a pair of schools whose posts are all too far apart costs one
+    two-term constraint; a pair with some posts close enough gets one constraint
+    per morning post, over the afternoon posts too far from it.
+    """
+    by_school: dict[tuple[str, str], list[Key]] = {}
+    for key in keys:
+        post = comp.posts[key[1]]
+        by_school.setdefault((post.window, post.school_id), []).append(key)
+    am = {s: ks for (w, s), ks in by_school.items() if w == "am"}
+    pm = {s: ks for (w, s), ks in by_school.items() if w == "pm"}
+    if not am or not pm or (len(am) == 1 and am.keys() == pm.keys()):
+        return
+    at: dict[tuple[str, str], Any] = {}
+
+    def there(window: str, school: str, group: list[Key]) -> Any:
+        if (window, school) not in at:
+            if len(group) == 1:
+                at[window, school] = x[group[0]]
+            else:
+                at[window, school] = model.new_bool_var(f"at{wi}_{day}_{window}_{school}")
+                model.add(sum(x[k] for k in group) == at[window, school])
+        return at[window, school]
+
+    for s, am_keys in am.items():
+        for t, pm_keys in pm.items():
+            if s == t:
+                continue
+            far = {a: [b for b in pm_keys if not comp.walkable(a[1], b[1])] for a in am_keys}
+            if all(len(f) == len(pm_keys) for f in far.values()):
+                model.add(there("am", s, am_keys) + there("pm", t, pm_keys) <= 1)
+                continue
+            for a, bs in far.items():
+                if bs:
+                    model.add(x[a] + sum(x[b] for b in bs) <= 1)
+
+
+def unit_value(value: float, factor: float) -> int:
+    """A post-window's value in the model's integer units, at least 1: a chosen post
+    is staffed in each of its windows, even one its value rounds (or falls) to nothing in."""
+    return max(round(value * factor), 1)
 
 
 def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> dict[Key, int]:
@@ -183,7 +255,7 @@ def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> 
     below = 0  # most the model can gain from the levels done so far
     for low, high in itertools.pairwise(levels):
         below += sum(
-            (round(p.value * value_factor) + unit[low]) * p.headcount * len(p.days)
+            (unit_value(p.value, value_factor) + unit[low]) * p.headcount * len(p.days)
             for p in comp.posts
             if p.priority == low
         )
@@ -191,21 +263,36 @@ def _priority_bonus(comp: Component, x: dict[Key, Any], value_factor: float) -> 
     return {key: unit[comp.posts[key[1]].priority] for key in x}
 
 
-def continuity_score(comp: Component, assigned: Iterable[Key], weight: int) -> int:
+def floater_cost(comp: Component, weight: int) -> int:
+    """Cost of one floater assignment: more than the whole continuity range (at
+    most two literals of ``weight`` per possible assignment), so the secondary
+    objective first spares the floaters, then keeps continuity."""
+    return 2 * weight * len(comp.workers) * len(comp.posts) * 5 + 1
+
+
+def continuity_score(
+    comp: Component, assigned: Iterable[Key], weight: int, floater: int = 0
+) -> int:
     """The value :func:`continuity_terms` give the roster ``assigned``: ``weight`` x
     (posts held morning and afternoon by the same worker - distinct post-windows
-    per worker)."""
+    per worker) - ``floater`` x floater assignments."""
+    assigned = list(assigned)
+    used = sum(1 for wi, _, _ in assigned if comp.is_floater(wi))
     holds = {(wi, pi) for wi, pi, _ in assigned}
     windows: dict[tuple[int, str], int] = {}
     for wi, pi in holds:
         key = (wi, comp.posts[pi].post_id)
         windows[key] = windows.get(key, 0) + 1
     same = sum(1 for n in windows.values() if n == 2)
-    return weight * (same - len(holds))
+    return weight * (same - len(holds)) - floater * used
 
 
-def continuity_terms(built: Model, comp: Component, weight: int) -> list[tuple[Any, int]]:
+def continuity_terms(
+    built: Model, comp: Component, weight: int, floater: int
+) -> list[tuple[Any, int]]:
     """Named bonus and penalty literals (shift_scheduling_sat.py style).
+
+    Each floater assignment costs ``floater`` (see :func:`floater_cost`).
 
     ``holds[w, p]`` is 1 when worker w holds post-window p on any day (cost
     ``weight``: fewer distinct posts per worker means the same post all week);
@@ -228,4 +315,5 @@ def continuity_terms(built: Model, comp: Component, weight: int) -> list[tuple[A
             model.add_implication(same, pair[0])
             model.add_implication(same, pair[1])
             terms.append((same, weight))
+    terms += [(var, -floater) for (wi, _, _), var in built.x.items() if comp.is_floater(wi)]
     return terms

@@ -8,8 +8,10 @@ added so that ``floater_share`` of its workers can stand by (``ceil(n s / (1 -
 s))`` for ``n`` post workers and share ``s``), each working the vendor's mean
 worker-day.  Cost a school year = hours a week / 5 x ``school_days`` x
 ``hourly_wage`` (wages only: no vendor overhead).  A row per vendor and school,
-a subtotal row per vendor (``school_id`` ``ALL``, with the workers given and the
-shortfall) and a total row (``vendor_id`` ``ALL``).
+a subtotal row per vendor (``school_id`` ``ALL``, with the workers given, those
+not yet cleared by the background check (counted apart: they cannot stand at a
+post) and the shortfall against the cleared ones) and a total row (``vendor_id``
+``ALL``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ NEEDS_COLUMNS = [
     "hours_week",
     "cost_year",
     "workers_given",
+    "workers_uncleared",
     "shortfall",
 ]
 ALL = "ALL"
@@ -52,6 +55,7 @@ def staffing_needs(
     vendors: pd.DataFrame | None,
     workers: pd.DataFrame | None,
     wages: Wages,
+    cleared: pd.Series | None = None,
 ) -> pd.DataFrame:
     """The needs table (see the module docstring for its rows and columns).
 
@@ -64,6 +68,9 @@ def staffing_needs(
     vendors, workers
         ``vendor_id`` and ``school_ids`` (lists); ``worker_id``, ``vendor_id``.
         Without vendors every school is one vendor ``""`` and no worker is given.
+    cleared
+        Per worker (aligned with ``workers``), may they stand at a post
+        (:func:`~safepassage.staffing.staff.clearance`); default all.
     """
     chosen = posts[posts["selected"].astype(bool)]
     per_school = chosen.groupby(chosen["school_id"].astype(str)).size()
@@ -86,23 +93,26 @@ def staffing_needs(
                 "hours_week": float(n_posts * minutes * 5 / 60),
             }
         )
-    table = pd.DataFrame(rows, columns=NEEDS_COLUMNS[:7]).assign(workers_given=0, shortfall=0)
-    given = (
-        workers["vendor_id"].astype(str).value_counts()
-        if workers is not None
-        else pd.Series(dtype=int)
+    table = pd.DataFrame(rows, columns=NEEDS_COLUMNS[:7]).assign(
+        workers_given=0, workers_uncleared=0, shortfall=0
     )
+    given = uncleared = pd.Series(dtype=int)
+    if workers is not None:
+        ok = cleared if cleared is not None else pd.Series(True, index=workers.index)
+        vendor_of = workers["vendor_id"].astype(str)
+        given, uncleared = vendor_of[ok].value_counts(), vendor_of[~ok].value_counts()
     parts, subtotals = [], []
     for vendor, schools in table.groupby("vendor_id", sort=True):
-        subtotals.append(_vendor_row(str(vendor), schools, int(given.get(vendor, 0)), wages))
+        counts = (int(given.get(vendor, 0)), int(uncleared.get(vendor, 0)))
+        subtotals.append(_vendor_row(str(vendor), schools, counts, wages))
         parts += [schools, subtotals[-1]]
     if subtotals:
         parts.append(_total_row(pd.concat(subtotals, ignore_index=True)))
     out = pd.concat(parts, ignore_index=True) if parts else table
     out["cost_year"] = (out["hours_week"] / 5 * wages.school_days * wages.hourly_wage).round(2)
     out["hours_week"] = out["hours_week"].round(2)
-    counts = [c for c in NEEDS_COLUMNS[2:] if c not in ("hours_week", "cost_year")]
-    out[counts] = out[counts].astype(int)
+    numbers = [c for c in NEEDS_COLUMNS[2:] if c not in ("hours_week", "cost_year")]
+    out[numbers] = out[numbers].astype(int)
     return out[NEEDS_COLUMNS].reset_index(drop=True)
 
 
@@ -119,7 +129,10 @@ def _vendor_of(vendors: pd.DataFrame | None) -> dict[str, str]:
     return owner
 
 
-def _vendor_row(vendor: str, schools: pd.DataFrame, given: int, wages: Wages) -> pd.DataFrame:
+def _vendor_row(
+    vendor: str, schools: pd.DataFrame, counts: tuple[int, int], wages: Wages
+) -> pd.DataFrame:
+    given, uncleared = counts
     needed = int(schools["workers_needed"].sum())
     share = wages.floater_share
     floaters = math.ceil(needed * share / (1 - share) - 1e-9) if 0 < share < 1 else 0
@@ -133,6 +146,7 @@ def _vendor_row(vendor: str, schools: pd.DataFrame, given: int, wages: Wages) ->
         "floaters": floaters,
         "hours_week": float(schools["hours_week"].sum()) + floaters * day_hours * 5,
         "workers_given": given,
+        "workers_uncleared": uncleared,
         "shortfall": max(0, needed + floaters - given),
     }
     return pd.DataFrame([row])
@@ -140,7 +154,15 @@ def _vendor_row(vendor: str, schools: pd.DataFrame, given: int, wages: Wages) ->
 
 def _total_row(vendors: pd.DataFrame) -> pd.DataFrame:
     summed = vendors[
-        ["posts", "post_windows_week", "workers_needed", "floaters", "hours_week", "workers_given"]
+        [
+            "posts",
+            "post_windows_week",
+            "workers_needed",
+            "floaters",
+            "hours_week",
+            "workers_given",
+            "workers_uncleared",
+        ]
     ].sum()
     row = {"vendor_id": ALL, "school_id": ALL, **summed.to_dict()}
     row["shortfall"] = int(vendors["shortfall"].sum())  # each vendor's is >= 0

@@ -16,6 +16,7 @@ import pandas as pd
 
 from safepassage.errors import DataError, MissingColumnError
 from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes
+from safepassage.staffing.walk import WalkRule
 
 __all__ = [
     "DEMAND_COLUMNS",
@@ -83,6 +84,7 @@ class Program:
     serves: dict[str, frozenset[str]]  # vendor id -> school ids
     workers: list[Worker]
     posts: list[PostWindow]
+    walk: WalkRule | None = None  # None: any morning post goes with any afternoon post
 
 
 def can_stand(
@@ -271,7 +273,11 @@ def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
 
 
 def read_program(
-    vendors: pd.DataFrame, workers: pd.DataFrame, demand: pd.DataFrame, limits: Limits
+    vendors: pd.DataFrame,
+    workers: pd.DataFrame,
+    demand: pd.DataFrame,
+    limits: Limits,
+    walk: WalkRule | None = None,
 ) -> Program:
     """The roster tables as typed records; every problem in one DataError."""
     problems: list[str] = []
@@ -293,7 +299,7 @@ def read_program(
     if problems:
         lines = "\n".join(f"  - {p}" for p in problems)
         raise DataError(f"{len(problems)} problem(s) in the roster inputs:\n{lines}")
-    return Program(serves, worker_list, posts)
+    return Program(serves, worker_list, posts, walk)
 
 
 def validate_roster_inputs(

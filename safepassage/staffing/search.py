@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,19 +19,23 @@ from scipy.optimize import linear_sum_assignment
 
 from safepassage.errors import SafePassageError
 from safepassage.schedule import WEEKDAYS, WINDOWS
-from safepassage.staffing.model import Component, Key, Model
+from safepassage.staffing.model import Component, Key, Model, unit_value
 from safepassage.staffing.program import can_stand
 from safepassage.staffing.solver import SolverSettings, solve, solve_within
 
 
-def _greedy(comp: Component) -> set[Key]:
+def greedy_roster(comp: Component) -> set[Key]:
     """Greedy roster used as the phase-1 hint, so CP-SAT starts no worse than greedy.
 
     Per weekday and window, the highest priority then most valuable post-windows first; each staffed
-    unit goes to the eligible free worker within limits who has worked fewest days.
+    unit goes to an eligible free worker within limits: a regular worker before a floater, then
+    the one who stood at the same post that morning, then one who held this post-window on an
+    earlier day (continuity), then the one who has worked fewest days.
     """
     days_used: dict[int, set[str]] = {wi: set() for wi in range(len(comp.workers))}
     minutes: dict[tuple[int, str], int] = {}
+    morning: dict[tuple[int, str], int] = {}  # the worker's morning post-window that day
+    held: set[tuple[int, int]] = set()  # (worker, post-window) held on some day so far
     order = sorted(
         range(len(comp.posts)), key=lambda pi: (-comp.posts[pi].priority, -comp.posts[pi].value, pi)
     )
@@ -50,15 +55,36 @@ def _greedy(comp: Component) -> set[Key]:
                         and can_stand(w, post, day, comp.serves)
                         and minutes.get((wi, day), 0) + post.minutes <= w.max_minutes_day
                         and (day in days_used[wi] or len(days_used[wi]) < w.max_days_week)
+                        and ((wi, day) not in morning or comp.walkable(morning[wi, day], pi))
                     ]
                     if not free:
                         break
-                    wi = min(free, key=lambda k: (len(days_used[k]), k))
+
+                    # regular workers first: a floater covers only what they cannot
+                    wi = min(free, key=partial(_rank, comp, pi, day, morning, held, days_used))
+                    held.add((wi, pi))
                     busy.add(wi)
                     days_used[wi].add(day)
                     minutes[wi, day] = minutes.get((wi, day), 0) + post.minutes
                     chosen.add((wi, pi, day))
+                    if window == "am":
+                        morning[wi, day] = pi
     return chosen
+
+
+def _rank(
+    comp: Component,
+    pi: int,
+    day: str,
+    morning: dict[tuple[int, str], int],
+    held: set[tuple[int, int]],
+    days_used: dict[int, set[str]],
+    wi: int,
+) -> tuple[bool, bool, bool, int, int]:
+    """The greedy's order of workers for post-window ``pi`` on ``day`` (smallest first)."""
+    am = morning.get((wi, day))
+    same = am is not None and comp.posts[am].post_id == comp.posts[pi].post_id
+    return (comp.is_floater(wi), not same, (wi, pi) not in held, len(days_used[wi]), wi)
 
 
 def _eligible(comp: Component, wi: int, pi: int, day: str, minutes_cap: int) -> bool:
@@ -85,35 +111,119 @@ def _home_posts(comp: Component, slots: dict[tuple[str, str], list[Key]]) -> dic
                     if p.post_id == comp.posts[pi].post_id and p.window == "pm"
                 ]
                 common[wi, twins] += 0.5
+                far = [
+                    q
+                    for q, p in enumerate(comp.posts)
+                    if p.window == "pm" and not comp.walkable(pi, q)
+                ]
+                common[wi, far] = -1.0  # a home pair is walkable
         rows, cols = linear_sum_assignment(common, maximize=True)
-        homes[window] = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c]}
+        homes[window] = {
+            int(r): int(c) for r, c in zip(rows, cols, strict=True) if common[r, c] > 0
+        }
     return homes
 
 
-def _sticky(comp: Component, assigned: list[Key]) -> list[Key]:
+def rematch_homes(comp: Component, assigned: list[Key]) -> list[Key]:
     """Re-match each day-window's workers to the same staffed posts, favouring home posts.
 
-    Keeps who works when and which posts are staffed (so the value), never
-    lengthens a worker's day; a day-window that cannot be re-matched keeps its pairs.
+    Keeps who works when and which posts are staffed (so the value) and never
+    lengthens a worker's day.  Home posts are walkable morning-afternoon pairs
+    (:func:`_home_posts`); a day's mornings are re-matched first, then its
+    afternoons among the posts walkable from each worker's new morning post.  A
+    day-window that cannot be re-matched keeps its pairs, and a day whose
+    afternoons cannot follow its new mornings keeps the day as given (walkable).
     """
     slots: dict[tuple[str, str], list[Key]] = {}
     for key in assigned:
         slots.setdefault((key[2], comp.posts[key[1]].window), []).append(key)
     homes = _home_posts(comp, slots)
     result = []
-    for (day, window), keys in slots.items():
-        posts = [pi for _, pi, _ in keys]
-        score = np.full((len(keys), len(keys)), -1e6)
-        for r, (wi, pi, _) in enumerate(keys):
-            cap = comp.posts[pi].minutes
-            for c, qi in enumerate(posts):
-                if _eligible(comp, wi, qi, day, cap):
-                    score[r, c] = 2.0 * (homes[window].get(wi) == qi) + 1.0 * (qi == pi)
-        rows, cols = linear_sum_assignment(score, maximize=True)
-        if score[rows, cols].min() < 0:
-            result.extend(keys)
+    for day in WEEKDAYS:
+        # a morning is always re-matched or kept (None only for an afternoon)
+        morning = _rematch(comp, slots.get((day, "am"), []), homes["am"], {}) or []
+        am = {wi: pi for wi, pi, _ in morning}
+        afternoon = _rematch(comp, slots.get((day, "pm"), []), homes["pm"], am)
+        if afternoon is None:
+            given = slots.get((day, "am"), []) + slots.get((day, "pm"), [])
+            result.extend(given)
         else:
-            result.extend((keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True))
+            result.extend(morning + afternoon)
+    return sorted(result)
+
+
+def _rematch(
+    comp: Component, keys: list[Key], homes: dict[int, int], morning: dict[int, int]
+) -> list[Key] | None:
+    """One day-window's workers matched to its staffed posts (home first, then their own);
+    an afternoon post must be walkable from the worker's ``morning`` post.  The pairs
+    as given when no worker can move; None when the walk rule admits no matching."""
+    if not keys:
+        return []
+    day = keys[0][2]
+    posts = [pi for _, pi, _ in keys]
+    score = np.full((len(keys), len(keys)), -1e6)
+    for r, (wi, pi, _) in enumerate(keys):
+        cap = comp.posts[pi].minutes
+        for c, qi in enumerate(posts):
+            walkable = wi not in morning or comp.walkable(morning[wi], qi)
+            if walkable and _eligible(comp, wi, qi, day, cap):
+                score[r, c] = 2.0 * (homes.get(wi) == qi) + 1.0 * (qi == pi)
+    rows, cols = linear_sum_assignment(score, maximize=True)
+    if score[rows, cols].min() >= 0:
+        return [(keys[r][0], posts[c], day) for r, c in zip(rows, cols, strict=True)]
+    if not morning:
+        return list(keys)  # a morning no one can change: kept
+    return None
+
+
+def spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
+    """Hand each floater's post-window to a free regular worker who may take it.
+
+    Keeps the staffed post-windows (so the value); a regular worker takes one
+    when free in that window that day, eligible, within the day's minutes and
+    the week's days, and walkable from the post of the other window.
+    """
+    if not comp.floaters:
+        return assigned
+    held = {(wi, day, comp.posts[pi].window): pi for wi, pi, day in assigned}
+    minutes: dict[tuple[int, str], int] = {}
+    days: dict[int, set[str]] = {}
+    for wi, pi, day in assigned:
+        minutes[wi, day] = minutes.get((wi, day), 0) + comp.posts[pi].minutes
+        days.setdefault(wi, set()).add(day)
+    regulars = range(len(comp.workers) - len(comp.floaters))
+    result = []
+    for wi, pi, day in sorted(assigned):
+        post = comp.posts[pi]
+        if comp.is_floater(wi):
+            twin = "pm" if post.window == "am" else "am"
+            for rj in regulars:
+                worker, other = comp.workers[rj], held.get((rj, day, twin))
+                if (
+                    (rj, day, post.window) not in held
+                    and can_stand(worker, post, day, comp.serves)
+                    and minutes.get((rj, day), 0) + post.minutes <= worker.max_minutes_day
+                    and (
+                        day in days.get(rj, set())
+                        or len(days.get(rj, set())) < worker.max_days_week
+                    )
+                    and (
+                        other is None
+                        or (
+                            comp.walkable(pi, other)
+                            if post.window == "am"
+                            else comp.walkable(other, pi)
+                        )
+                    )
+                ):
+                    del held[wi, day, post.window]
+                    held[rj, day, post.window] = pi
+                    minutes[rj, day] = minutes.get((rj, day), 0) + post.minutes
+                    days.setdefault(rj, set()).add(day)
+                    wi = rj
+                    break
+        result.append((wi, pi, day))
     return sorted(result)
 
 
@@ -163,7 +273,7 @@ def solve_lexicographic(
 
     Phase 1 maximises value alone (its status, bound and gap are reported).
     Phase 2 adds ``value >= phase-1 value``, the secondary literals, and the
-    phase-1 solution re-matched for continuity (:func:`_sticky`) as a hint, and
+    phase-1 solution re-matched for continuity (:func:`rematch_homes`) as a hint, and
     maximises the secondary terms in the time left; when it finds nothing, or
     (by ``score``) something worse than that hint, the hint stands.  (CP-SAT
     completes the hint's auxiliary literals itself and may stop, at a
@@ -174,11 +284,13 @@ def solve_lexicographic(
     variables = [built.x[k] for k in keys]
     value_expr = cp_model.LinearExpr.weighted_sum(variables, [built.value[k] for k in keys])
     built.model.maximize(value_expr)
-    start = _greedy(comp)
+    start = greedy_roster(comp)
     _hint(built.model, variables, [key in start for key in keys])
     first = solve_within(built.model, settings)
     if first is None:  # no solution in time: the greedy roster stands, bounded by all demand
-        ceiling = sum(round(p.value * built.factor) * p.headcount * len(p.days) for p in comp.posts)
+        ceiling = sum(
+            unit_value(p.value, built.factor) * p.headcount * len(p.days) for p in comp.posts
+        )
         bonus = sum(built.bonus[k] for k in start)
         return _solved(built, sorted(start), "FEASIBLE", ceiling + bonus, settings.time_limit_s)
     chosen = first.values(variables)
@@ -191,7 +303,8 @@ def solve_lexicographic(
         built.model.maximize(
             cp_model.LinearExpr.weighted_sum([var for var, _ in terms], [c for _, c in terms])
         )
-        hint = set(_sticky(comp, [k for k, on in zip(keys, chosen, strict=True) if on]))
+        phase1 = [k for k, on in zip(keys, chosen, strict=True) if on]
+        hint = set(rematch_homes(comp, spare_floaters(comp, phase1)))
         _hint(built.model, variables, [key in hint for key in keys])  # replaces phase 1's
         fallback = np.array([key in hint for key in keys], dtype=np.int64)
         # Continuity is rarely proven optimal: give it at most a quarter of the budget.

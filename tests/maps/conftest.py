@@ -28,9 +28,9 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from safepassage.maps import sheet
-from safepassage.result import FLOATER_COLUMNS, STAFF_COLUMNS
 from safepassage.routes.network import WalkNetwork
 from safepassage.staffing.roster import ASSIGNMENT_COLUMNS
+from safepassage.staffing.staff import FLOATER_COLUMNS, STAFF_COLUMNS
 
 X0, Y0 = 440_000.0, 4_630_000.0
 EVIL_NAME = "<script>alert(1)</script>"
@@ -172,7 +172,7 @@ def make_plan(net: WalkNetwork) -> Plan:
         columns=STAFF_COLUMNS,
     )
     floaters = pd.DataFrame(
-        [("F1", "V1", "Flo Rivera", "773-555-0199", "S1", "P2", "Mon;Wed;Fri", "am;pm")],
+        [("F1", "V1", "Flo Rivera", "773-555-0199", "S1", "P2", "Mon;Wed;Fri", "am;pm", 0)],
         columns=FLOATER_COLUMNS,
     )
     windows = pd.DataFrame(

@@ -317,10 +317,10 @@ def test_a_phase_2_worse_than_its_hint_keeps_the_hint(monkeypatch: pytest.Monkey
         n_schools=6, n_posts=30, n_workers=40, n_vendors=1, seed=3
     )
     settings = SolverSettings(time_limit_s=10, num_workers=1, seed=1, deterministic=True)
-    sticky = search._sticky
+    sticky = search.rematch_homes
     hints: list[Any] = []
 
-    def perverse(built: Any, comp: Any, weight: int) -> list[tuple[Any, int]]:
+    def perverse(built: Any, comp: Any, weight: int, floater: int) -> list[tuple[Any, int]]:
         # rewards a worker for a different post-window every other day: poor continuity
         return [
             (var, weight)
@@ -334,14 +334,14 @@ def test_a_phase_2_worse_than_its_hint_keeps_the_hint(monkeypatch: pytest.Monkey
         return hint
 
     monkeypatch.setattr(roster_module, "continuity_terms", perverse)
-    monkeypatch.setattr(search, "_sticky", recorded)
-    kept = build_roster(vendors, workers, demand, settings=settings)
+    monkeypatch.setattr(search, "rematch_homes", recorded)
+    kept = build_roster(vendors, workers, demand, settings=settings, method="cp-sat")
     comp, hint = hints[-1]
     hint_score = roster_module.continuity_score(comp, hint, 1)
     assert _score(kept) == hint_score
     # without the comparison the perverse phase 2 would have stood, worse than the hint
     monkeypatch.setattr(roster_module, "continuity_score", lambda *args: 0)
-    worse = build_roster(vendors, workers, demand, settings=settings)
+    worse = build_roster(vendors, workers, demand, settings=settings, method="cp-sat")
     assert _score(worse) < hint_score
     assert worse.objective == pytest.approx(kept.objective)  # staffed value is never traded
 

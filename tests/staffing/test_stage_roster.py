@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
 
 from safepassage.config import PlanConfig, config_from_dict
 from safepassage.inputs import PlanInputs
 from safepassage.io import read_vendors, read_workers
+from safepassage.routes.network import WalkNetwork
 from safepassage.staffing import Roster, SolverSettings
 from safepassage.stages import plan_roster
 
@@ -26,8 +28,17 @@ def _roster(config: PlanConfig, posts: pd.DataFrame, windows: pd.DataFrame) -> R
         vendors=read_vendors(data.vendors),
         workers=read_workers(data.workers),
     )
-    roster, _ = plan_roster(inputs, posts, windows, config.staffing, SETTINGS)
-    return roster
+    network = WalkNetwork.from_graph(_two_corners())
+    return plan_roster(inputs, network, posts, windows, config.staffing, SETTINGS).roster
+
+
+def _two_corners() -> nx.MultiDiGraph:
+    graph = nx.MultiDiGraph(crs="EPSG:26916")
+    graph.add_node(0, x=440_000.0, y=4_630_000.0)
+    graph.add_node(1, x=440_100.0, y=4_630_000.0)
+    graph.add_edge(0, 1, key=0, length=100.0, highway="residential", name="Main")
+    graph.add_edge(1, 0, key=0, length=100.0, highway="residential", name="Main")
+    return graph
 
 
 def _inputs(folder: Path, **staffing: object) -> tuple[PlanConfig, pd.DataFrame, pd.DataFrame]:
@@ -52,6 +63,7 @@ def _inputs(folder: Path, **staffing: object) -> tuple[PlanConfig, pd.DataFrame,
             "post_id": ["S1-Big-1st", "S1-Small-2nd"],
             "school_id": ["S1", "S1"],
             "school_ids": [["S1"], ["S1"]],
+            "node": [0, 1],
             "kind": ["corner", "mandatory"],
             "value_am": [9.0, 1.0],
             "value_pm": [9.0, 1.0],

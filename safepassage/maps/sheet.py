@@ -347,7 +347,9 @@ def draw_table(
 
     The font shrinks from ``max_pt`` to ``min_pt`` (0.25 pt steps) until every
     row fits, text wrapping within its cell at spaces and no word broken
-    (only at ``min_pt`` are words too long broken by letters); the rows that do
+    (only at ``min_pt`` are words too long broken by letters).  When the rows
+    do not all fit even at ``min_pt``, the font stays at the largest size that
+    breaks no word (they run onto another page anyway), and the rows that do
     not fit are not drawn (the caller puts ``table.rest(n)`` on the next
     page; at least one row is drawn).  Drawn straight on the figure (a text per cell, one
     set of rules) rather than with ``Axes.table``, whose cell patches and
@@ -363,6 +365,7 @@ def draw_table(
     height_pt, width_pt = height * LETTER_IN[1] * 72, width * LETTER_IN[0] * 72
     full_pt = width_pt - 2 * CELL_PAD_PT
     size = max_pt
+    whole = None  # the first (largest) layout that breaks no word
     while True:
         widths = table.widths_at(size, width)
         pad = [min(0.1 * w * width_pt, CELL_PAD_PT) for w in widths]
@@ -370,9 +373,14 @@ def draw_table(
         cells, heights, broke = _layout(
             table, inner_pt, full_pt, size, item.min_row_pt, item.row_pad
         )
+        if whole is None and not broke:
+            whole = size, widths, pad, cells, heights
         if (sum(heights) <= height_pt and not broke) or size <= min_pt:
             break
         size = max(min_pt, size - 0.25)
+    if sum(heights) > height_pt and whole is not None:
+        # the rows run onto another page whatever the size: keep them large, not shrunk
+        size, widths, pad, cells, heights = whole
     fits = int(np.searchsorted(np.cumsum(heights), height_pt, side="right"))
     n = max(1, min(len(table.rows), fits - 1))
     cells, heights = cells[: n + 1], heights[: n + 1]

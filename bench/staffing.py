@@ -10,9 +10,9 @@ solver (:func:`safepassage.stages.roster_demand`), with the walk rule of the
 pipeline (morning and afternoon posts of different schools within 800 m along
 streets).  The vendor pool is SYNTHETIC and shaped like the program: 22 vendors
 over contiguous groups of schools; per vendor, workers enough to fill about 95 %
-of its post-windows after 10 % floaters (``ceil(0.95 x post-windows / 9.2 /
-0.9)``, 9.2 being a worker's expected post-windows a week); about 15 % miss a
-weekday and 10 % work mornings or afternoons only (part-time).  Seeded.
+of its post-windows, floaters included (``ceil(0.95 x post-windows / 9.2)``, 9.2
+being a worker's expected post-windows a week); about 15 % miss a weekday and
+10 % work mornings or afternoons only (part-time).  Seeded.
 
 Compared on the same instance, in this process:
 
@@ -121,7 +121,7 @@ def program_workers(vendors: pd.DataFrame, demand: pd.DataFrame, seed: int) -> p
     rows = []
     for vendor_id, schools in zip(vendors["vendor_id"], vendors["school_ids"], strict=True):
         windows_week = int(per_school.reindex(list(schools)).fillna(0).sum())
-        n = math.ceil(FILL * windows_week / SLOTS / (1 - FLOATERS))
+        n = math.ceil(FILL * windows_week / SLOTS)
         for k in range(n):
             days = list(WEEKDAYS)
             if rng.random() < 0.15:

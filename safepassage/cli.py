@@ -39,11 +39,9 @@ from typing import Any
 from tqdm import tqdm
 
 from . import __version__
-from .compare import MATCH_M, MOVED_M, OutputComparison, compare_outputs
 from .config import config_template, default_cache_dir, load_config
 from .errors import InfeasibleError, SafePassageError
 from .signals import raise_interrupt
-from .validate import validate_inputs
 
 __all__ = [
     "EXIT_BROKEN_PIPE",
@@ -52,9 +50,7 @@ __all__ = [
     "EXIT_INPUT",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
-    "OutputComparison",
     "build_parser",
-    "compare_outputs",
     "main",
     "version",
 ]
@@ -101,6 +97,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for problem in problems:
             _err(f"  - {problem}")
         return EXIT_INPUT
+    from .validate import validate_inputs  # deferred, as every command's heavy imports
+
     found = validate_inputs(config)
     if found.problems:
         _err(f"error: {args.config}: {len(found.problems)} problem(s) in the inputs")
@@ -164,6 +162,8 @@ def _post_place(row: dict[str, str]) -> str:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import MATCH_M, MOVED_M, compare_outputs
+
     diff = compare_outputs(args.old_dir, args.new_dir)
     _out(
         f"posts: {len(diff.added)} added, {len(diff.removed)} removed, "

@@ -8,7 +8,11 @@ Messages name the file, row or column, the bad value and the fix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CRSError",
@@ -89,3 +93,10 @@ class OutputFolderError(SafePassageError):
     Raised before any planning work starts; the message names the folder, a few of
     the files in the way and what to do.
     """
+
+
+def require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Raise :class:`MissingColumnError` naming ``what`` if ``table`` lacks columns."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise MissingColumnError(missing, found=table.columns, source=what)

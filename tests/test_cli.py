@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from safepassage.cli import EXIT_BROKEN_PIPE, compare_outputs, main
+from safepassage.cli import EXIT_BROKEN_PIPE, main
+from safepassage.compare import compare_outputs
 from safepassage.config import config_template
 from safepassage.errors import ConfigError, InfeasibleError
 

@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from pyproj import Transformer
 
 from ..crs import WGS84
-from ..errors import MissingColumnError, SafePassageError
+from ..errors import SafePassageError, require_columns
 from ..routes.network import WalkNetwork
 from ..schedule import WINDOWS, weekday_order
 
@@ -350,13 +350,6 @@ class ExclusiveOverlays(_ScriptElement):
 # ------------------------------------------------------------ tables and geometry
 SIMPLIFY_M = 4.0
 DECIMALS = 5
-
-
-def require_columns(table: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    """Raise :class:`MissingColumnError` naming ``what`` if ``table`` lacks columns."""
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise MissingColumnError(missing, found=table.columns, source=what)
 
 
 _TRANSFORMERS = threading.local()  # pyproj transformers are not shared between threads

@@ -18,11 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..atomic import atomic_file
-from ..errors import DataError
+from ..errors import DataError, require_columns
 from ..schedule import WINDOWS
-from .assets import require_columns
-from .drawing import LETTER_IN
-from .sheet import Flowed, Table, cell_text, fitted, flow, heading, write_document
+from .sheet import LETTER_IN, Flowed, Table, cell_text, fitted, flow, heading, write_document
 
 __all__ = ["CHANGED", "DAY_SHEET_COLUMNS", "day_sheet"]
 

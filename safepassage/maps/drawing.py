@@ -22,11 +22,9 @@ from matplotlib.path import Path
 from ..routes.network import WalkNetwork
 from ..streets import short_street_name
 from .assets import undirected_edges
+from .sheet import LETTER_IN
 
 __all__ = ["ATTRIBUTION", "LETTER_IN", "abbreviate", "draw_streets"]
-
-
-LETTER_IN = (8.5, 11.0)
 
 
 ATTRIBUTION = "Streets © OpenStreetMap contributors (ODbL)"

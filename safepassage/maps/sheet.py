@@ -32,7 +32,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from .drawing import LETTER_IN
+LETTER_IN = (8.5, 11.0)  # US Letter, inches: every printed page
+
 
 __all__ = [
     "CELLS",

@@ -73,7 +73,7 @@ def test_relative_paths_are_read_from_the_config_folder(
     path = write_minimal(tmp_path)
     monkeypatch.chdir(Path(__file__).parent)
     config = load_config(path)
-    assert config.data.schools == tmp_path / "schools.csv"
+    assert config.data.schools.path == tmp_path / "schools.csv"
     assert config.data.networks == (tmp_path / "walk.graphml",)
 
 
@@ -238,7 +238,7 @@ def test_data_root_is_beside_the_checkout_not_beside_the_config(
     path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    assert load_config(path).data.schools == beside_checkout
+    assert load_config(path).data.schools.path == beside_checkout
 
 
 def test_without_data_beside_the_checkout_it_is_searched_up_from_the_working_directory(
@@ -252,7 +252,7 @@ def test_without_data_beside_the_checkout_it_is_searched_up_from_the_working_dir
     assert default_data_root() == found.parents[1]
     path = write_minimal(tmp_path)
     path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
-    assert load_config(path).data.schools == found
+    assert load_config(path).data.schools.path == found
 
 
 def template_keys(text: str) -> dict[str, list[tuple[str, str]]]:

@@ -443,9 +443,11 @@ def _school_points(table: pd.DataFrame, spec: TableInput, crs: Any) -> gpd.GeoDa
         if not np.mean(inside) > 0.5:
             reason = explain_misplaced(a, b, crs_in, bounds, target)
             if reason is not None:
+                where = lines_text(source, np.flatnonzero(~inside).tolist())
                 raise CRSError(
-                    f"{source}: columns {cols['lon']!r}/{cols['lat']!r} do not lie in "
-                    f"{target.name} read as {crs_in.name}: {reason}"
+                    f"{source}: {where}, columns {cols['lon']!r}/{cols['lat']!r} do not lie "
+                    f"in {target.name} read as {crs_in.name}: {reason} (set the columns or "
+                    "crs of this table in the config)"
                 )
     points = gpd.points_from_xy(a, b, crs=crs_in)
     return gpd.GeoDataFrame(table.drop(columns="geometry", errors="ignore"), geometry=points)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,9 @@ def source_crs(spec: TableInput, default: Any = None) -> pyproj.CRS | None:
 def _with_units(crs: pyproj.CRS, units: str) -> pyproj.CRS | None:
     """``crs`` with other linear units (``m``, ``us-ft``, ``ft``), or None if it has none."""
     try:
-        text = crs.to_proj4()
+        with warnings.catch_warnings():  # a PROJ string is all a unit swap needs
+            warnings.simplefilter("ignore", UserWarning)
+            text = crs.to_proj4()
     except pyproj.exceptions.CRSError:
         return None
     if text is None or ("+units=" not in text and "+to_meter=" not in text):

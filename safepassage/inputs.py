@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -40,6 +41,7 @@ from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, in_period, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import census_population
+from .sources import lines_text
 from .staffing.program import staff_problems
 
 __all__ = [
@@ -245,7 +247,15 @@ def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDat
     counts = collect.read("data.population", partial(load_counts, counts_path))
     if polygons is None or counts is None:
         return None
-    joined = collect.read("data.population", partial(census_population, polygons, counts))
+    joined = collect.read(
+        "data.population",
+        partial(
+            census_population,
+            polygons,
+            counts,
+            sources=(str(blocks_path.path), str(counts_path.path)),
+        ),
+    )
     return None if joined is None else joined.to_crs(crs)
 
 
@@ -365,18 +375,32 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
         and vendors_file is not None
         and workers_file is not None
     ):
-        problems.extend(
-            staff_problems(
-                inputs.vendors,
-                inputs.workers,
-                school_ids=set(inputs.schools["school_id"]),
-                planned=chosen,
-                sources=(str(vendors_file.path), str(workers_file.path)),
-                max_minutes_day=config.staffing.max_minutes_day,
-                max_days_week=config.staffing.max_days_week,
-            )
+        found = staff_problems(
+            inputs.vendors,
+            inputs.workers,
+            school_ids=set(inputs.schools["school_id"]),
+            planned=chosen,
+            sources=(str(vendors_file.path), str(workers_file.path)),
+            max_minutes_day=config.staffing.max_minutes_day,
+            max_days_week=config.staffing.max_days_week,
         )
+        tables = {"vendors": vendors_file.path, "workers": workers_file.path}
+        problems.extend(_in_file_lines(p, tables) for p in found)
     return problems
+
+
+_TABLE_ROWS = re.compile(r"^(vendors|workers) rows? (\[[0-9, ]*\]|[0-9]+)")
+
+
+def _in_file_lines(problem: str, tables: dict[str, Path]) -> str:
+    """``workers row 1 (...)`` (0-based rows of the staffing checks) as the file and the
+    line an editor shows: ``/x/workers.csv: line 3 (...)``."""
+    found = _TABLE_ROWS.match(problem)
+    if found is None:
+        return problem
+    path = tables[found.group(1)]
+    rows = [int(r) for r in re.findall(r"[0-9]+", found.group(2))]
+    return f"{path}: {lines_text(path, rows)}{problem[found.end() :]}"
 
 
 def _warn_plan_date(config: PlanConfig) -> None:

@@ -25,12 +25,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 from numpy.typing import NDArray
 
 from .atomic import atomic_file
 from .config import SchoolSelection, TableInput
-from .crs import WGS84, check_metric_crs
+from .crs import WGS84, check_metric_crs, transformer
 from .errors import CRSError, DataError, EmptyTableError, MissingColumnError
 from .sources import (
     Source,
@@ -435,10 +434,10 @@ def _school_points(table: pd.DataFrame, spec: TableInput, crs: Any) -> gpd.GeoDa
     target = check_metric_crs(crs, where=f"the plan CRS for {source.name}")
     area = target.area_of_use
     if area is not None:
-        bounds = pyproj.Transformer.from_crs(WGS84, target, always_xy=True).transform_bounds(
+        bounds = transformer(WGS84, target).transform_bounds(
             area.west, area.south, area.east, area.north
         )
-        tx, ty = pyproj.Transformer.from_crs(crs_in, target, always_xy=True).transform(a, b)
+        tx, ty = transformer(crs_in, target).transform(a, b)
         inside = (tx >= bounds[0]) & (tx <= bounds[2]) & (ty >= bounds[1]) & (ty <= bounds[3])
         if not np.mean(inside) > 0.5:
             reason = explain_misplaced(a, b, crs_in, bounds, target)

@@ -26,6 +26,7 @@ import pyproj
 from numpy.typing import NDArray
 
 from .config import TableInput
+from .crs import transformer
 from .errors import DataError, EmptyTableError, MissingColumnError
 
 __all__ = [
@@ -182,7 +183,7 @@ def explain_misplaced(
 
     def share_inside(crs: pyproj.CRS, x: NDArray[np.float64], y: NDArray[np.float64]) -> float:
         try:
-            tx, ty = pyproj.Transformer.from_crs(crs, target, always_xy=True).transform(x, y)
+            tx, ty = transformer(crs, target).transform(x, y)
         except pyproj.exceptions.ProjError:
             return 0.0
         tx, ty = np.asarray(tx), np.asarray(ty)

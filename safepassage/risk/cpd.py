@@ -19,7 +19,7 @@ import pyproj
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
-from ..crs import WGS84
+from ..crs import WGS84, transformer
 from ..errors import CRSError, DataError, EmptyTableError, MissingColumnError
 from ..io import load_table
 from ..routes.network import WalkNetwork
@@ -253,9 +253,8 @@ def _coordinates(
     good = ~missing & ~zero
     if crs_in.is_geographic:
         good &= (np.abs(a) <= 180) & (np.abs(b) <= 90)
-    transformer = pyproj.Transformer.from_crs(crs_in, target, always_xy=True)
     with np.errstate(all="ignore"):
-        x[good], y[good] = transformer.transform(a[good], b[good])
+        x[good], y[good] = transformer(crs_in, target).transform(a[good], b[good])
     # numbers the projection cannot take (far outside its area) have no place
     missing |= good & ~(np.isfinite(x) & np.isfinite(y))
     return x, y, missing, zero

@@ -190,9 +190,13 @@ def read_incidents(  # noqa: PLR0913 - the reader's options, each documented
     weights = {**DEFAULT_CATEGORY_WEIGHTS, **(category_weights or {})}
     bad_weights = sorted(k for k in weights if k not in CATEGORIES)
     if bad_weights:
-        raise DataError(f"category_weights has unknown categories {bad_weights}; use {CATEGORIES}")
+        raise DataError(
+            f"{source}: category_weights has unknown categories {bad_weights}; use {CATEGORIES}"
+        )
     if default_category not in CATEGORIES:
-        raise DataError(f"default category {default_category!r} is not one of {CATEGORIES}")
+        raise DataError(
+            f"{source}: default category {default_category!r} is not one of {CATEGORIES}"
+        )
 
     x, y, missing, zero, swapped, not_degrees = locate_points(
         frame, cols, source, source_crs, target

@@ -92,6 +92,7 @@ def census_population(
     *,
     code_column: str = "CENSUS BLOCK",
     count_column: str = "TOTAL POPULATION",
+    sources: tuple[str, str] = ("polygons", "population table"),
 ) -> gpd.GeoDataFrame:
     """Join census block population counts to block or tract polygons.
 
@@ -101,6 +102,8 @@ def census_population(
     ``block`` codes as they are written.
     The City of Chicago file codes a block as tract (6 digits) + block
     (4 digits) with leading zeros dropped: codes are zero-padded to 10.
+
+    ``sources`` names the polygons' file and the table's, for messages.
 
     Returns
     -------
@@ -114,12 +117,12 @@ def census_population(
     """
     key = next((k for k in (*CENSUS_KEYS, "block") if k in polygons.columns), None)
     if key is None:
-        raise MissingColumnError([*CENSUS_KEYS, "block"], found=polygons.columns, source="polygons")
+        raise MissingColumnError([*CENSUS_KEYS, "block"], found=polygons.columns, source=sources[0])
     code_column = "block" if "block" in population.columns else code_column
     count_column = "population" if "population" in population.columns else count_column
     for column in (code_column, count_column):
         if column not in population.columns:
-            raise MissingColumnError([column], found=population.columns, source="population table")
+            raise MissingColumnError([column], found=population.columns, source=sources[1])
     counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
     codes = population[code_column].astype(str).str.strip()
     keys = polygons[key].astype(str).str.strip()
@@ -128,6 +131,13 @@ def census_population(
         codes = codes.str.zfill(10).str[:digits]
         keys = keys.str.zfill(digits)
     lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
+    matched = keys.isin(lookup.index)
+    if len(keys) and len(lookup) and not matched.any():
+        raise DataError(
+            f"{sources[1]}: no code of column {code_column!r} matches a polygon of "
+            f"{sources[0]} (column {key!r}); codes are e.g. {list(lookup.index[:3])} and "
+            f"{list(keys[:3])}: check that the columns (and the polygons) belong together"
+        )
     return polygons.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
 
 

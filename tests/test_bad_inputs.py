@@ -304,4 +304,31 @@ def test_the_incident_log_line_says_what_happened_in_plain_words(
     with caplog.at_level(logging.INFO, logger="safepassage.risk.incidents"):
         read_incidents(path, network=grid)
     lines = [r.getMessage() for r in caplog.records if "used" in r.getMessage()]
-    assert lines == [f"{path}: 1 without coordinates; 2 outside the planned area; 3 used"]
+    assert lines == [f"{path}: 2 outside the planned area; 1 without coordinates; 3 used"]
+
+
+def test_the_log_line_reads_thousands_and_kept_problems() -> None:
+    from safepassage.risk.incidents import read_summary
+
+    problems = pd.DataFrame(
+        {
+            "problem": ["missing_coordinates", "outside_network", "unknown_category"],
+            "count": [287, 12_587, 4],
+            "rows": [[], [], []],
+            "action": ["dropped", "dropped", "kept as 'other'"],
+        }
+    )
+    assert read_summary(1527, problems) == (
+        "12,587 outside the planned area; 287 without coordinates; 1,527 used "
+        "(4 of an unknown category, counted as 'other')"
+    )
+
+
+def test_staffing_rows_are_named_by_file_and_editor_line(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    workers = pd.read_csv(tmp_path / "workers.csv")
+    workers.loc[1, "vendor_id"] = "V9"
+    workers.to_csv(tmp_path / "workers.csv", index=False)
+    problems = validate_inputs(load_config(config)).problems
+    wanted = f"{tmp_path / 'workers.csv'}: line 3 (worker_id 'W2'): vendor_id 'V9'"
+    assert any(p.startswith(wanted) for p in problems), problems

@@ -147,7 +147,7 @@ PROBLEM_WORDS: Mapping[str, str] = {
     "swapped_coordinates": "with latitude and longitude swapped",
     "outside_network": "outside the planned area",
     "bad_date": "with a date that cannot be read",
-    "unknown_category": "of an unknown category (counted as 'other')",
+    "unknown_category": "of an unknown category, counted as 'other'",
 }
 TABLE_COLUMNS = ["incident_id", "occurred_at", "year", "category", "weight", "source_row"]
 

@@ -250,17 +250,23 @@ def read_incidents(  # noqa: PLR0913 - the reader's options, each documented
 def read_summary(used: int, problems: pd.DataFrame) -> str:
     """What became of the rows, in plain words: ``12,587 outside the planned area;
     287 without coordinates; 1,527 used``."""
-    parts = [
-        f"{int(count):,} {PROBLEM_WORDS.get(kind, kind)}"
-        for kind, count in zip(problems.get("problem", []), problems.get("count", []), strict=True)
-        if PROBLEM_ACTIONS.get(kind) == "dropped"
-    ]
+    dropped = sorted(
+        (
+            (int(count), kind)
+            for kind, count in zip(
+                problems.get("problem", []), problems.get("count", []), strict=True
+            )
+            if PROBLEM_ACTIONS.get(kind) == "dropped"
+        ),
+        key=lambda item: -item[0],
+    )
+    parts = [f"{count:,} {PROBLEM_WORDS.get(kind, kind)}" for count, kind in dropped]
     kept = [
         f"{int(count):,} {PROBLEM_WORDS.get(kind, kind)}"
         for kind, count in zip(problems.get("problem", []), problems.get("count", []), strict=True)
         if PROBLEM_ACTIONS.get(kind) != "dropped"
     ]
-    parts.append(f"{used:,} used" + (f" (of them {', '.join(kept)})" if kept else ""))
+    parts.append(f"{used:,} used" + (f" ({', '.join(kept)})" if kept else ""))
     return "; ".join(parts)
 
 

@@ -70,7 +70,8 @@ class Incidents:
     table
         GeoDataFrame, one row per usable incident: ``incident_id`` (str),
         ``occurred_at`` (tz-aware datetime in ``tz``; NaT when the source only
-        gives the year), ``year`` (int), ``category`` (one of
+        gives the year, or no date at all), ``year`` (int; :data:`UNDATED_YEAR`, 0,
+        for undated incidents, which count in every window), ``category`` (one of
         :data:`CATEGORIES`), ``weight`` (category weight, unitless),
         ``source_row`` (0-based data row of the source table), geometry (Point).
     problems

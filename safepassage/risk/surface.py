@@ -228,7 +228,8 @@ def _frame(
 
 
 def _span_years(incidents: Incidents) -> float:
-    """Years from the first to the last incident day (year-only rows span their year)."""
+    """Years from the first to the last incident day (year-only rows span their year;
+    undated rows have no span: a table of them only reads as one year)."""
     table = incidents.table
     table = table[table["occurred_at"].notna() | (table["year"] != UNDATED_YEAR)]
     if len(table) == 0:

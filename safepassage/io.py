@@ -25,6 +25,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 
 from .atomic import atomic_file
@@ -398,7 +399,15 @@ def _school_points(table: pd.DataFrame, spec: TableInput, crs: Any) -> gpd.GeoDa
     source = spec.path
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.notna().all():
         if not table.geom_type.isin(["Point"]).all():
-            table = table.set_geometry(table.geometry.representative_point())
+            with np.errstate(all="ignore"):  # huge coordinates overflow; checked below
+                table = table.set_geometry(table.geometry.representative_point())
+        points = table.geometry.values
+        bad = ~(np.isfinite(shapely.get_x(points)) & np.isfinite(shapely.get_y(points)))
+        if bad.any():
+            raise DataError(
+                f"{source}: {lines_text(source, np.flatnonzero(bad).tolist())}: no usable "
+                "point (empty, or coordinates that are not finite); give every school a point"
+            )
         return table
     declared = source_crs(spec)
     projected = declared is not None and not declared.is_geographic

@@ -106,7 +106,7 @@ def test_read_schools_detects_swapped_lat_lon(tmp_path: Path) -> None:
 
 def test_read_schools_missing_columns_names_file_and_columns(tmp_path: Path) -> None:
     path = tmp_path / "schools.csv"
-    path.write_text("ID,TITLE,X,Y\n1,A,-87.6,41.7\n")
+    path.write_text("CODE,TITLE,X,Y\n1,A,-87.6,41.7\n")
     with pytest.raises(MissingColumnError) as info:
         read_schools(path, crs=UTM16)
     message = str(info.value)

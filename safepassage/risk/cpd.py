@@ -183,9 +183,10 @@ def resolve_columns(
             ["Latitude/Longitude (or X Coordinate/Y Coordinate)"],
             found=frame.columns,
             source=source,
-            hint="incidents need coordinates (a date and a category are optional); map "
-            'yours in the config: { path = ..., columns = { latitude = "...", longitude = '
-            '"..." } }, or x/y with the table\'s crs',
+            hint="incidents need coordinates (a date and a category are optional): map "
+            "your columns to 'latitude' and 'longitude' (or 'x' and 'y' with the table's "
+            'crs) in the config, e.g. { path = ..., columns = { latitude = "LAT", '
+            'longitude = "LON" } }',
         )
     return resolved
 
@@ -330,7 +331,8 @@ def load_frame(
             raise CRSError(f"{spec.path}: has no CRS; save it with one or set crs in the config")
         points = table.geometry.to_crs(WGS84)
         if not points.geom_type.isin(["Point"]).all():
-            points = points.representative_point()
+            with np.errstate(all="ignore"):  # huge coordinates overflow: dropped as missing
+                points = points.representative_point()
         frame = pd.DataFrame(table.drop(columns="geometry"))
         frame = frame.drop(columns=[c for c in frame.columns if _normalise_name(c) in _LATLON])
         frame = frame.assign(longitude=points.x.to_numpy(), latitude=points.y.to_numpy())

@@ -304,3 +304,34 @@ def test_template_loads_and_holds_the_model_defaults(
     path.write_text(text)
     only_required = {"data": {"networks": required["networks"], "schools": required["schools"]}}
     assert load_config(path) == config_from_dict(only_required, config_path=path)
+
+
+def test_template_lists_the_inline_table_form_and_every_canonical_column() -> None:
+    from safepassage.config import TABLE_COLUMNS, TableInput
+
+    text = config_template()
+    tail = text[text.index("# Table inputs") :]
+    for key, field in TableInput.model_fields.items():
+        assert f"#   {key}: {field.description}" in tail
+    for kind, names in TABLE_COLUMNS.items():
+        block = tail[tail.index(f"#   {kind}:\n") :]
+        for name, description in names.items():
+            assert f"#     {name}: {description}\n" in block, (kind, name)
+
+
+def test_a_table_input_is_a_path_or_an_inline_table(tmp_path: Path) -> None:
+    (tmp_path / "s.gpkg").write_bytes(b"")
+    (tmp_path / "walk.graphml").write_bytes(b"")
+    inline = {"path": "s.gpkg", "columns": {"school_id": "CODE"}, "crs": "EPSG:2272"}
+    for schools in ("s.gpkg", {**inline, "layer": "points"}):
+        raw = {"data": {"networks": ["walk.graphml"], "schools": schools}}
+        config = config_from_dict(raw, config_path=tmp_path / "plan.toml")
+        assert config.data.schools.path == tmp_path / "s.gpkg"
+        dumped = config.to_dict()["data"]["schools"]
+        if isinstance(schools, str):  # the manifest writes the short form back
+            assert dumped == str(tmp_path / "s.gpkg")
+        else:
+            assert dumped == {**inline, "path": str(tmp_path / "s.gpkg"), "layer": "points"}
+        assert config_from_dict(config.to_dict()) == config
+    assert config.data.schools.columns == {"school_id": "CODE"}
+    assert config.data.schools.layer == "points"

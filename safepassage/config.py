@@ -49,10 +49,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Strict,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic.fields import FieldInfo
@@ -69,6 +72,7 @@ from .schedule import (
 __all__ = [
     "DATA_ENV",
     "DATA_PREFIX",
+    "TABLE_COLUMNS",
     "DataConfig",
     "HazardConfig",
     "MandatoryPost",
@@ -82,6 +86,7 @@ __all__ = [
     "RoutesConfig",
     "SchoolSelection",
     "StaffingConfig",
+    "TableInput",
     "WindowConfig",
     "config_from_dict",
     "config_template",
@@ -288,7 +293,150 @@ class PlanTable(_Table):
         return value if value == "" else _iso_day(value)
 
 
-class HazardConfig(_Table):
+# Canonical column names of each table input, as ``columns = { canonical = "source" }``
+# maps them; readers also recognise the Chicago names of each.  One home for the names:
+# the readers, the config check and the template all read this table.
+_POINT_COLUMNS = {
+    "longitude": "longitude, degrees (EPSG:4326 unless crs is given)",
+    "latitude": "latitude, degrees",
+    "x": "easting in the table's crs (a CSV with crs is read from x/y)",
+    "y": "northing in the table's crs",
+}
+TABLE_COLUMNS: Mapping[str, Mapping[str, str]] = {
+    "schools": {
+        "school_id": "school id (required)",
+        "name": "school name (default: the id)",
+        "grades": 'grades offered, e.g. "K,1,2,...,8" (default: [schools] default_grade_band)',
+        "grade_cat": '"HS" for a high school when grades are absent',
+        "community_area": "community area name",
+        "enrollment": "students enrolled (when there is no profiles table)",
+        **_POINT_COLUMNS,
+    },
+    "profiles": {
+        "school_id": "school id (required)",
+        "enrollment": "students enrolled (required)",
+        "school_hours": 'bell times, e.g. "8:00 AM - 3:00 PM"',
+    },
+    "incidents": {
+        "incident_id": "incident id (default: the line number)",
+        "occurred_at": "date and time (default: undated, counted in every window)",
+        "year": "year, when there is no date",
+        "category": "police category (default: [risk] default_category)",
+        "description": "secondary description (a battery with a firearm is a shooting)",
+        **_POINT_COLUMNS,
+    },
+    "population": {
+        "block": "census block code (required)",
+        "population": "people in the block (required)",
+    },
+    "blocks": {"block": "census block (or tract) code of the polygon (required)"},
+    "community_areas": {"name": "community area name (required)"},
+    "routes": {
+        "school_id": "school id of the route (required)",
+        "route_id": "route number",
+        "school_name": "school name",
+    },
+    "vendors": {
+        "vendor_id": "vendor id (required)",
+        "school_ids": "schools served, ;-separated (required)",
+        "name": "vendor name",
+        "contact": "contact line",
+        "phone": "phone number",
+    },
+    "workers": {
+        "worker_id": "worker id (required)",
+        "vendor_id": "the worker's vendor (required)",
+        "weekdays": "days available, ;-separated (default: every weekday)",
+        "windows": "windows available, am;pm (default: both)",
+        "max_minutes_day": "most minutes a day",
+        "max_days_week": "most days a week",
+        "name": "worker name",
+        "phone": "phone number",
+        "cleared": "background check cleared",
+    },
+    "hazards": {"location": 'text holding "(lat, lon)"', **_POINT_COLUMNS},
+}
+# the config key of each table input -> its kind in TABLE_COLUMNS
+_TABLE_KIND = {
+    "schools": "schools",
+    "profiles": "profiles",
+    "incidents": "incidents",
+    "homicides": "incidents",
+    "population": "population",
+    "blocks": "blocks",
+    "community_areas": "community_areas",
+    "reference_routes": "routes",
+    "designated_routes": "routes",
+    "vendors": "vendors",
+    "workers": "workers",
+}
+
+
+def _table_form(value: Any) -> Any:
+    """A path string is the short form of ``{ path = "..." }``."""
+    return {"path": value} if isinstance(value, str | Path) else value
+
+
+class TableInput(_Table):
+    """A table input: a path string, or ``{ path, columns, crs, layer }``.
+
+    ``columns`` maps canonical names (:data:`TABLE_COLUMNS`) to the file's own
+    column names; ``crs`` is the CRS of the coordinates (the x/y columns of a CSV,
+    or the geometry of a spatial file, overriding what the file declares);
+    ``layer`` picks a layer of a GeoPackage (default: the first).
+    """
+
+    path: InputFile = Field(
+        description="The file: CSV(.gz) with coordinates, GeoJSON(.gz), GeoPackage, "
+        "shapefile or GeoParquet",
+        examples=["data:schools/CPS_School_Locations_SY1617.geojson.gz"],
+    )
+    columns: dict[Text, Text] = Field(
+        default_factory=dict,
+        description='Canonical name -> the file\'s column, e.g. { school_id = "SCHOOL_CODE" } '
+        "(the canonical names of each table are listed at the end of this file)",
+    )
+    crs: Text = Field(
+        "",
+        description='CRS of the coordinates, e.g. "EPSG:2248" (a CSV with it is read from '
+        "its x/y columns; default: lon/lat degrees in a CSV, the file's own CRS otherwise)",
+    )
+    layer: Text = Field("", description="Layer of a GeoPackage (default: the first)")
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        if value:
+            import pyproj
+
+            try:
+                pyproj.CRS.from_user_input(value)
+            except pyproj.exceptions.CRSError:
+                raise ValueError(f'unknown CRS {value!r} (e.g. "EPSG:4326")') from None
+        return value
+
+    @model_serializer(mode="wrap")
+    def _short_form(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        plain = not self.columns and not self.crs and not self.layer
+        if plain and type(self) is TableInput:
+            return data["path"]  # the short form, as most configs write it
+        return {k: v for k, v in data.items() if k == "path" or v not in ({}, "")}
+
+    def label(self) -> str:
+        """The file, as messages name it."""
+        return str(self.path)
+
+
+Table = Annotated[TableInput, BeforeValidator(_table_form)]
+Tables = Annotated[
+    tuple[Table, ...], BeforeValidator(lambda v: [v] if isinstance(v, str | Mapping) else v)
+]
+
+
+class HazardConfig(TableInput):
     """``[data.hazards.NAME]``: a hazard layer (e.g. vacant lots) and its risk weight."""
 
     path: InputFile = Field(
@@ -299,7 +447,7 @@ class HazardConfig(_Table):
 
 
 def _optional_input(description: str, example: str) -> Any:
-    """The Field of an optional input file: None unless given."""
+    """The Field of an optional input table: None unless given."""
     return Field(None, description=description, examples=[example])
 
 
@@ -311,8 +459,9 @@ class DataConfig(_Table):
         description="Walk networks stitched into one: GraphML(.gz), OSM XML or street centerlines",
         examples=[["data:osm/chicago_walk_2019_englewood.graphml.gz"]],
     )
-    schools: InputFile = Field(
-        description="CPS school locations",
+    schools: Table = Field(
+        description="School points: only an id and a point are needed (CPS school locations "
+        "work as they are)",
         examples=["data:schools/CPS_School_Locations_SY1617.geojson.gz"],
     )
     cache_dir: Folder = Field(
@@ -320,42 +469,57 @@ class DataConfig(_Table):
         description="Stage cache folder (default: $XDG_CACHE_HOME/safepassage or ~/.cache/...)",
         examples=["~/.cache/safepassage"],
     )
-    profiles: InputFile | None = _optional_input(
+    profiles: Table | None = _optional_input(
         "CPS school profiles (enrollment, bell times)",
         "data:schools/CPS_School_Profile_SY1617.csv.gz",
     )
-    incidents: InputFiles = Field(
-        (), description="Police incident tables (the plan needs at least one)"
+    incidents: Tables = Field(
+        (),
+        description="Police incident tables (the plan needs at least one; only coordinates "
+        "are needed: undated rows count in every window)",
     )
-    homicides: InputFile | None = _optional_input(
+    homicides: Table | None = _optional_input(
         "Homicide victims table, read like the incidents",
         "data:crime/homicides_2013-2018_citywide.csv.gz",
     )
     hazards: dict[str, HazardConfig] = Field(
         default_factory=dict, description="Hazard layers, one table each (NAME is yours)"
     )
-    population: InputFile | None = _optional_input(
-        "Census block population (the plan needs it, with blocks)",
+    population: Table | None = _optional_input(
+        "Census block population (with blocks; without both, each school's enrollment is "
+        "spread along the residential streets within its walk radius)",
         "data:census/population_by_2010_census_block.csv.gz",
     )
-    blocks: InputFile | None = _optional_input(
-        "Census block (or tract) polygons (the plan needs them, with population)",
+    blocks: Table | None = _optional_input(
+        "Census block (or tract) polygons, with population",
         "data:boundaries/census_blocks_2010_englewood_westenglewood.geojson.gz",
     )
-    community_areas: InputFile | None = _optional_input(
+    community_areas: Table | None = _optional_input(
         "Community area polygons (for [schools] community_areas)",
         "data:boundaries/community_areas.geojson.gz",
     )
-    reference_routes: InputFile | None = _optional_input(
+    reference_routes: Table | None = _optional_input(
         "Official Safe Passage routes", "data:safe_passage/safe_passage_routes_SY1617.geojson.gz"
     )
-    vendors: InputFile | None = _optional_input("Vendors table (CSV)", "vendors.csv")
-    workers: InputFile | None = _optional_input("Workers table (CSV)", "workers.csv")
-    designated_routes: InputFile | None = _optional_input(
+    vendors: Table | None = _optional_input("Vendors table (CSV)", "vendors.csv")
+    workers: Table | None = _optional_input("Workers table (CSV)", "workers.csv")
+    designated_routes: Table | None = _optional_input(
         "The routes the city runs (any year's official route lines or buffers): the plan's "
         'corridors with [routes] source = "designated"',
         "data:safe_passage/safe_passage_routes_SY1617.geojson.gz",
     )
+
+    def tables(self) -> dict[str, TableInput]:
+        """Every table input, by its config key (``incidents[0]``, ``hazards.NAME``)."""
+        found: dict[str, TableInput] = {}
+        for key in _TABLE_KIND:
+            value = getattr(self, key)
+            if key == "incidents":
+                found.update({f"incidents[{i}]": t for i, t in enumerate(value)})
+            elif value is not None:
+                found[key] = value
+        found.update({f"hazards.{name}": h for name, h in self.hazards.items()})
+        return found
 
     def input_files(self) -> list[Path]:
         """Every input file named here (not the cache folder), in a stable order."""
@@ -371,8 +535,23 @@ class DataConfig(_Table):
             self.vendors,
             self.workers,
         ]
-        files = [*self.networks, *self.incidents, *(h.path for h in self.hazards.values())]
-        return files + [p for p in singles if p is not None]
+        tables = [*self.incidents, *self.hazards.values()]
+        return [*self.networks, *(t.path for t in tables)] + [
+            t.path for t in singles if t is not None
+        ]
+
+    @model_validator(mode="after")
+    def _canonical_columns(self) -> DataConfig:
+        problems = []
+        for key, table in self.tables().items():
+            kind = "hazards" if key.startswith("hazards.") else _TABLE_KIND[key.split("[")[0]]
+            unknown = sorted(set(table.columns) - set(TABLE_COLUMNS[kind]))
+            if unknown:
+                names = ", ".join(TABLE_COLUMNS[kind])
+                problems.append(f"{key}.columns: unknown canonical name(s) {unknown}; use {names}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class SchoolSelection(_Table):
@@ -386,6 +565,15 @@ class SchoolSelection(_Table):
         "",
         description="Keep schools with a route in data.reference_routes, the routes of this "
         'year (e.g. "SY1617"; a file whose name holds another year is refused)',
+    )
+    default_grade_band: Literal["elementary", "high", "both"] = Field(
+        "elementary",
+        description="Grade band of schools whose file gives no grades (sets the walk radius)",
+    )
+    default_enrollment: Count = Field(
+        300,
+        ge=1,
+        description="Students of a school without an enrollment (no profile): a warning names them",
     )
 
     @field_validator("safe_passage_year")
@@ -463,6 +651,11 @@ class RiskConfig(_Table):
         description="Incident category -> weight (unlisted: the library defaults)",
     )
     hazard_weight: Weight = Field(1.0, description="Factor on every hazard layer's weight")
+    default_category: Text = Field(
+        "uncategorised",
+        description='Category of incidents from a table without categories ("uncategorised" '
+        'weighs 1; or a category whose weight they take, e.g. "assault")',
+    )
     period: Period | None = Field(
         None,
         description="Incidents counted: [first, last] day, inclusive (default: all read; "
@@ -776,6 +969,8 @@ _KINDS = {
 def _problem(error: ErrorDetails) -> str:
     """One pydantic error as ``toml.path: message``."""
     loc = error["loc"]
+    if len(loc) >= 3 and loc[0] == "data" and loc[1] != "hazards" and loc[-1] == "path":
+        loc = loc[:-1]  # the short form names the file itself: data.schools = "..."
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
     if kind in _TYPE_WORDS:
@@ -847,7 +1042,7 @@ def config_template() -> str:
         nested: list[tuple[str, FieldInfo, type[BaseModel]]] = []
         for key, field in model.model_fields.items():
             inner = _model_in(field.annotation)
-            if inner is None:
+            if inner is None or inner is TableInput:
                 lines += _key_lines(key, field, commented=False)
             else:
                 nested.append((key, field, inner))
@@ -857,7 +1052,26 @@ def config_template() -> str:
             lines += ["", f"# {field.description}", f"# {header}"]
             for inner_key, inner_field in inner.model_fields.items():
                 lines += _key_lines(inner_key, inner_field, commented=True)
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *_columns_lines()]) + "\n"
+
+
+def _columns_lines() -> list[str]:
+    """The closing comment: the inline-table form of a table input and its canonical names."""
+    lines = [
+        "",
+        "# Table inputs ([data] schools, profiles, incidents, homicides, population, blocks,",
+        "# community_areas, reference_routes, designated_routes, vendors, workers and each",
+        "# hazard) are a path string or an inline table:",
+        '#   schools = { path = "schools.gpkg", columns = { school_id = "CODE" }, '
+        'crs = "EPSG:2248", layer = "schools" }',
+    ]
+    for key, field in TableInput.model_fields.items():
+        lines.append(f"#   {key}: {field.description}")
+    lines.append("# Canonical column names, by table (the tables' own names are also recognised):")
+    for kind, names in TABLE_COLUMNS.items():
+        lines.append(f"#   {kind}:")
+        lines += [f"#     {name}: {text}" for name, text in names.items()]
+    return lines
 
 
 def _summary(model: type[BaseModel]) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import pyproj
 
 from .errors import CRSError
 
-__all__ = ["WGS84", "check_metric_crs", "local_metric_crs"]
+__all__ = ["WGS84", "check_metric_crs", "local_metric_crs", "transformer"]
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 
@@ -75,3 +76,10 @@ def check_metric_crs(crs: Any, *, where: str) -> pyproj.CRS:
             "reproject it to a metric CRS (e.g. EPSG:26916 for Chicago)"
         )
     return parsed
+
+
+@lru_cache(maxsize=64)
+def transformer(source: pyproj.CRS, target: pyproj.CRS) -> pyproj.Transformer:
+    """The x/y-ordered transformer from ``source`` to ``target``, built once per pair
+    (building one takes longer than transforming thousands of points)."""
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)

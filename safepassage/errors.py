@@ -18,6 +18,7 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "DataError",
+    "EmptyTableError",
     "InfeasibleError",
     "MissingColumnError",
     "NoRouteError",
@@ -69,6 +70,10 @@ class MissingColumnError(DataError, KeyError):
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])
+
+
+class EmptyTableError(DataError):
+    """An input table has no rows (an empty file, or a header line only)."""
 
 
 class CRSError(DataError):

@@ -13,23 +13,25 @@ Both collect every problem before raising one :class:`InputError`.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
 
-from .config import DataConfig, NetworkConfig, PlanConfig, SchoolSelection
-from .errors import DataError, SafePassageError
+from .config import DataConfig, NetworkConfig, PlanConfig, SchoolSelection, TableInput
+from .errors import DataError, EmptyTableError, SafePassageError
 from .io import (
+    load_table,
     read_polygons,
     read_routes,
     read_schools,
-    read_table,
     read_vendors,
     read_workers,
     select_schools,
@@ -39,6 +41,7 @@ from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, in_period, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import census_population
+from .sources import lines_text
 from .staffing.program import staff_problems
 
 __all__ = [
@@ -111,9 +114,16 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[str] = []
 
-    def read(self, key: str, reader: Callable[[], T]) -> T | None:
+    def read(self, key: str, reader: Callable[[], T], *, optional: bool = False) -> T | None:
+        """The reader's table, or None with its problem noted (an optional table without
+        rows is a warning, not a problem)."""
         try:
             return reader()
+        except EmptyTableError as exc:
+            if not optional:
+                self.problems.append(f"{key}: {exc}")
+                return None
+            logger.warning("%s: %s; planning without it", key, exc)
         except InputError as exc:
             self.problems.extend(f"{key}: {p}" for p in exc.problems)
         except SafePassageError as exc:
@@ -134,17 +144,32 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
     """
     data, collect = config.data, _Collector()
     unknown = sorted(set(config.risk.category_weights) - set(DEFAULT_CATEGORY_WEIGHTS))
+    known = ", ".join(DEFAULT_CATEGORY_WEIGHTS)
     if unknown:
-        known = ", ".join(DEFAULT_CATEGORY_WEIGHTS)
         collect.problems.append(f"risk.category_weights: unknown categories {unknown}; use {known}")
+    default_category = config.risk.default_category
+    if default_category not in DEFAULT_CATEGORY_WEIGHTS:
+        collect.problems.append(
+            f"risk.default_category: unknown category {default_category!r}; use {known}"
+        )
+        default_category = "uncategorised"  # to go on collecting the tables' problems
     schools = collect.read(
-        "data.schools", partial(read_schools, data.schools, profiles=data.profiles, crs=crs)
+        "data.schools",
+        partial(
+            read_schools,
+            data.schools,
+            profiles=data.profiles,
+            crs=crs,
+            default_grade_band=config.schools.default_grade_band,
+        ),
     )
     routes = None
     if (routes_path := data.reference_routes) is not None:
-        routes = collect.read("data.reference_routes", partial(read_routes, routes_path, crs=crs))
+        routes = collect.read(
+            "data.reference_routes", partial(read_routes, routes_path, crs=crs), optional=True
+        )
     weights = {k: v for k, v in config.risk.category_weights.items() if k not in unknown}
-    sources = {f"data.incidents[{i}]": path for i, path in enumerate(data.incidents)}
+    sources = {f"data.incidents[{i}]": table for i, table in enumerate(data.incidents)}
     if data.homicides is not None:
         sources["data.homicides"] = data.homicides
     tables = [
@@ -157,14 +182,16 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
                 network=network,
                 category_weights=weights,
                 tz=config.timezone,
+                default_category=default_category,
             ),
+            optional=key == "data.homicides",
         )
         for key, path in sources.items()
     ]
     hazards: dict[str, tuple[gpd.GeoDataFrame, float]] = {}
     for name, hazard in data.hazards.items():
-        reader = partial(read_hazard_points, hazard.path, crs=crs)
-        if (points := collect.read(f"data.hazards.{name}", reader)) is not None:
+        reader = partial(read_hazard_points, hazard, crs=crs)
+        if (points := collect.read(f"data.hazards.{name}", reader, optional=True)) is not None:
             hazards[name] = (points, hazard.weight * config.risk.hazard_weight)
     population = _population(config, crs, collect)
     areas = None
@@ -178,15 +205,37 @@ def read_inputs(config: PlanConfig, *, crs: Any, network: WalkNetwork | None = N
     designated = routes if data.designated_routes == routes_path else None  # one file, read once
     if (designated_path := data.designated_routes) is not None and designated is None:
         designated = collect.read(
-            "data.designated_routes", partial(read_routes, designated_path, crs=crs)
+            "data.designated_routes", partial(read_routes, designated_path, crs=crs), optional=True
         )
     if collect.problems or schools is None:
         raise InputError(collect.problems)
+    schools = _default_enrollment(schools, config, population is None)
     read = [t for t in tables if t is not None]
     incidents = combine_incidents(read) if read else None
     return PlanInputs(
         crs, schools, routes, incidents, hazards, population, areas, vendors, workers, designated
     )
+
+
+def _default_enrollment(
+    schools: gpd.GeoDataFrame, config: PlanConfig, no_population: bool
+) -> gpd.GeoDataFrame:
+    """Schools without an enrollment get ``[schools] default_enrollment`` (a warning names
+    them) when no school has one, or when the students are spread from enrollment (no
+    population data)."""
+    missing = schools["enrollment"].isna()
+    if not missing.any() or not (missing.all() or no_population):
+        return schools
+    count = config.schools.default_enrollment
+    ids = sorted(schools.loc[missing, "school_id"])
+    logger.warning(
+        "%d school(s) have no enrollment (e.g. %s): each counts %d students ([schools] "
+        "default_enrollment; give data.profiles or an enrollment column for real counts)",
+        len(ids),
+        ", ".join(ids[:5]),
+        count,
+    )
+    return schools.assign(enrollment=schools["enrollment"].fillna(float(count)))
 
 
 def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDataFrame | None:
@@ -195,11 +244,24 @@ def _population(config: PlanConfig, crs: Any, collect: _Collector) -> gpd.GeoDat
     if blocks_path is None or counts_path is None:
         return None
     polygons = collect.read("data.blocks", partial(read_polygons, blocks_path))
-    counts = collect.read("data.population", partial(read_table, counts_path))
+    counts = collect.read("data.population", partial(load_counts, counts_path))
     if polygons is None or counts is None:
         return None
-    joined = collect.read("data.population", partial(census_population, polygons, counts))
+    joined = collect.read(
+        "data.population",
+        partial(
+            census_population,
+            polygons,
+            counts,
+            sources=(str(blocks_path.path), str(counts_path.path)),
+        ),
+    )
     return None if joined is None else joined.to_crs(crs)
+
+
+def load_counts(source: TableInput) -> pd.DataFrame:
+    """The population table (rows required)."""
+    return load_table(source)[0]
 
 
 def combine_incidents(tables: list[Incidents]) -> Incidents:
@@ -293,29 +355,73 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
             'routes.source: "designated" needs data.designated_routes (the routes the city '
             'runs); give the file or set source = "designed"'
         )
-    if inputs.population is None:
+    if (config.data.blocks is None) != (config.data.population is None):
+        given = "data.blocks" if config.data.blocks is not None else "data.population"
         problems.append(
-            "data.blocks and data.population: both are needed to estimate where students "
-            "walk from; add census block (or tract) polygons and the block population table"
+            f"{given}: the population needs both data.blocks (polygons) and data.population "
+            "(counts); give both, or neither to spread each school's enrollment along its "
+            "streets"
         )
+    _warn_plan_date(config)
     if inputs.incidents is None:
         problems.append("data.incidents: the risk stage needs at least one incident table")
     if (inputs.vendors is None) != (inputs.workers is None):
         given = "data.vendors" if inputs.vendors is not None else "data.workers"
         problems.append(f"{given}: the roster needs both data.vendors and data.workers")
-    if inputs.vendors is not None and inputs.workers is not None:
-        problems.extend(
-            staff_problems(
-                inputs.vendors,
-                inputs.workers,
-                school_ids=set(inputs.schools["school_id"]),
-                planned=chosen,
-                sources=(str(config.data.vendors), str(config.data.workers)),
-                max_minutes_day=config.staffing.max_minutes_day,
-                max_days_week=config.staffing.max_days_week,
-            )
+    vendors_file, workers_file = config.data.vendors, config.data.workers
+    if (
+        inputs.vendors is not None
+        and inputs.workers is not None
+        and vendors_file is not None
+        and workers_file is not None
+    ):
+        found = staff_problems(
+            inputs.vendors,
+            inputs.workers,
+            school_ids=set(inputs.schools["school_id"]),
+            planned=chosen,
+            sources=(str(vendors_file.path), str(workers_file.path)),
+            max_minutes_day=config.staffing.max_minutes_day,
+            max_days_week=config.staffing.max_days_week,
         )
+        tables = {"vendors": vendors_file.path, "workers": workers_file.path}
+        problems.extend(_in_file_lines(p, tables) for p in found)
     return problems
+
+
+_TABLE_ROWS = re.compile(r"^(vendors|workers) rows? (\[[0-9, ]*\]|[0-9]+)")
+
+
+def _in_file_lines(problem: str, tables: dict[str, Path]) -> str:
+    """``workers row 1 (...)`` (0-based rows of the staffing checks) as the file and the
+    line an editor shows: ``/x/workers.csv: line 3 (...)``."""
+    found = _TABLE_ROWS.match(problem)
+    if found is None:
+        return problem
+    path = tables[found.group(1)]
+    rows = [int(r) for r in re.findall(r"[0-9]+", found.group(2))]
+    return f"{path}: {lines_text(path, rows)}{problem[found.end() :]}"
+
+
+def _warn_plan_date(config: PlanConfig) -> None:
+    """A plan dated on a weekend or in the summer holidays is most likely a typo."""
+    if not config.plan_date:
+        return
+    day = dt.date.fromisoformat(config.plan_date)
+    why = (
+        day.strftime("a %A")
+        if day.weekday() >= 5
+        else day.strftime("in %B")
+        if day.month in (7, 8)
+        else ""
+    )
+    if why:
+        logger.warning(
+            "plan.date: %s is %s, not a school day; the maps and packets carry this date "
+            "(set [plan] date to the first day the plan runs)",
+            config.plan_date,
+            why,
+        )
 
 
 def _year_problems(config: PlanConfig) -> list[str]:
@@ -323,11 +429,12 @@ def _year_problems(config: PlanConfig) -> list[str]:
     year, routes = config.schools.safe_passage_year, config.data.reference_routes
     if not year or routes is None:
         return []
-    named = re.findall(r"SY\d{4}", routes.name.upper())
+    named = re.findall(r"SY\d{4}", routes.path.name.upper())
     if named and year not in named:
         return [
-            f"schools.safe_passage_year: {year}, but data.reference_routes ({routes.name}) holds "
-            f"the {named[0]} routes; point data.reference_routes at the {year} routes file"
+            f"schools.safe_passage_year: {year}, but data.reference_routes "
+            f"({routes.path.name}) holds the {named[0]} routes; point data.reference_routes "
+            f"at the {year} routes file"
         ]
     return []
 

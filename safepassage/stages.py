@@ -42,7 +42,7 @@ from .routes.corridors import compare_routes, designate_corridors, designated_co
 from .routes.extensions import ExtensionOptions
 from .routes.matching import MatchOptions, match_routes
 from .routes.network import WalkNetwork
-from .routes.origins import OriginSet, estimate_origins
+from .routes.origins import OriginSet, estimate_origins, origins_from_enrollment
 from .routes.paths import (
     RouteCosts,
     RouteSet,
@@ -274,9 +274,21 @@ def student_origins(
     options: RoutesConfig,
     snapping: NetworkConfig,
 ) -> OriginSet:
-    """Aggregated student origins per school; every school in the network competes for them."""
+    """Aggregated student origins per school; every school in the network competes for them.
+
+    Without population data each school's enrollment is spread along the residential
+    streets within its walk radius (a warning says so).
+    """
+    radius_m = {"elementary": options.radius_elementary_m, "high": options.radius_high_m}
     if inputs.population is None:
-        raise DataError("config [data] needs blocks and population to estimate student origins")
+        logger.warning(
+            "no population data (data.blocks and data.population): each school's enrollment "
+            "is spread along the residential streets within its walk radius (all streets when "
+            "the network has no street classes)"
+        )
+        return origins_from_enrollment(
+            network, schools, radius_m=radius_m, min_students=options.min_students
+        )
     everyone = inputs.schools.copy()
     everyone["node"] = network.snap(everyone, max_m=snapping.snap_max_m).nodes
     return estimate_origins(
@@ -284,7 +296,7 @@ def student_origins(
         schools,
         inputs.population,
         competitors=everyone[everyone["node"] >= 0],
-        radius_m={"elementary": options.radius_elementary_m, "high": options.radius_high_m},
+        radius_m=radius_m,
         min_students=options.min_students,
     )
 

@@ -133,7 +133,7 @@ def validate_inputs(config: PlanConfig) -> Validation:
     else:
         problems.extend(check_inputs(config, inputs))
         skipped = skipped_stages(config, inputs)
-        facts.append(f"{len(inputs.schools)} schools in {data.schools.name}")
+        facts.append(f"{len(inputs.schools)} schools in {data.schools.path.name}")
         chosen = check("schools", lambda: planned_schools(config, inputs))
         if chosen is not None:
             schools = pd.DataFrame(chosen[["school_id", "name"]])

@@ -215,7 +215,13 @@ def write_extras(folder: Path) -> None:
     * ``population_other.csv``: most people in the north-east block;
       ``blocks_other.geojson``: the four blocks as 100 m strips west of Ave E;
     * ``vendors_other.csv``: V1 serves S1 only, V2 (no workers) serves S2;
-      ``workers_other.csv``: three workers X1-X3 of V1.
+      ``workers_other.csv``: three workers X1-X3 of V1;
+    * ``schools_plus.csv``: the two schools with a ``Long_Name`` too, their
+      ``Lat``/``Long`` those of ``schools_moved.csv`` and their ``x``/``y`` (EPSG:26916
+      metres) those of ``schools.csv``; ``schools.gpkg``: layers ``schools`` (as
+      ``schools.csv``) and ``moved`` (as ``schools_moved.csv``);
+    * ``schools_bare.csv``: only ``id``, ``lat``, ``lon`` (no name, grades or enrollment);
+    * ``incidents_bare.csv``: the shootings' coordinates only (no id, date or type).
     """
     span = (N - 1) * STEP
     east_end = corner(N - 1, 4)
@@ -314,3 +320,28 @@ def write_extras(folder: Path) -> None:
     pd.DataFrame({"worker_id": ["X1", "X2", "X3"], "vendor_id": ["V1"] * 3}).to_csv(
         folder / "workers_other.csv", index=False
     )
+    _minimal_tables(folder, [corner(*ij) for ij in SCHOOLS.values()], moved)
+
+
+def _minimal_tables(
+    folder: Path, where_xy: list[tuple[float, float]], moved: list[tuple[float, float]]
+) -> None:
+    """The tables of the column mapping and the minimal inputs (see :func:`write_extras`)."""
+    plus = pd.read_csv(folder / "schools_moved.csv")
+    plus["Short_Name"] = ["GRID ELEMENTARY", "GRID HIGH"]
+    plus["Long_Name"] = ["Grid Elementary School", "Grid High School"]
+    plus["x"] = [x for x, _ in where_xy]
+    plus["y"] = [y for _, y in where_xy]
+    plus.to_csv(folder / "schools_plus.csv", index=False)
+    for layer, points in (("schools", where_xy), ("moved", moved)):
+        gpd.GeoDataFrame(
+            {"school_id": list(SCHOOLS), "name": ["GRID ELEMENTARY", f"GRID HIGH {layer.upper()}"]},
+            geometry=[shapely.Point(p) for p in points],
+            crs=CRS,
+        ).to_file(folder / "schools.gpkg", layer=layer, driver="GPKG")
+    lonlat = _lonlat(where_xy)
+    pd.DataFrame({"id": list(SCHOOLS), "lat": lonlat.y.round(7), "lon": lonlat.x.round(7)}).to_csv(
+        folder / "schools_bare.csv", index=False
+    )
+    shootings = pd.read_csv(folder / "incidents.csv")
+    shootings[["Latitude", "Longitude"]].to_csv(folder / "incidents_bare.csv", index=False)

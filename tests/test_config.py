@@ -73,7 +73,7 @@ def test_relative_paths_are_read_from_the_config_folder(
     path = write_minimal(tmp_path)
     monkeypatch.chdir(Path(__file__).parent)
     config = load_config(path)
-    assert config.data.schools == tmp_path / "schools.csv"
+    assert config.data.schools.path == tmp_path / "schools.csv"
     assert config.data.networks == (tmp_path / "walk.graphml",)
 
 
@@ -238,7 +238,7 @@ def test_data_root_is_beside_the_checkout_not_beside_the_config(
     path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    assert load_config(path).data.schools == beside_checkout
+    assert load_config(path).data.schools.path == beside_checkout
 
 
 def test_without_data_beside_the_checkout_it_is_searched_up_from_the_working_directory(
@@ -252,7 +252,7 @@ def test_without_data_beside_the_checkout_it_is_searched_up_from_the_working_dir
     assert default_data_root() == found.parents[1]
     path = write_minimal(tmp_path)
     path.write_text(path.read_text().replace('"schools.csv"', '"data:schools/x.csv"'))
-    assert load_config(path).data.schools == found
+    assert load_config(path).data.schools.path == found
 
 
 def template_keys(text: str) -> dict[str, list[tuple[str, str]]]:
@@ -304,3 +304,34 @@ def test_template_loads_and_holds_the_model_defaults(
     path.write_text(text)
     only_required = {"data": {"networks": required["networks"], "schools": required["schools"]}}
     assert load_config(path) == config_from_dict(only_required, config_path=path)
+
+
+def test_template_lists_the_inline_table_form_and_every_canonical_column() -> None:
+    from safepassage.config import TABLE_COLUMNS, TableInput
+
+    text = config_template()
+    tail = text[text.index("# Table inputs") :]
+    for key, field in TableInput.model_fields.items():
+        assert f"#   {key}: {field.description}" in tail
+    for kind, names in TABLE_COLUMNS.items():
+        block = tail[tail.index(f"#   {kind}:\n") :]
+        for name, description in names.items():
+            assert f"#     {name}: {description}\n" in block, (kind, name)
+
+
+def test_a_table_input_is_a_path_or_an_inline_table(tmp_path: Path) -> None:
+    (tmp_path / "s.gpkg").write_bytes(b"")
+    (tmp_path / "walk.graphml").write_bytes(b"")
+    inline = {"path": "s.gpkg", "columns": {"school_id": "CODE"}, "crs": "EPSG:2272"}
+    for schools in ("s.gpkg", {**inline, "layer": "points"}):
+        raw = {"data": {"networks": ["walk.graphml"], "schools": schools}}
+        config = config_from_dict(raw, config_path=tmp_path / "plan.toml")
+        assert config.data.schools.path == tmp_path / "s.gpkg"
+        dumped = config.to_dict()["data"]["schools"]
+        if isinstance(schools, str):  # the manifest writes the short form back
+            assert dumped == str(tmp_path / "s.gpkg")
+        else:
+            assert dumped == {**inline, "path": str(tmp_path / "s.gpkg"), "layer": "points"}
+        assert config_from_dict(config.to_dict()) == config
+    assert config.data.schools.columns == {"school_id": "CODE"}
+    assert config.data.schools.layer == "points"

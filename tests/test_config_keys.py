@@ -33,7 +33,7 @@ from ortools.sat.python import cp_model
 from pydantic import BaseModel
 
 from safepassage.cli import main
-from safepassage.config import PlanConfig, load_config
+from safepassage.config import PlanConfig, TableInput, load_config
 from safepassage.pipeline import plan
 from safepassage.result import PlanResult
 from safepassage.schedule import ARRIVE_BEFORE_MIN, DISMISS_BEFORE_MIN
@@ -195,6 +195,19 @@ def put(path: str, value: Any) -> Edit:
     return edit
 
 
+def drop(path: str) -> Edit:
+    """Remove the TOML key ``table.key``."""
+
+    def edit(raw: Raw) -> None:
+        *tables, key = path.split(".")
+        body = raw
+        for table in tables:
+            body = body[table]
+        body.pop(key)
+
+    return edit
+
+
 def join(*edits: Edit) -> Edit:
     def edit(raw: Raw) -> None:
         for one in edits:
@@ -217,6 +230,12 @@ def latlon(i: int, j: int) -> tuple[float, float]:
 
 
 ANNEX = put("data.networks", ["streets.geojson", "annex.osm"])
+PLUS = "schools_plus.csv"  # Lat/Long as schools_moved.csv, x/y as schools.csv, a Long_Name
+BARE_SCHOOLS = join(
+    put("data.schools", {"path": "schools_bare.csv", "columns": {"school_id": "id"}}),
+    drop("data.profiles"),
+)
+BARE_INCIDENTS = put("data.incidents", ["incidents_bare.csv"])
 MOVED = put("data.schools", "schools_moved.csv")
 PROFILES = put("data.profiles", "profiles_other.csv")
 REFERENCE = put("data.reference_routes", "reference_routes.geojson")
@@ -355,6 +374,53 @@ def check_schools(base: Run, new: Run) -> None:
     assert now.loc["S2", "name"] == "GRID HIGH MOVED"
     assert old.loc["S2", "snap_m"] < 1.0
     assert now.loc["S2", "snap_m"] == pytest.approx(MOVED_S2_OFFSET_M, abs=0.5)
+
+
+def check_columns(base: Run, new: Run) -> None:
+    # columns = { name = "Long_Name" } reads the names from that column, not Short_Name
+    assert base.r.schools.set_index("school_id").loc["S2", "name"] == "GRID HIGH"
+    assert new.r.schools.set_index("school_id").loc["S2", "name"] == "Grid High School"
+
+
+def s2_snap(run: Run) -> float:
+    return float(run.r.schools.set_index("school_id").loc["S2", "snap_m"])
+
+
+def check_table_crs(base: Run, new: Run) -> None:
+    # a projected crs reads the x/y columns (S2 on its corner), degrees the Lat/Long
+    assert s2_snap(base) == pytest.approx(MOVED_S2_OFFSET_M, abs=0.5)
+    assert s2_snap(new) < 1.0
+
+
+def check_layer(base: Run, new: Run) -> None:
+    # schools.gpkg: its first layer "schools" by default, "moved" when asked
+    assert s2_snap(base) < 1.0
+    assert s2_snap(new) == pytest.approx(MOVED_S2_OFFSET_M, abs=0.5)
+    assert new.r.schools.set_index("school_id").loc["S2", "name"] == "GRID HIGH MOVED"
+
+
+def check_default_grade_band(base: Run, new: Run) -> None:
+    assert set(base.r.schools["grade_band"]) == {"elementary"}
+    assert set(new.r.schools["grade_band"]) == {"high"}
+
+
+def check_default_enrollment(base: Run, new: Run) -> None:
+    assert set(base.r.schools["enrollment"]) == {300.0}
+    assert set(new.r.schools["enrollment"]) == {120.0}
+    # the gravity model caps each school's students at its enrollment
+    students = new.r.origins.groupby("school_id")["students"].sum()
+    assert (students <= 120).all()
+    assert base.r.origins.groupby("school_id")["students"].sum().max() > 120
+
+
+def check_default_category(base: Run, new: Run) -> None:
+    def categories(run: Run) -> set[str]:
+        return set(run.r.inputs.incidents.table["category"])  # type: ignore[union-attr]
+
+    assert categories(base) == {"uncategorised"}
+    assert categories(new) == {"homicide"}  # weight 5 instead of 1
+    old = risk(base, "all", "risk_incidents")
+    np.testing.assert_allclose(risk(new, "all", "risk_incidents"), 5 * old, rtol=1e-9)
 
 
 def check_cache_dir(base: Run, new: Run) -> None:
@@ -888,7 +954,23 @@ CASES: dict[str, Case] = {
     "data.incidents": Case(put("data.incidents", ["incidents_north.csv"]), check_incidents),
     "data.homicides": Case(put("data.homicides", "homicides.csv"), check_homicides),
     "data.hazards": Case(hazard(), check_hazards),
-    "data.hazards.NAME.path": Case(hazard("lots_east.csv"), check_hazard_path, base=hazard()),
+    # every table input's inline form { path, columns, crs, layer }: data.TABLE.*
+    "data.TABLE.path": Case(hazard("lots_east.csv"), check_hazard_path, base=hazard()),
+    "data.TABLE.columns": Case(
+        put("data.schools", {"path": PLUS, "columns": {"name": "Long_Name"}}),
+        check_columns,
+        base=put("data.schools", PLUS),
+    ),
+    "data.TABLE.crs": Case(
+        put("data.schools", {"path": PLUS, "crs": "EPSG:26916"}),
+        check_table_crs,
+        base=put("data.schools", {"path": PLUS, "crs": "EPSG:4326"}),
+    ),
+    "data.TABLE.layer": Case(
+        put("data.schools", {"path": "schools.gpkg", "layer": "moved"}),
+        check_layer,
+        base=put("data.schools", "schools.gpkg"),
+    ),
     "data.hazards.NAME.weight": Case(hazard(weight=2.5), scaled_hazards(2.5), base=hazard()),
     "data.population": Case(put("data.population", "population_other.csv"), check_population),
     "data.blocks": Case(put("data.blocks", "blocks_other.geojson"), check_blocks),
@@ -908,6 +990,12 @@ CASES: dict[str, Case] = {
     ),
     "schools.safe_passage_year": Case(
         put("schools.safe_passage_year", "SY1617"), check_safe_passage_year, base=REFERENCE
+    ),
+    "schools.default_grade_band": Case(
+        put("schools.default_grade_band", "high"), check_default_grade_band, base=BARE_SCHOOLS
+    ),
+    "schools.default_enrollment": Case(
+        put("schools.default_enrollment", 120), check_default_enrollment, base=BARE_SCHOOLS
     ),
     # [windows]
     "windows.am": Case(put("windows.am", ["08:00", "09:00"]), incident_window("am")),
@@ -958,6 +1046,9 @@ CASES: dict[str, Case] = {
         put("risk.category_weights", {"shooting": 8.0}), check_category_weights
     ),
     "risk.period": Case(put("risk.period", ["2016-01-01", "2016-03-31"]), check_risk_period),
+    "risk.default_category": Case(
+        put("risk.default_category", "homicide"), check_default_category, base=BARE_INCIDENTS
+    ),
     "risk.hazard_weight": Case(put("risk.hazard_weight", 3.0), scaled_hazards(3.0), base=hazard()),
     # [routes]: S1 is an elementary school, S2 a high school
     "routes.radius_elementary_m": Case(
@@ -1110,10 +1201,18 @@ def test_two_centerline_networks_keep_their_nodes_where_they_lie(planner: Planne
 
 
 def toml_keys(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    """Every TOML key of ``model``: ``table.key``; ``data.hazards.NAME.path`` for the keys
-    of a table of tables, ``posts.mandatory.x`` for those of an array of tables."""
+    """Every TOML key of ``model``: ``table.key``; ``data.hazards.NAME.weight`` for the keys
+    of a table of tables, ``posts.mandatory.x`` for those of an array of tables; the keys
+    every table input shares (``path``, ``columns``, ``crs``, ``layer``) as
+    ``data.TABLE.path``, ..."""
     for key, info in model.model_fields.items():
         nested = _model_in(info.annotation)
+        if nested is not None and issubclass(nested, TableInput) and model is not PlanConfig:
+            yield f"{prefix}{key}"
+            yield from (f"data.TABLE.{k}" for k in TableInput.model_fields)
+            own = [k for k in nested.model_fields if k not in TableInput.model_fields]
+            yield from (f"{prefix}{key}.NAME.{k}" for k in own)
+            continue
         if model is PlanConfig:  # its fields are the tables (and config_path, no key)
             if nested is not None:
                 yield from toml_keys(nested, f"{key}.")
@@ -1138,5 +1237,6 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def test_every_key_has_a_case() -> None:
     keys = set(toml_keys(PlanConfig))
     assert {"staffing.max_minutes_day", "data.hazards.NAME.weight", "posts.mandatory.lon"} <= keys
+    assert {"data.TABLE.columns", "data.TABLE.crs", "data.schools", "data.workers"} <= keys
     assert sorted(keys - set(CASES)) == [], "keys without a case"
     assert sorted(set(CASES) - keys) == [], "cases of keys that do not exist"

@@ -68,11 +68,12 @@ BROKEN: dict[str, tuple[str, Callable[[pd.DataFrame], pd.DataFrame], str]] = {
     "negative minutes": ("workers.csv", _set("max_minutes_day", "-30"), "must both be positive"),
     "unknown vendor": ("workers.csv", _set("vendor_id", "V9"), "V9"),
     "school nobody serves": ("vendors.csv", _set("school_ids", "S1"), "served by no vendor"),
-    "incidents without dates": (
+    "incidents without coordinates": (
         "incidents.csv",
-        lambda t: t.drop(columns=["Date"]),
+        lambda t: t.drop(columns=["Latitude", "Longitude"]),
         "incidents.csv",
     ),
+    "incidents with a header only": ("incidents.csv", lambda t: t.iloc[0:0], "no rows"),
 }
 
 

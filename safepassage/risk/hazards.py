@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -15,6 +14,7 @@ import shapely
 
 from ..crs import WGS84, check_metric_crs
 from ..errors import MissingColumnError
+from ..sources import Source
 from .cpd import CHICAGO_CRS, load_frame
 
 __all__ = ["read_hazard_points"]
@@ -26,16 +26,18 @@ _LOCATION = re.compile(r"\(\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)")
 
 
 def read_hazard_points(
-    path_or_df: str | Path | pd.DataFrame,
+    path_or_df: Source | pd.DataFrame,
     *,
     location_column: str = "Location",
     crs: Any = CHICAGO_CRS,
     keep_columns: Collection[str] = (),
 ) -> gpd.GeoDataFrame:
-    """Read a point layer whose location column holds ``"address\\n(lat, lon)"``.
+    """Read a hazard point layer: a location column holding ``"address\\n(lat, lon)"``,
+    or longitude/latitude columns, or a spatial file of points.
 
-    The City of Chicago land inventory (vacant city-owned lots) uses this form.
-    Rows without a parseable ``(lat, lon)`` are dropped (logged).
+    The City of Chicago land inventory (vacant city-owned lots) uses the first form
+    (a config mapping ``location`` names another column).  Rows without a parseable
+    point are dropped (logged).
 
     Returns
     -------
@@ -43,17 +45,25 @@ def read_hazard_points(
         ``source_row`` plus ``keep_columns``, Point geometry in ``crs``.
     """
     frame, source = load_frame(path_or_df)
-    if location_column not in frame.columns:
+    if "location" in frame.columns and location_column not in frame.columns:
+        location_column = "location"  # mapped in the config
+    lower = {str(c).lower(): str(c) for c in frame.columns}
+    if location_column in frame.columns:
+        parts = frame[location_column].astype("string").str.extract(_LOCATION)
+        lat = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
+        lon = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64)
+    elif {"latitude", "longitude"} <= lower.keys():
+        lat = pd.to_numeric(frame[lower["latitude"]], errors="coerce").to_numpy(dtype=np.float64)
+        lon = pd.to_numeric(frame[lower["longitude"]], errors="coerce").to_numpy(dtype=np.float64)
+    else:
         raise MissingColumnError(
-            [location_column],
+            [location_column, "or latitude/longitude"],
             found=frame.columns,
             source=source,
-            hint="pass location_column= naming the column with '(lat, lon)'",
+            hint="map the column holding '(lat, lon)' as location, or give latitude and "
+            "longitude columns",
         )
-    parts = frame[location_column].astype("string").str.extract(_LOCATION)
-    lat = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=np.float64)
-    lon = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=np.float64)
-    good = np.isfinite(lat) & np.isfinite(lon)
+    good = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     if (~good).any():
         logger.info("%s: %d rows without (lat, lon) dropped", source, (~good).sum())
     target = check_metric_crs(crs, where="target CRS")

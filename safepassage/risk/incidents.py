@@ -14,7 +14,6 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -27,13 +26,17 @@ from numpy.typing import NDArray
 from ..crs import check_metric_crs
 from ..errors import DataError
 from ..routes.network import WalkNetwork
+from ..sources import Source, table_input
 from .cpd import (
     AREA_MARGIN_M,
     CATEGORIES,
     CHICAGO_CRS,
-    CPD_XY_CRS,
     DEFAULT_CATEGORY_WEIGHTS,
+    PROBLEM_ACTIONS,
+    PROBLEM_WORDS,
+    UNDATED_YEAR,
     categorise,
+    check_placed,
     load_frame,
     locate_points,
     outside_network,
@@ -50,7 +53,9 @@ __all__ = [
     "in_window",
     "period_years",
     "read_incidents",
+    "read_summary",
     "recency_weights",
+    "undated",
 ]
 
 logger = logging.getLogger(__name__)
@@ -65,7 +70,8 @@ class Incidents:
     table
         GeoDataFrame, one row per usable incident: ``incident_id`` (str),
         ``occurred_at`` (tz-aware datetime in ``tz``; NaT when the source only
-        gives the year), ``year`` (int), ``category`` (one of
+        gives the year, or no date at all), ``year`` (int; :data:`UNDATED_YEAR`, 0,
+        for undated incidents, which count in every window), ``category`` (one of
         :data:`CATEGORIES`), ``weight`` (category weight, unitless),
         ``source_row`` (0-based data row of the source table), geometry (Point).
     problems
@@ -105,26 +111,29 @@ class Incidents:
         return np.column_stack([shapely.get_x(geoms), shapely.get_y(geoms)])
 
 
-def read_incidents(
-    path_or_df: str | Path | pd.DataFrame,
+def read_incidents(  # noqa: PLR0913 - the reader's options, each documented
+    path_or_df: Source | pd.DataFrame,
     *,
     columns: Mapping[str, str] | None = None,
     crs: Any = CHICAGO_CRS,
-    source_crs: Any = CPD_XY_CRS,
+    source_crs: Any = None,
     tz: str = "America/Chicago",
     category_weights: Mapping[str, float] | None = None,
     strict: bool = False,
     network: WalkNetwork | None = None,
+    default_category: str = "uncategorised",
 ) -> Incidents:
     """Read an incident table and normalise it.
 
     Parameters
     ----------
     path_or_df
-        A CSV file (``.gz`` too) or a DataFrame.  The Chicago Police "Crimes"
-        schema (``ID``, ``Date`` as ``MM/DD/YYYY hh:mm:ss AM``, ``Primary Type``,
-        ``Description``, ``Latitude``/``Longitude`` or ``X Coordinate``/``Y
-        Coordinate``) and its lower-case API variant are recognised.
+        A CSV file (``.gz`` too), a spatial file of points, a
+        :class:`~safepassage.config.TableInput` (its column mapping and CRS) or a
+        DataFrame.  The Chicago Police "Crimes" schema (``ID``, ``Date`` as
+        ``MM/DD/YYYY hh:mm:ss AM``, ``Primary Type``, ``Description``,
+        ``Latitude``/``Longitude`` or ``X Coordinate``/``Y Coordinate``) and its
+        lower-case API variant are recognised.  Only coordinates are needed.
     columns
         Canonical field -> source column, for other schemas.  Fields:
         ``incident_id``, ``occurred_at``, ``year`` (used when there is no
@@ -133,8 +142,10 @@ def read_incidents(
         Target metric CRS (EPSG:26916 for Chicago); the network's CRS when
         ``network`` is given.
     source_crs
-        CRS of ``x``/``y`` columns (default EPSG:3435, US feet); lat/lon
-        columns are always EPSG:4326 and win when both are present.
+        CRS of the coordinates: with a projected CRS the ``x``/``y`` columns are read
+        (they win over latitude/longitude); default: latitude/longitude in degrees
+        when present, else ``x``/``y`` in EPSG:3435 (US feet, the Chicago police's).
+        A TableInput's ``crs`` is used when this is None.
     tz
         Time zone the source times are in (and ``occurred_at`` is returned in).
     category_weights
@@ -145,48 +156,76 @@ def read_incidents(
     network
         When given, incidents farther than ``AREA_MARGIN_M`` (500 m) from
         every network node are dropped as ``outside_network``.
+    default_category
+        Category of every incident of a table without a category column (one
+        warning says so); ``uncategorised`` weighs 1.
 
     Returns
     -------
     Incidents
-        The table and a ``problems`` summary (missing, zero or swapped
-        coordinates, outside the network, unparseable dates: dropped;
-        unknown categories: kept as ``other``).
+        The table and a ``problems`` summary (missing, zero, swapped or non-degree
+        coordinates, outside the network, unparseable dates: dropped; unknown
+        categories: kept as ``other``).  A table without dates gives undated
+        incidents (``occurred_at`` NaT, ``year`` :data:`UNDATED_YEAR`) that count in
+        every time window (one warning says so).
 
     Raises
     ------
+    EmptyTableError
+        When the table has no rows.
     MissingColumnError
-        When a date, a category or coordinates are missing (lists the columns found).
+        When coordinates are missing (lists the columns found).
     CRSError
-        When most coordinates look like swapped latitude and longitude.
+        When most coordinates look like swapped latitude and longitude, are not
+        degrees in latitude/longitude columns, or lie off the network in a way
+        another reading of the numbers (units, axis order) explains.
     """
     frame, source = load_frame(path_or_df)
+    spec = None if isinstance(path_or_df, pd.DataFrame) else table_input(path_or_df)
+    if source_crs is None and spec is not None and spec.crs:
+        source_crs = spec.crs
+    if spec is not None and spec.columns:  # the config's mapping wins over recognised names
+        columns = {**{c: c for c in spec.columns}, **(columns or {})}
     target = check_metric_crs(network.crs if network is not None else crs, where="target CRS")
     cols = resolve_columns(frame, columns, source)
     weights = {**DEFAULT_CATEGORY_WEIGHTS, **(category_weights or {})}
     bad_weights = sorted(k for k in weights if k not in CATEGORIES)
     if bad_weights:
-        raise DataError(f"category_weights has unknown categories {bad_weights}; use {CATEGORIES}")
+        raise DataError(
+            f"{source}: category_weights has unknown categories {bad_weights}; use {CATEGORIES}"
+        )
+    if default_category not in CATEGORIES:
+        raise DataError(
+            f"{source}: default category {default_category!r} is not one of {CATEGORIES}"
+        )
 
-    x, y, missing, zero, swapped = locate_points(frame, cols, source, source_crs, target)
-    outside = outside_network(network, x, y, ~missing & ~zero & ~swapped, AREA_MARGIN_M)
+    x, y, missing, zero, swapped, not_degrees = locate_points(
+        frame, cols, source, source_crs, target
+    )
+    placed = ~missing & ~zero & ~swapped & ~not_degrees
+    outside = outside_network(network, x, y, placed, AREA_MARGIN_M)
+    if network is not None:
+        check_placed(frame, cols, source, source_crs, network, placed, outside)
     occurred, year, bad_date = parse_dates(frame, cols, tz)
     description = frame[cols["description"]] if "description" in cols else None
-    category, unknown = categorise(frame[cols["category"]], description)
+    primary = frame[cols["category"]] if "category" in cols else None
+    category, unknown = categorise(primary, description, default_category, size=len(frame))
+    _warn_defaults(source, cols, default_category, weights[default_category])
 
     problems = problem_table(
         {
             "missing_coordinates": missing,
+            "not_degrees": not_degrees,
             "zero_coordinates": zero,
             "swapped_coordinates": swapped,
             "outside_network": outside,
-            "bad_date": bad_date & ~missing & ~zero & ~swapped & ~outside,
+            "bad_date": bad_date & placed & ~outside,
             "unknown_category": unknown,
         }
     )
     if strict and len(problems):
         raise_strict(problems, source)
-    keep = ~(missing | zero | swapped | outside | bad_date)
+    keep = placed & ~outside & ~bad_date
     ids = (
         frame[cols["incident_id"]].astype(str)
         if "incident_id" in cols
@@ -205,8 +244,49 @@ def read_incidents(
     table["incident_id"] = table["incident_id"].astype(str)
     geometry = shapely.points(x[keep], y[keep])
     gdf = gpd.GeoDataFrame(table, geometry=geometry, crs=target)
-    logger.info("%s: %d incidents kept, %d problem rows", source, len(gdf), (~keep).sum())
+    logger.info("%s: %s", source, read_summary(len(gdf), problems))
     return Incidents(gdf, problems, target, tz, source, weights)
+
+
+def read_summary(used: int, problems: pd.DataFrame) -> str:
+    """What became of the rows, in plain words: ``12,587 outside the planned area;
+    287 without coordinates; 1,527 used``."""
+    dropped = sorted(
+        (
+            (int(count), kind)
+            for kind, count in zip(
+                problems.get("problem", []), problems.get("count", []), strict=True
+            )
+            if PROBLEM_ACTIONS.get(kind) == "dropped"
+        ),
+        key=lambda item: -item[0],
+    )
+    parts = [f"{count:,} {PROBLEM_WORDS.get(kind, kind)}" for count, kind in dropped]
+    kept = [
+        f"{int(count):,} {PROBLEM_WORDS.get(kind, kind)}"
+        for kind, count in zip(problems.get("problem", []), problems.get("count", []), strict=True)
+        if PROBLEM_ACTIONS.get(kind) != "dropped"
+    ]
+    parts.append(f"{used:,} used" + (f" ({', '.join(kept)})" if kept else ""))
+    return "; ".join(parts)
+
+
+def _warn_defaults(source: str, cols: Mapping[str, str], category: str, weight: float) -> None:
+    """One warning per default the table relies on (no dates, no categories)."""
+    if "occurred_at" not in cols and "year" not in cols:
+        logger.warning(
+            "%s: no date column: the incidents are undated and count in every time window "
+            "(map a date column as occurred_at to count them by window)",
+            source,
+        )
+    if "category" not in cols:
+        logger.warning(
+            "%s: no category column: every incident is %r and weighs %g ([risk] "
+            "default_category; map a category column to weigh them by kind)",
+            source,
+            category,
+            weight,
+        )
 
 
 def filter_school_days(
@@ -214,7 +294,8 @@ def filter_school_days(
 ) -> Incidents:
     """Keep incidents on school days: weekdays that are not in ``non_school_dates``.
 
-    Incidents without a date (year only) are dropped, since their day is unknown.
+    Incidents with only a year are dropped, since their day is unknown; undated
+    incidents (a table without dates) are kept: they count on every day.
 
     Parameters
     ----------
@@ -227,14 +308,15 @@ def filter_school_days(
     local_day = occurred.dt.tz_convert(incidents.tz).dt.date
     closed = {pd.Timestamp(d).date() for d in non_school_dates}
     weekday = occurred.dt.tz_convert(incidents.tz).dt.day_of_week < 5
-    keep = occurred.notna() & weekday & ~local_day.isin(closed)
+    keep = (occurred.notna() & weekday & ~local_day.isin(closed)) | undated(incidents)
     return incidents.subset(keep.to_numpy(dtype=bool))
 
 
 def in_period(incidents: Incidents, first: date | str, last: date | str) -> Incidents:
     """The incidents from day ``first`` to day ``last`` (local days, inclusive).
 
-    Rows dated by year only are kept when their year overlaps the period.
+    Rows dated by year only are kept when their year overlaps the period; undated
+    rows are always kept.
     """
     start, end = pd.Timestamp(first).date(), pd.Timestamp(last).date()
     table = incidents.table
@@ -242,7 +324,14 @@ def in_period(incidents: Incidents, first: date | str, last: date | str) -> Inci
     dated = table["occurred_at"].notna()
     by_day = dated & (local_day >= start) & (local_day <= end)
     by_year = ~dated & table["year"].between(start.year, end.year)
-    return incidents.subset((by_day | by_year).to_numpy(dtype=bool))
+    return incidents.subset((by_day | by_year | undated(incidents)).to_numpy(dtype=bool))
+
+
+def undated(incidents: Incidents) -> pd.Series:
+    """Incidents from a table without dates (they count in every period and window)."""
+    table = incidents.table
+    mask: pd.Series = table["occurred_at"].isna() & (table["year"] == UNDATED_YEAR)
+    return mask
 
 
 def period_years(first: date | str, last: date | str) -> float:
@@ -274,8 +363,8 @@ def in_window(incidents: Incidents, windows: Mapping[str, tuple[str, str]]) -> p
     Returns
     -------
     pandas.DataFrame
-        One bool column per window, one row per incident (False where the
-        time is unknown).
+        One bool column per window, one row per incident (False where only the
+        year is known; True in every window for undated incidents).
     """
     local = incidents.table["occurred_at"].dt.tz_convert(incidents.tz)
     minutes = (local.dt.hour * 60 + local.dt.minute).to_numpy(dtype=np.float64, na_value=np.nan)
@@ -287,7 +376,8 @@ def in_window(incidents: Incidents, windows: Mapping[str, tuple[str, str]]) -> p
             masks[name] = (minutes >= lo) & (minutes < hi)
         else:  # wraps past midnight
             masks[name] = (minutes >= lo) | (minutes < hi)
-    return pd.DataFrame(masks, index=incidents.table.index)
+    every = undated(incidents).to_numpy(dtype=bool)
+    return pd.DataFrame({k: m | every for k, m in masks.items()}, index=incidents.table.index)
 
 
 def recency_weights(

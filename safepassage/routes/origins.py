@@ -43,7 +43,9 @@ __all__ = [
     "census_population",
     "estimate_origins",
     "node_population",
+    "origins_from_enrollment",
     "school_bands",
+    "street_length_per_node",
 ]
 
 logger = logging.getLogger(__name__)
@@ -90,13 +92,18 @@ def census_population(
     *,
     code_column: str = "CENSUS BLOCK",
     count_column: str = "TOTAL POPULATION",
+    sources: tuple[str, str] = ("polygons", "population table"),
 ) -> gpd.GeoDataFrame:
     """Join census block population counts to block or tract polygons.
 
     Blocks are keyed by ``tract_bloc`` (tract + block, 10 digits), tracts by
-    ``tractce10`` (6 digits: a tract's population is the sum of its blocks).
+    ``tractce10`` (6 digits: a tract's population is the sum of its blocks); other
+    polygons by a ``block`` column (a config mapping), matched to the table's
+    ``block`` codes as they are written.
     The City of Chicago file codes a block as tract (6 digits) + block
     (4 digits) with leading zeros dropped: codes are zero-padded to 10.
+
+    ``sources`` names the polygons' file and the table's, for messages.
 
     Returns
     -------
@@ -108,17 +115,29 @@ def census_population(
     MissingColumnError
         When the polygons have neither key or the table lacks its columns.
     """
-    key = next((k for k in CENSUS_KEYS if k in polygons.columns), None)
+    key = next((k for k in (*CENSUS_KEYS, "block") if k in polygons.columns), None)
     if key is None:
-        raise MissingColumnError(list(CENSUS_KEYS), found=polygons.columns, source="polygons")
-    digits = CENSUS_KEYS[key]
+        raise MissingColumnError([*CENSUS_KEYS, "block"], found=polygons.columns, source=sources[0])
+    code_column = "block" if "block" in population.columns else code_column
+    count_column = "population" if "population" in population.columns else count_column
     for column in (code_column, count_column):
         if column not in population.columns:
-            raise MissingColumnError([column], found=population.columns, source="population table")
-    codes = population[code_column].astype(str).str.strip().str.zfill(10).str[:digits]
+            raise MissingColumnError([column], found=population.columns, source=sources[1])
     counts = pd.to_numeric(population[count_column], errors="coerce").fillna(0)
+    codes = population[code_column].astype(str).str.strip()
+    keys = polygons[key].astype(str).str.strip()
+    if key in CENSUS_KEYS:  # Chicago block codes: zero-padded, cut to the polygons' level
+        digits = CENSUS_KEYS[key]
+        codes = codes.str.zfill(10).str[:digits]
+        keys = keys.str.zfill(digits)
     lookup = pd.Series(counts.to_numpy(), index=codes.to_numpy()).groupby(level=0).sum()
-    keys = polygons[key].astype(str).str.strip().str.zfill(digits)
+    matched = keys.isin(lookup.index)
+    if len(keys) and len(lookup) and not matched.any():
+        raise DataError(
+            f"{sources[1]}: no code of column {code_column!r} matches a polygon of "
+            f"{sources[0]} (column {key!r}); codes are e.g. {list(lookup.index[:3])} and "
+            f"{list(keys[:3])}: check that the columns (and the polygons) belong together"
+        )
     return polygons.assign(population=keys.map(lookup).fillna(0.0).to_numpy())
 
 
@@ -405,6 +424,17 @@ def estimate_origins(
         network, choice, population, radius_m=radius_m, band_share=band_share
     )
     demand = demand[demand["school_id"].isin(set(schools["school_id"].astype(str)))]
+    return _origin_set(network, schools, demand, cell_m, min_students)
+
+
+def _origin_set(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    demand: pd.DataFrame,
+    cell_m: float,
+    min_students: int,
+) -> OriginSet:
+    """Aggregate ``demand`` into origins and list the schools left without one."""
     origins = aggregate_origins(network, demand, cell_m=cell_m, min_students=min_students)
     problems = []
     served = set(origins["school_id"])
@@ -420,3 +450,87 @@ def estimate_origins(
             )
     logger.info("%d origins for %d schools", len(origins), len(served))
     return OriginSet(origins, demand, pd.DataFrame(problems, columns=["school_id", "problem"]))
+
+
+def street_length_per_node(
+    network: WalkNetwork, residential_classes: frozenset[str] = RESIDENTIAL_CLASSES
+) -> NDArray[np.float64]:
+    """Residential street length (m) per node: half of each undirected segment to each end.
+
+    When no street is of a residential class (the classes are unknown, e.g. plain
+    centrelines), every street counts.
+    """
+    edges = network.edges
+    forward = edges[edges["u"] < edges["v"]]
+    if "highway" in forward.columns:
+        residential = forward["highway"].isin(residential_classes).to_numpy()
+        if residential.any():
+            forward = forward[residential]
+    length = forward["length"].to_numpy(dtype=np.float64)
+    per_node = np.zeros(len(network.nodes))
+    np.add.at(per_node, forward["u"].to_numpy(), length / 2)
+    np.add.at(per_node, forward["v"].to_numpy(), length / 2)
+    return per_node
+
+
+def origins_from_enrollment(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    *,
+    radius_m: Mapping[str, float] = DEFAULT_RADIUS_M,
+    cell_m: float = 250.0,
+    min_students: int = 10,
+) -> OriginSet:
+    """Origins without population data: each school's enrollment spread along the
+    residential street length within its walk radius (network distance).
+
+    Every street counts when none has a residential class.  A school of grade band
+    ``both`` takes the larger radius.  Each school keeps its own students (no
+    competition between schools: without population there is nothing to share).
+
+    Parameters
+    ----------
+    schools
+        Needs ``school_id``, ``node`` (-1: unsnapped), ``enrollment`` (students;
+        missing counts 0) and a grade band (:func:`school_bands`).
+    radius_m
+        Walk radius by band, network metres.
+    """
+    for band, walk_m in radius_m.items():
+        if walk_m <= 0:
+            raise DataError(f"walk radius for {band} must be > 0 m, got {walk_m}")
+    length = street_length_per_node(network)
+    bands = school_bands(schools).to_numpy()
+    radius = np.array(
+        [max(radius_m.values()) if b == "both" else float(radius_m.get(b, 2400.0)) for b in bands]
+    )
+    enrollment = pd.to_numeric(schools["enrollment"], errors="coerce").fillna(0.0)
+    enrollment = np.clip(enrollment.to_numpy(dtype=np.float64), 0.0, None)
+    nodes = schools["node"].to_numpy(dtype=np.int64)
+    ids = schools["school_id"].astype(str).to_numpy()
+    parts = []
+    for r in sorted(set(radius[nodes >= 0])):
+        chosen = np.flatnonzero((nodes >= 0) & (radius == r))
+        for start in range(0, len(chosen), _CHUNK):
+            batch = chosen[start : start + _CHUNK]
+            dist = network.shortest_paths(
+                nodes[batch], limit_m=float(r), reverse=True, paths=False
+            ).distances
+            for row, school in enumerate(batch):
+                near = np.flatnonzero(np.isfinite(dist[row]) & (length > 0))
+                total = length[near].sum()
+                if total <= 0 or enrollment[school] <= 0:
+                    continue
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "school_id": ids[school],
+                            "node": near.astype(np.int64),
+                            "distance_m": dist[row, near],
+                            "students": enrollment[school] * length[near] / total,
+                        }
+                    )
+                )
+    columns = ["school_id", "node", "distance_m", "students"]
+    demand = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return _origin_set(network, schools, demand, cell_m, min_students)

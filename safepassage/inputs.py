@@ -363,8 +363,6 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
             "streets"
         )
     _warn_plan_date(config)
-    if inputs.incidents is None:
-        problems.append("data.incidents: the risk stage needs at least one incident table")
     if (inputs.vendors is None) != (inputs.workers is None):
         given = "data.vendors" if inputs.vendors is not None else "data.workers"
         problems.append(f"{given}: the roster needs both data.vendors and data.workers")
@@ -442,6 +440,8 @@ def _year_problems(config: PlanConfig) -> list[str]:
 def skipped_stages(config: PlanConfig, inputs: PlanInputs) -> list[str]:
     """Stages the plan will skip with these inputs, each with the reason."""
     skipped = []
+    if inputs.incidents is None:
+        skipped.append("risk (no data.incidents): every street's risk is 0")
     if inputs.vendors is None or inputs.workers is None:
         skipped.append("roster (no data.vendors and data.workers): posts are sited, not staffed")
     if inputs.reference_routes is None:

@@ -36,7 +36,7 @@ from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, clip_problem, period_problem, planned_schools
 from .io import named_areas
-from .risk.incidents import in_period, period_years
+from .risk.incidents import in_period, no_incidents, period_years
 from .risk.surface import RiskModel, RiskSurface, score
 from .routes.corridors import compare_routes, designate_corridors, designated_corridors
 from .routes.extensions import ExtensionOptions
@@ -216,10 +216,15 @@ def risk_surface(
     ``[risk] period`` (all incidents read when that is unset too); the rates are
     per year of the period.
     """
-    if inputs.incidents is None:
-        raise DataError("config [data] incidents is empty; list at least one incident table")
+    incidents = inputs.incidents
+    if incidents is None:
+        logger.warning(
+            "no [data] incidents: every street's risk is 0, so corridors and posts follow "
+            "the students alone; add an incident table to weigh risk"
+        )
+        incidents = no_incidents(network.crs)
     period = period or options.period
-    incidents, years = inputs.incidents, None
+    years = None
     if period is not None:
         incidents, years = in_period(incidents, *period), period_years(*period)
         if not len(incidents):

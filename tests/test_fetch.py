@@ -306,7 +306,8 @@ def test_the_starter_config_loads_and_names_the_fetched_files(
     config = load_config(fetched.config)
     assert config.name == "tinyville"
     assert config.data.networks == (fetched.network,)
-    assert config.data.schools == fetched.schools
+    assert config.data.schools is not None
+    assert config.data.schools.path == fetched.schools
     assert config.data.incidents == ()
     assert config.data.population is None
     assert config.output.dir == fetched.folder / "out" / "tinyville"
@@ -320,16 +321,10 @@ def test_validate_finds_nothing_wrong_with_the_fetched_files(
 ) -> None:
     found = validate_inputs(load_config(tiny[0].config))
     assert list(found.schools["school_id"]) == ["osm-node-5001", "osm-node-5002", "osm-way-6001"]
-    # until plans run without them (issue 14, "minimal inputs"), only these are missing
-    missing = ("data.incidents", "data.blocks and data.population")
-    assert [p for p in found.problems if not p.startswith(missing)] == []
+    assert found.problems == []
+    assert any(s.startswith("risk (no data.incidents)") for s in found.skipped)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="main still needs incidents and population to plan; the minimal inputs of "
-    "issue 14 (branch city) lift that",
-)
 def test_validate_passes_on_the_starter_config(
     tiny: tuple[FetchedPlace, RecordedOSM],
     monkeypatch: pytest.MonkeyPatch,
@@ -339,17 +334,15 @@ def test_validate_passes_on_the_starter_config(
     assert main(["validate", str(tiny[0].config)]) == 0, capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="main still needs incidents and population to plan; the minimal inputs of "
-    "issue 14 (branch city) lift that",
-)
 def test_the_starter_config_plans_end_to_end(tiny: tuple[FetchedPlace, RecordedOSM]) -> None:
     from safepassage.pipeline import plan
 
+    # no incidents, no population: zero risk and enrollment spread along the streets
     result = plan(tiny[0].config)  # the network cache goes to the fixture's XDG_CACHE_HOME
     assert set(result.schools["school_id"]) <= {"osm-node-5001", "osm-node-5002", "osm-way-6001"}
     assert len(result.posts)
+    assert set(result.corridors["school_id"]) == set(result.schools["school_id"])
+    assert float(result.risk.table["risk_incidents"].sum()) == 0.0
 
 
 def add_planner_data(folder: Path) -> None:

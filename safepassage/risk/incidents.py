@@ -404,3 +404,21 @@ def recency_weights(
     when = occurred.where(occurred.notna(), mid_year)
     age = ((ref - when).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64, na_value=0.0)
     return np.asarray(0.5 ** (np.maximum(age, 0.0) / half_life_days), dtype=np.float64)
+
+
+def no_incidents(crs: Any) -> Incidents:
+    """An empty incident table in ``crs``: a plan without incident data (risk 0 everywhere)."""
+    table = gpd.GeoDataFrame(
+        {
+            "incident_id": pd.Series(dtype=str),
+            "occurred_at": pd.Series(dtype="datetime64[ns, UTC]"),
+            "year": pd.Series(dtype=int),
+            "category": pd.Series(dtype=str),
+            "weight": pd.Series(dtype=float),
+            "source_row": pd.Series(dtype=int),
+        },
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    )
+    problems = pd.DataFrame(columns=["problem", "count", "rows", "action"])
+    return Incidents(table, problems, pyproj.CRS.from_user_input(crs), source="(no incidents)")

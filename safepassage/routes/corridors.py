@@ -9,10 +9,15 @@ school's door node:
   designer takes it, and a cost: its length x ``exp(gamma x (logit(base rate)
   - logit(p)))`` (likely streets are cheap).  The school's students are routed
   to it along the cheapest-path tree of that cost, which gives each tree
-  segment a flow.  A segment's value is its length x ``p`` x (its flow / the
-  tree's largest) ** ``flow_power``; each leg is the tree path from the
-  corridor so far to the node whose path adds the most value within
-  ``leg_m`` and the budget left, until the budget is spent.
+  segment a flow, and a weight ``w = p x (flow / the tree's largest flow) **
+  flow_power`` (the shipped model: ``flow_power`` 0, the flow did not help).
+  A segment's value is its length x (``w`` - a bar), the bar being
+  ``threshold`` x the weight of the last segment the budget would buy taking
+  the best segments first; each leg is the tree path from the corridor so far
+  to the node whose path adds the most value within ``leg_m`` and the budget
+  left (low-value stretches on the way count against it, so legs run along
+  good streets and stubs are not bought).  When no leg adds value the bar is
+  halved, then dropped, until the budget is spent.
 * without one (``[routes] corridor_style = "hand"``), best-first over the
   segments the modelled routes use, always the one with the most students,
   until the length budget is spent.

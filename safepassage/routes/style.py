@@ -434,6 +434,8 @@ def train_style(
     *,
     seed: int = 0,
     max_iter: int = 120,
+    max_depth: int = 4,
+    min_samples_leaf: int = 40,
     growth: GrowthParameters | None = None,
     about: Mapping[str, Any] | None = None,
 ) -> StyleModel:
@@ -461,8 +463,8 @@ def train_style(
     classifier = HistGradientBoostingClassifier(
         max_iter=max_iter,
         learning_rate=0.1,
-        max_depth=4,
-        min_samples_leaf=40,
+        max_depth=max_depth,
+        min_samples_leaf=min_samples_leaf,
         l2_regularization=1.0,
         early_stopping=False,
         random_state=seed,
@@ -535,10 +537,14 @@ def fit_budget(
     ridge: float = 1.0,
 ) -> tuple[float, ...]:
     """Ridge fit of log route length on :data:`BUDGET_FEATURES` (centred); coefficients
-    ``(intercept, *slopes)`` for :attr:`StyleModel.budget_coef`."""
+    ``(intercept, *slopes)`` for :attr:`StyleModel.budget_coef`.  The intercept carries
+    Duan's smearing term (log of the mean exponentiated residual), so the budgets add up
+    to the routes' total length rather than their geometric mean."""
     x = budget_features(schools, all_schools)
     y = np.log(np.asarray(route_m, dtype=np.float64))
     mean = x.mean(axis=0)
     xc = x - mean
     slopes = np.linalg.solve(xc.T @ xc + ridge * np.eye(x.shape[1]), xc.T @ (y - y.mean()))
-    return (float(y.mean() - mean @ slopes), *(float(s) for s in slopes))
+    intercept = float(y.mean() - mean @ slopes)
+    smearing = float(np.log(np.mean(np.exp(y - intercept - x @ slopes))))
+    return (intercept + smearing, *(float(s) for s in slopes))

@@ -35,8 +35,8 @@ from pydantic import BaseModel
 from safepassage.cli import main
 from safepassage.config import PlanConfig, load_config
 from safepassage.pipeline import plan
-from safepassage.routes.corridors import segment_keys
 from safepassage.result import PlanResult
+from safepassage.routes.corridors import segment_keys
 from safepassage.schedule import ARRIVE_BEFORE_MIN, DISMISS_BEFORE_MIN
 from safepassage.staffing import solver as solver_module
 from tests.grid_plan import (

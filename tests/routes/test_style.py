@@ -239,7 +239,9 @@ def test_training_leaves_out_the_planned_school_s_own_route(
     assert model(with_own, trainees)["trees"] != model(without, trainees)["trees"]
 
 
-def test_style_routes_of_planned_schools_only_are_refused(town: WalkNetwork, tmp_path: Path) -> None:
+def test_style_routes_of_planned_schools_only_are_refused(
+    town: WalkNetwork, tmp_path: Path
+) -> None:
     schools = gpd.GeoDataFrame(
         {"school_id": ["P"]}, geometry=[shapely.Point(X0, Y0)], crs=CHICAGO_EPSG
     )

@@ -1,6 +1,18 @@
 """Our corridors against the official SY1617 Safe Passage routes, beside shortest paths.
 
-Run: ``.venv/bin/python bench/routes_reference.py [--data DIR] [--calibrate]``.
+Run: ``.venv/bin/python bench/routes_reference.py [--data DIR] [--calibrate | --cv]``.
+
+``--cv``: the learned route style (:mod:`safepassage.routes.style`) by
+leave-one-community-area-out cross-validation on the stitched citywide network,
+over every area with a visible SY1617 route (108 schools, 42 areas): for each
+area, a style trained on the other areas' schools (their SY1314, SY1516 and
+SY1617 route lines) designs the area's corridors; shortest-path and
+hand-factor corridors (arterials 0.65, alleys 4, paths 1.5, risk_weight 1) are
+designed at the same budgets.  Two budgets: each school's official SY1617
+length, and the budget the style's length model (fitted on the other areas)
+predicts.  Recall, precision and F1 within 50 m with 95% bootstrap intervals
+(schools resampled), and the F1 gains over both baselines (paired).  A school
+no corridor reaches counts with nothing found.
 
 Data (all from the shared Chicago folder):
 
@@ -57,6 +69,7 @@ import argparse
 import dataclasses
 import itertools
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,6 +89,7 @@ from safepassage.io import community_area_schools, read_routes, read_schools
 from safepassage.risk.incidents import read_incidents
 from safepassage.risk.surface import score
 from safepassage.routes.corridors import compare_routes, designate_corridors
+from safepassage.routes.matching import match_routes
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.origins import census_population, estimate_origins
 from safepassage.routes.paths import (
@@ -84,6 +98,15 @@ from safepassage.routes.paths import (
     route_students,
 )
 from safepassage.routes.stitch import stitch
+from safepassage.routes.style import (
+    GrowthParameters,
+    SchoolSegments,
+    StreetContext,
+    fit_budget,
+    school_segments,
+    segment_labels,
+    train_style,
+)
 from safepassage.stages import RISK_MODEL, window_risk
 from safepassage.streets import ARTERIALS, DEFAULT_CLASS_FACTORS
 
@@ -584,6 +607,301 @@ def report_calibration(scores: pd.DataFrame, top: int) -> None:
         print(f"\nmean over the grid by {param}:\n{means.round(3).to_string()}")
 
 
+# ------------------------------------------------------------- citywide CV
+CITY_GRAPH = "osm/chicago_walk_2019_77_community_areas_union.graphml.gz"
+CITY_CACHE = Path(tempfile.gettempdir()) / "safepassage-bench" / "city-stitched"
+STYLE_ROUTES = (
+    "safe_passage/safe_passage_routes_SY1617.geojson.gz",
+    "safe_passage/safe_passage_routes_SY1516.geojson.gz",
+    "safe_passage/safe_passage_routes_SY1314.geojson.gz",
+)
+
+
+@dataclass(frozen=True)
+class CityBench:
+    """The stitched citywide network, every SY1617 school, the visible routes matched.
+
+    ``schools``: the schools with a visible SY1617 route line (``community_area``
+    by polygon); ``everyone``: every snapped SY1617 school (competitors for
+    students, neighbours for the budget); ``matched``: the style routes of every
+    year matched (``year`` column); ``reference``: the SY1617 route lines.
+    """
+
+    network: WalkNetwork
+    context: StreetContext
+    schools: gpd.GeoDataFrame
+    everyone: gpd.GeoDataFrame
+    origins: gpd.GeoDataFrame
+    risk: NDArray[np.float64]
+    matched: gpd.GeoDataFrame
+    reference: gpd.GeoDataFrame
+    seconds: Mapping[str, float]
+
+
+def city_network(root: Path) -> WalkNetwork:
+    """The stitched citywide walk network (cached under the temp dir, as bench/routes.py)."""
+    if CITY_CACHE.is_dir():
+        return WalkNetwork.load(CITY_CACHE)
+    network = stitch(WalkNetwork.from_graphml(root / CITY_GRAPH))
+    network.save(CITY_CACHE)
+    return network
+
+
+def load_city(root: Path) -> CityBench:
+    """Build (timed) everything the citywide leave-one-area-out evaluation needs."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        seconds[name] = time.perf_counter() - clock
+        clock = time.perf_counter()
+
+    network = city_network(root)
+    context = StreetContext.of(network)
+    lap("network")
+    everyone = read_schools(
+        root / "schools/CPS_School_Locations_SY1617.geojson.gz",
+        profiles=root / "schools/CPS_School_Profile_SY1617.csv.gz",
+        crs=network.crs,
+    )
+    everyone["node"] = network.snap(everyone, max_m=150.0).nodes
+    everyone = everyone[everyone["node"] >= 0].sort_values("school_id").reset_index(drop=True)
+    areas = gpd.read_file(f"/vsigzip/{root}/boundaries/community_areas.geojson.gz")
+    areas = areas.to_crs(network.crs)
+    joined = gpd.sjoin(everyone, areas[["community", "geometry"]], how="left", predicate="within")
+    everyone["community_area"] = joined.groupby(level=0)["community"].first().fillna("").str.upper()
+    parts = []
+    for path in STYLE_ROUTES:
+        table = read_routes(root / path, crs=network.crs)
+        table = table[table["kind"] == "line"].assign(year=path.split("_")[-1][:6])
+        parts.append(table)
+    style_lines = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=network.crs)
+    reference = style_lines[style_lines["year"] == "SY1617"].reset_index(drop=True)
+    lap("schools and routes")
+    matched = match_routes(network, style_lines)
+    matched["year"] = style_lines["year"].to_numpy()
+    lap("matching")
+    schools = everyone[everyone["school_id"].isin(set(reference["school_id"]))]
+    schools = schools.reset_index(drop=True)
+    tracts = gpd.read_file(f"/vsigzip/{root}/boundaries/census_tracts_2010.geojson.gz")
+    population = pd.read_csv(root / "census/population_by_2010_census_block.csv.gz")
+    origin_set = estimate_origins(
+        network, schools, census_population(tracts, population), competitors=everyone
+    )
+    lap("origins")
+    incidents = read_incidents(root / "crime/gun_crimes_2016_citywide.csv.gz", network=network)
+    surface = score(
+        network, incidents, WINDOWS, model=dataclasses.replace(RISK_MODEL, bandwidth_m=150.0)
+    )
+    risk = window_risk(surface, "pm")
+    lap("risk")
+    return CityBench(
+        network,
+        context,
+        schools,
+        everyone,
+        origin_set.origins.reset_index(drop=True),
+        risk,
+        matched,
+        reference,
+        seconds,
+    )
+
+
+def style_samples(
+    city: CityBench, school_ids: Iterable[str]
+) -> list[tuple[str, SchoolSegments, NDArray[np.int64]]]:
+    """(school id, candidate segments, route segment rows) of the schools with a matched
+    style route (any year), all years' route segments pooled per school."""
+    wanted = set(school_ids)
+    labels = segment_labels(city.context, city.matched[city.matched["school_id"].isin(wanted)])
+    nodes = city.everyone.set_index("school_id")["node"]
+    out = []
+    for school_id in sorted(labels):
+        if school_id in nodes.index:
+            segments = school_segments(city.network, city.context, int(nodes[school_id]), city.risk)
+            out.append((school_id, segments, labels[school_id]))
+    return out
+
+
+# The growth parameters of the shipped model, chosen on the leave-one-area-out folds of
+# the six areas with the most routes (budget = official length): see the README.
+GROWTH = GrowthParameters(gamma=1.0, flow_power=0.0, leg_m=5000.0, threshold=2.0)
+
+
+def city_routes(city: CityBench, factors: Mapping[str, float], risk_weight: float) -> RouteSet:
+    """The schools' modelled routes on the citywide network (the pm risk for both windows)."""
+    aware = risk_weight > 0
+    return route_students(
+        city.network,
+        city.schools,
+        city.origins,
+        costs=prepare_route_costs(
+            city.network,
+            windows=("am",),
+            risk=(lambda _w: city.risk) if aware else None,
+            risk_weight=risk_weight,
+            factors=factors,
+        ),
+        detour_cap=DETOUR_CAP,
+        max_walk_m=MAX_WALK_M,
+    )
+
+
+def cv_corridors(
+    city: CityBench, growth: GrowthParameters, *, seed: int = 0
+) -> tuple[dict[str, dict[str, gpd.GeoDataFrame]], float]:
+    """Leave-one-community-area-out: per held-out area, a style trained on the other
+    areas' schools (their routes of every year) and a budget model fitted on their
+    SY1617 route lengths; the area's schools planned with the style, with shortest
+    paths and with the hand factors, each at the official length and at the learned
+    budget.  Returns corridors by budget and planner, and the mean training seconds."""
+    official = city.reference.dissolve("school_id").length
+    area_of = city.schools.set_index("school_id")["community_area"]
+    samples = style_samples(city, city.schools["school_id"])
+    routes = {
+        "shortest": city_routes(city, {}, 0.0),
+        "hand factors": city_routes(city, class_factor_set(0.65, 4.0, 1.5), 1.0),
+    }
+    out: dict[str, dict[str, list[gpd.GeoDataFrame]]] = {}
+    seconds = []
+    for area in sorted(set(area_of)):
+        held = city.schools[city.schools["community_area"] == area]
+        train = [(seg, lab) for s, seg, lab in samples if area_of.get(s) != area]
+        start = time.perf_counter()
+        style = train_style(train, seed=seed, growth=growth)
+        seconds.append(time.perf_counter() - start)
+        trainees = city.schools[city.schools["community_area"] != area]
+        coef = fit_budget(trainees, city.everyone, official.loc[trainees["school_id"]].to_numpy())
+        style = dataclasses.replace(style, budget_coef=coef)
+        budgets = {
+            "official length": official.loc[held["school_id"]].to_dict(),
+            "learned budget": dict(
+                zip(held["school_id"], style.budget_m(held, city.everyone).tolist(), strict=True)
+            ),
+        }
+        for budget_name, budget in budgets.items():
+            plans = out.setdefault(budget_name, {})
+            plans.setdefault("learned style", []).append(
+                designate_corridors(
+                    city.network,
+                    held,
+                    routes["shortest"],
+                    budget_m=budget,
+                    risk=city.risk,
+                    style=style,
+                    context=city.context,
+                )
+            )
+            for name, planned in routes.items():
+                plans.setdefault(name, []).append(
+                    designate_corridors(
+                        city.network, held, planned, budget_m=budget, risk=city.risk
+                    )
+                )
+        print(
+            f"  {area.title()}: {len(held)} schools, trained in {seconds[-1]:.1f} s",
+            file=sys.stderr,
+        )
+    tables = {
+        budget: {
+            name: gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=city.network.crs)
+            for name, parts in plans.items()
+        }
+        for budget, plans in out.items()
+    }
+    return tables, float(np.mean(seconds))
+
+
+def bootstrap(
+    table: pd.DataFrame, baseline: pd.DataFrame | None = None, *, draws: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """95% bootstrap intervals (schools resampled) of overall recall, precision, F1 and,
+    with a ``baseline`` table (same schools), of the F1 difference."""
+    a = table.set_index("school_id")
+    pick = np.random.default_rng(seed).integers(0, len(a), size=(draws, len(a)))
+
+    def scores(t: pd.DataFrame) -> dict[str, NDArray[np.float64]]:
+        def total(column: str) -> NDArray[np.float64]:
+            return np.asarray(t[column].to_numpy(dtype=np.float64)[pick].sum(axis=1))
+
+        recall = total("ref_hit_m") / total("reference_m")
+        precision = total("ours_hit_m") / np.maximum(total("ours_m"), 1e-9)
+        f1 = 2 * recall * precision / np.maximum(recall + precision, 1e-12)
+        return {"recall": recall, "precision": precision, "f1": f1}
+
+    ours = scores(a)
+    out = {k: tuple(float(x) for x in np.percentile(v, [2.5, 97.5])) for k, v in ours.items()}
+    if baseline is not None:
+        base = scores(baseline.set_index("school_id").loc[a.index])
+        low, high = np.percentile(ours["f1"] - base["f1"], [2.5, 97.5])
+        out["f1_gain"] = (float(low), float(high))
+    return out  # type: ignore[return-value]
+
+
+def every_school(city: CityBench, corridors: gpd.GeoDataFrame) -> pd.DataFrame:
+    """:func:`per_school` for every school with a reference route; a school without a
+    corridor (no student reached it) counts with nothing found."""
+    table = per_school(city, corridors).set_index("school_id")  # type: ignore[arg-type]
+    official = city.reference.dissolve("school_id").length
+    official = official[official.index.isin(set(city.schools["school_id"]))]
+    table = table.reindex(official.index)
+    table["reference_m"] = official
+    table = table.fillna(0.0)
+    return table.rename_axis("school_id").reset_index()
+
+
+def _with_interval(value: float, interval: tuple[float, float]) -> str:
+    return f"{value:.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
+def cv_main(city: CityBench) -> None:
+    """Print the leave-one-community-area-out tables (summary and per school)."""
+    start = time.perf_counter()
+    corridors, train_s = cv_corridors(city, GROWTH)
+    print(f"\nCV: {time.perf_counter() - start:.0f} s; training {train_s:.1f} s per fold (mean)")
+    for budget, plans in corridors.items():
+        tables = {name: every_school(city, c) for name, c in plans.items()}
+        print(f"\n### Leave-one-community-area-out, budget = {budget}\n")
+        head = [
+            "planner",
+            "length / official",
+            "recall [95% CI]",
+            "precision [95% CI]",
+            "F1 [95% CI]",
+            "F1 - shortest [95% CI]",
+            "F1 - hand factors [95% CI]",
+        ]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for name, table in tables.items():
+            o = overall(table)
+            ci = bootstrap(table)
+            gains = []
+            for base in ("shortest", "hand factors"):
+                g = bootstrap(table, tables[base])["f1_gain"]
+                diff = o["f1"] - overall(tables[base])["f1"]
+                gains.append(f"{diff:+.3f} [{g[0]:+.3f}, {g[1]:+.3f}]")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        name,
+                        f"{o['corridor_km'] / o['reference_km']:.3f}",
+                        _with_interval(o["recall"], ci["recall"]),
+                        _with_interval(o["precision"], ci["precision"]),
+                        _with_interval(o["f1"], ci["f1"]),
+                        *gains,
+                    ]
+                )
+                + " |"
+            )
+        print("\n".join(lines))
+        if budget == "official length":
+            print(f"\n### Per school, budget = {budget}\n")
+            print(comparison_markdown(city, tables))  # type: ignore[arg-type]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_argument(parser)
@@ -606,10 +924,26 @@ def main() -> None:
         help="schools that compete for students (see the module doc)",
     )
     parser.add_argument("--calibrate", action="store_true", help="grid-search the defaults")
+    parser.add_argument(
+        "--cv",
+        action="store_true",
+        help="leave-one-community-area-out CV of the learned style on the citywide network",
+    )
     parser.add_argument("--top", type=int, default=10, help="configurations shown per split")
     parser.add_argument("--scores", type=Path, default=None, help="write grid scores (CSV)")
     args = parser.parse_args()
     root = resolve_data_root(args.data)
+    if args.cv:
+        city = load_city(root)
+        print(
+            f"citywide network {len(city.network.nodes):,} nodes; {len(city.schools)} schools "
+            f"with a visible SY1617 route in {city.schools['community_area'].nunique()} "
+            f"community areas; {len(city.matched)} route lines of SY1314/SY1516/SY1617 matched"
+        )
+        print("setup seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in city.seconds.items()))
+        cv_main(city)
+        print(f"\npeak memory {peak_rss_mb():,.0f} MiB")
+        return
     bench = load_bench(root, draw=args.draw)
     counts = bench.schools["community_area"].value_counts().to_dict()
     print(

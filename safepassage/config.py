@@ -682,8 +682,27 @@ class RoutesConfig(_Table):
         default_factory=dict,
         description="OSM highway class -> cost factor (unlisted classes: the library defaults)",
     )
-    corridor_budget_m: Number = Field(
-        1600.0, gt=0, description="Corridor street length per school (m)"
+    corridor_budget_m: Number | None = Field(
+        None,
+        gt=0,
+        description="Designed corridor street length per school (m); default: the learned "
+        "style's budget per school (enrollment, grade band, neighbouring schools), 1600 m "
+        'with corridor_style = "hand"',
+        examples=[1600.0],
+    )
+    corridor_style: Literal["learned", "hand"] = Field(
+        "learned",
+        description='How designed corridors choose streets: "learned": legs from the school '
+        "door along the streets a style model prefers (trained on style_routes, else the "
+        'shipped Chicago model); "hand": the highest-flow streets of routes costed with '
+        "class_factors",
+    )
+    style_routes: InputFiles = Field(
+        (),
+        description="Published routes of other schools (any year, lines or buffers) to learn "
+        "the street style from; a planned school's own routes are left out "
+        "(default: the model shipped with the package, trained on Chicago's routes)",
+        examples=[["data:safe_passage/safe_passage_routes_SY1516.geojson.gz"]],
     )
     reference_tolerance_m: Number = Field(
         50.0, gt=0, description="Distance within which a street matches a reference route (m)"

@@ -253,6 +253,8 @@ def _write_packet(result: PlanResult, job: tuple[str, Path]) -> Path:
 
 
 def _inputs(result: PlanResult) -> list[Path]:
-    """Every input file the config names (community areas included), each once."""
-    unique = dict.fromkeys(Path(p) for p in result.config.data.input_files())
+    """Every input file the config names (community areas and style routes included),
+    each once."""
+    named = [*result.config.data.input_files(), *result.config.routes.style_routes]
+    unique = dict.fromkeys(Path(p) for p in named)
     return [p for p in unique if p.is_file()]

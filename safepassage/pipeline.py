@@ -144,7 +144,7 @@ def plan(
                 inputs, network, schools, routes, by_window, cfg.routes
             )
             corridors = plan_corridors(
-                inputs, network, schools, routes, by_window, designated, cfg.routes
+                inputs, network, schools, routes, by_window, designated, cfg.routes, seed=cfg.seed
             )
             comparison = compare_reference(inputs, corridors, cfg.routes)
         with stages.stage("review"):

@@ -35,7 +35,7 @@ from .config import (
 from .errors import DataError
 from .executor import Executor
 from .inputs import PlanInputs, clip_problem, period_problem, planned_schools
-from .io import named_areas
+from .io import named_areas, read_routes
 from .risk.incidents import in_period, no_incidents, period_years
 from .risk.surface import RiskModel, RiskSurface, score
 from .routes.corridors import compare_routes, designate_corridors, designated_corridors
@@ -52,6 +52,15 @@ from .routes.paths import (
 )
 from .routes.review import RouteReview, review_routes
 from .routes.stitch import stitch
+from .routes.style import (
+    StreetContext,
+    StyleModel,
+    default_style,
+    fit_budget,
+    school_segments,
+    segment_labels,
+    train_style,
+)
 from .schedule import bell_times, windows_around_bells
 from .staffing.needs import Wages
 from .staffing.posts import PostPlan, plan_posts
@@ -369,23 +378,88 @@ def plan_corridors(
     risk_by_window: dict[str, NDArray[np.float64]],
     designated: gpd.GeoDataFrame | None,
     options: RoutesConfig,
+    *,
+    seed: int = 0,
 ) -> gpd.GeoDataFrame:
     """The plan's corridors.
 
     With ``[routes] source`` designated (see :func:`corridor_source`) a school's
     corridors are its ``designated`` routes; every other school gets a designed
-    corridor within ``corridor_budget_m`` (``source`` = ``designed``).
+    corridor (``source`` = ``designed``) in ``[routes] corridor_style``, within
+    ``corridor_budget_m`` or the style's learned budget.
     """
     risk = risk_by_window["pm"]
-    if corridor_source(options, inputs) != "designated" or designated is None:
-        return designate_corridors(
-            network, schools, routes, budget_m=options.corridor_budget_m, risk=risk
-        )
-    rest = schools[~schools["school_id"].isin(designated["school_id"])]
-    designed = designate_corridors(
-        network, rest, routes, budget_m=options.corridor_budget_m, risk=risk
-    )
+    if corridor_source(options, inputs) == "designated" and designated is not None:
+        rest = schools[~schools["school_id"].isin(designated["school_id"])]
+    else:
+        rest = schools
+    style = None
+    if options.corridor_style == "learned" and len(rest):
+        style = corridor_style_model(inputs, network, rest, risk, options, seed=seed)
+    if options.corridor_budget_m is not None:
+        budget: float | dict[str, float] = float(options.corridor_budget_m)
+    elif style is not None:
+        learned = style.budget_m(rest, inputs.schools)
+        budget = dict(zip(rest["school_id"].astype(str), learned.tolist(), strict=True))
+    else:
+        budget = HAND_BUDGET_M
+    designed = designate_corridors(network, rest, routes, budget_m=budget, risk=risk, style=style)
+    if rest is schools:
+        return designed
+    assert designated is not None
     return _concat_corridors(designated, designed)
+
+
+HAND_BUDGET_M = 1600.0  # corridor_style = "hand" without corridor_budget_m (SY1617 mean 1.56 km)
+
+
+def corridor_style_model(
+    inputs: PlanInputs,
+    network: WalkNetwork,
+    planned: gpd.GeoDataFrame,
+    risk: NDArray[np.float64],
+    options: RoutesConfig,
+    *,
+    seed: int = 0,
+) -> StyleModel:
+    """The street style for designed corridors: trained on ``[routes] style_routes``
+    without the ``planned`` schools' own routes, else the shipped Chicago model.
+
+    Raises
+    ------
+    DataError
+        No style route of another school lies on the network near its school.
+    """
+    if not options.style_routes:
+        return default_style()
+    parts = [read_routes(path, crs=network.crs) for path in options.style_routes]
+    table = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=network.crs)
+    table = table[~table["school_id"].isin(set(planned["school_id"].astype(str)))]
+    where = inputs.schools[inputs.schools["school_id"].isin(set(table["school_id"]))].copy()
+    where["node"] = network.snap(where, max_m=150.0).nodes
+    where = where[where["node"] >= 0]
+    matching = MatchOptions(tolerance_m=options.match_tolerance_m, max_gap_m=options.match_gap_m)
+    matched = match_routes(
+        network, table[table["school_id"].isin(set(where["school_id"]))], matching
+    )
+    context = StreetContext.of(network)
+    labels = segment_labels(context, matched)
+    where = where[where["school_id"].isin(set(labels))].sort_values("school_id")
+    if where.empty:
+        files = ", ".join(str(p) for p in options.style_routes)
+        raise DataError(
+            f"[routes] style_routes ({files}): no route of a school outside the plan lies on "
+            "the network near its school (in data.schools); add routes of other schools, or "
+            "remove style_routes to use the shipped Chicago style"
+        )
+    samples = [
+        (school_segments(network, context, int(node), risk), labels[str(school_id)])
+        for school_id, node in where[["school_id", "node"]].itertuples(index=False)
+    ]
+    route_m = matched.groupby("school_id")["route_m"].sum()
+    style = train_style(samples, seed=seed, about={"style_routes": len(table)})
+    coef = fit_budget(where, inputs.schools, route_m.loc[where["school_id"]].to_numpy())
+    return dataclasses.replace(style, budget_coef=coef)
 
 
 def compare_reference(

@@ -120,6 +120,7 @@ radius_elementary_m = 900
 radius_high_m = 900
 min_students = 5
 corridor_budget_m = 600
+corridor_style = "hand"
 
 [posts]
 per_school = 2

@@ -36,6 +36,7 @@ from safepassage.cli import main
 from safepassage.config import PlanConfig, TableInput, load_config
 from safepassage.pipeline import plan
 from safepassage.result import PlanResult
+from safepassage.routes.corridors import segment_keys
 from safepassage.schedule import ARRIVE_BEFORE_MIN, DISMISS_BEFORE_MIN
 from safepassage.staffing import solver as solver_module
 from tests.grid_plan import (
@@ -767,6 +768,36 @@ def check_corridor_budget(base: Run, new: Run) -> None:
     assert (new.r.corridors["length_m"] <= 300 + 1e-6).all()
 
 
+def check_corridor_style(base: Run, new: Run) -> None:
+    # hand (the grid plan's): only streets the modelled routes use; learned (the
+    # default): legs along the streets the shipped Chicago style prefers, here also
+    # streets no modelled route takes
+    def off_routes(run: Run) -> int:
+        used = {e for ids in run.r.routes.routes["edge_ids"] for e in ids}
+        keys = segment_keys(run.r.network)
+        used_keys = set(keys[list(used)].tolist())
+        corridor = [e for ids in run.r.corridors["edge_ids"] for e in ids]
+        return sum(int(keys[e]) not in used_keys for e in corridor)
+
+    assert base.r.corridors["edge_ids"].tolist() != new.r.corridors["edge_ids"].tolist()
+    assert off_routes(base) == 0
+    assert off_routes(new) > 0
+
+
+def check_style_routes(base: Run, new: Run) -> None:
+    # S2 alone is planned; S1's published route (3 St, then Ave E) teaches the style
+    assert (
+        corridor_of(base, "S2")["edge_ids"].tolist() != corridor_of(new, "S2")["edge_ids"].tolist()
+    )
+
+    def inputs(run: Run) -> set[str]:
+        assert run.out is not None
+        manifest = json.loads((run.out / "manifest.json").read_text())
+        return {Path(entry["path"]).name for entry in manifest["inputs"]}
+
+    assert "designated_routes.geojson" in inputs(new) - inputs(base)
+
+
 def check_reference_tolerance(base: Run, new: Run) -> None:
     # the reference runs 30 m north of 3 St: within 50 m of the corridor, not within 10 m
     def recall(run: Run) -> float:
@@ -1064,6 +1095,17 @@ CASES: dict[str, Case] = {
         put("routes.class_factors", {"secondary": 3.0}), check_class_factors
     ),
     "routes.corridor_budget_m": Case(put("routes.corridor_budget_m", 300.0), check_corridor_budget),
+    "routes.corridor_style": Case(put("routes.corridor_style", "learned"), check_corridor_style),
+    "routes.style_routes": Case(
+        put("routes.style_routes", ["designated_routes.geojson"]),
+        check_style_routes,
+        base=join(
+            AREAS,
+            put("schools.community_areas", ["EAST SIDE"]),
+            put("routes.corridor_style", "learned"),
+        ),
+        out=True,
+    ),
     "routes.source": Case(put("routes.source", "designed"), check_source_designed, base=DESIGNATED),
     "routes.match_tolerance_m": Case(
         put("routes.match_tolerance_m", 40.0), check_match_tolerance, base=OFFSET_DESIGNATED

@@ -133,9 +133,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         _out(f"plan {config.name!r} written to {out}")
-        for key, value in result.metrics.items():
-            if isinstance(value, int | float | str):
-                _out(f"  {key}: {value}")
+        from .summary import figure_lines
+
+        for line in figure_lines(result.metrics):
+            _out(f"  {line}")
     return EXIT_OK
 
 

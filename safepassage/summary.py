@@ -14,7 +14,7 @@ import pandas as pd
 from .result import PlanResult
 from .schedule import WINDOWS
 
-__all__ = ["plan_summary", "review_section"]
+__all__ = ["figure_lines", "plan_summary", "review_section"]
 
 TOP_EXTENSIONS = 10
 
@@ -136,13 +136,18 @@ FIGURES: dict[str, tuple[str, str]] = {
 }
 
 
-def _figures(result: PlanResult) -> list[str]:
-    lines = ["## Figures", ""]
-    for key, value in result.metrics.items():
+def figure_lines(metrics: dict[str, Any]) -> list[str]:
+    """The headline metrics in words, with units (``summary.md`` and ``safepassage plan``)."""
+    lines = []
+    for key, value in metrics.items():
         if isinstance(value, int | float | str):
             words, fmt = FIGURES.get(key, (key.replace("_", " "), "{}"))
-            lines.append(f"- {words}: {fmt.format(value)}")
+            lines.append(f"{words}: {fmt.format(value)}")
     return lines
+
+
+def _figures(result: PlanResult) -> list[str]:
+    return ["## Figures", "", *(f"- {line}" for line in figure_lines(result.metrics))]
 
 
 def _extensions(extensions: pd.DataFrame) -> list[str]:

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 from safepassage.config import default_data_root
+from safepassage.outputs import STAFF_INPUT_COLUMNS
+from safepassage.schedule import WEEKDAYS
 
 T = TypeVar("T")
 
@@ -178,14 +181,21 @@ def print_table(results: list[Result]) -> None:
     sys.stdout.flush()
 
 
-STAFF_COLUMNS = [
-    "worker_id",
-    "vendor_id",
-    "weekdays",
-    "windows",
-    "max_minutes_day",
-    "max_days_week",
-]
+STAFF_COLUMNS = list(STAFF_INPUT_COLUMNS)  # the workers table's roster columns
+
+
+def synthetic_workers(rng: np.random.Generator, vendor_id: str, n: int) -> list[tuple[object, ...]]:
+    """``n`` SYNTHETIC worker rows (:data:`STAFF_COLUMNS`) of a vendor: most Mon-Fri and both
+    windows; about 15 % miss a weekday and 10 % work mornings or afternoons only."""
+    rows: list[tuple[object, ...]] = []
+    for k in range(n):
+        days = list(WEEKDAYS)
+        if rng.random() < 0.15:
+            days.remove(str(rng.choice(days)))
+        draw = rng.random()
+        windows = "am" if draw < 0.05 else "pm" if draw < 0.10 else "am;pm"
+        rows.append((f"{vendor_id}-{k:03d}", vendor_id, ";".join(days), windows, 300, 5))
+    return rows
 
 
 def write_staff(

@@ -57,7 +57,14 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_data_argument, peak_rss_mb, resolve_data_root, timed, write_staff
+from _common import (
+    add_data_argument,
+    peak_rss_mb,
+    resolve_data_root,
+    synthetic_workers,
+    timed,
+    write_staff,
+)
 
 import safepassage.maps.web
 import safepassage.outputs
@@ -68,7 +75,7 @@ from safepassage.result import PlanResult
 from safepassage.routes.matching import MatchOptions, match_routes
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.review import review_routes
-from safepassage.schedule import WEEKDAYS, WINDOWS
+from safepassage.schedule import WINDOWS
 from safepassage.stages import load_network, window_risk
 
 ROUTES = "safe_passage/safe_passage_routes_SY1617.geojson.gz"
@@ -104,13 +111,7 @@ def synthetic_staff(root: Path, folder: Path, seed: int = 1617) -> tuple[Path, P
     rows = []
     for vendor_id, group in zip(vendors["vendor_id"], groups, strict=True):
         n = sum(math.ceil(STAFF_FACTOR * math.ceil(PER_KM * km[s])) for s in group)
-        for k in range(n):
-            days = list(WEEKDAYS)
-            if rng.random() < 0.15:
-                days.remove(str(rng.choice(days)))
-            draw = rng.random()
-            windows = "am" if draw < 0.05 else "pm" if draw < 0.10 else "am;pm"
-            rows.append((f"{vendor_id}-{k:03d}", vendor_id, ";".join(days), windows, 300, 5))
+        rows += synthetic_workers(rng, vendor_id, n)
     return write_staff(folder, vendors, rows)
 
 

@@ -44,13 +44,19 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import add_data_argument, peak_rss_mb, resolve_data_root
+from _common import (
+    STAFF_COLUMNS,
+    add_data_argument,
+    peak_rss_mb,
+    resolve_data_root,
+    synthetic_workers,
+)
 from designated import config as designated_config
 from designated import synthetic_staff
 
 from safepassage.config import StaffingConfig
 from safepassage.pipeline import _checked_inputs
-from safepassage.schedule import WEEKDAYS, WINDOWS
+from safepassage.schedule import WINDOWS
 from safepassage.staffing import Roster, SolverSettings, build_roster, synthetic_program
 from safepassage.staffing.model import pick_floaters, split_components
 from safepassage.staffing.program import Limits, read_program
@@ -121,16 +127,8 @@ def program_workers(vendors: pd.DataFrame, demand: pd.DataFrame, seed: int) -> p
     rows = []
     for vendor_id, schools in zip(vendors["vendor_id"], vendors["school_ids"], strict=True):
         windows_week = int(per_school.reindex(list(schools)).fillna(0).sum())
-        n = math.ceil(FILL * windows_week / SLOTS)
-        for k in range(n):
-            days = list(WEEKDAYS)
-            if rng.random() < 0.15:
-                days.remove(str(rng.choice(days)))
-            draw = rng.random()
-            windows = "am" if draw < 0.05 else "pm" if draw < 0.10 else "am;pm"
-            rows.append((f"{vendor_id}-{k:03d}", vendor_id, ";".join(days), windows, 300, 5))
-    columns = ["worker_id", "vendor_id", "weekdays", "windows", "max_minutes_day", "max_days_week"]
-    return pd.DataFrame(rows, columns=columns)
+        rows += synthetic_workers(rng, vendor_id, math.ceil(FILL * windows_week / SLOTS))
+    return pd.DataFrame(rows, columns=STAFF_COLUMNS)
 
 
 def greedy_assignments(

@@ -151,3 +151,32 @@ def test_west_side_example_plans_on_census_tracts(data_root: Path, tmp_path: Pat
     assert result.metrics["schools"] == 14
     assert result.metrics["posts_selected"] > 0
     assert result.problems.empty
+
+
+def test_replan_on_the_example_output_changes_only_the_absent_workers_day(
+    planned: tuple[PlanConfig, PlanResult, Path], tmp_path: Path
+) -> None:
+    """`safepassage replan` on the Englewood example's output (issue 15's check)."""
+    from safepassage.cli import EXIT_OK, main
+
+    _, result, out = planned
+    roster = result.roster
+    assert roster is not None
+    both = roster.groupby(["worker_id", "weekday"])["minutes"].sum()
+    assert both.max() == 300  # a worker on both windows works the 5-hour split shift
+    absent = str(roster[roster["weekday"] == "Wed"]["worker_id"].iloc[0])
+    assert (
+        main(["replan", str(out), "--absent", absent, "--day", "Wed", "--out", str(tmp_path / "r")])
+        == EXIT_OK
+    )
+    new = pd.read_csv(tmp_path / "r" / "roster.csv", dtype=str)
+    old = pd.read_csv(out / "roster.csv", dtype=str)
+    assert not ((new["worker_id"] == absent) & (new["weekday"] == "Wed")).any()
+    for day in ("Mon", "Tue", "Thu", "Fri"):
+        pd.testing.assert_frame_equal(
+            old[old["weekday"] == day].reset_index(drop=True),
+            new[new["weekday"] == day].reset_index(drop=True),
+        )
+    assert (tmp_path / "r" / "day_Wed_V-ENG.pdf").is_file() or (
+        tmp_path / "r" / "day_Wed_V-WEN.pdf"
+    ).is_file()

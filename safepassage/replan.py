@@ -34,7 +34,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from .errors import DataError, SafePassageError
-from .schedule import WEEKDAYS, WINDOWS
+from .schedule import WEEKDAYS, WINDOWS, school_weekday
 from .staffing.program import _as_list
 from .staffing.walk import WalkRule
 
@@ -53,12 +53,6 @@ MOVE_COLUMNS = [
     "start",
     "end",
 ]
-_DAY_NAMES = {d.lower(): d for d in WEEKDAYS} | {
-    full: d
-    for d, full in zip(
-        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday"), strict=True
-    )
-}
 _NEEDED = ("roster.csv", "staff.csv", "vendors.csv", "posts.csv", "manifest.json")
 
 
@@ -172,7 +166,7 @@ def read_plan_folder(folder: str | Path) -> PlanFolder:
 
 
 def _day(day: str) -> str:
-    name = _DAY_NAMES.get(day.strip().lower())
+    name = school_weekday(day)
     if name is None:
         raise ReplanError(f"--day {day!r}: not a school weekday; use one of {', '.join(WEEKDAYS)}")
     return name

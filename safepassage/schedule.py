@@ -27,6 +27,7 @@ __all__ = [
     "clock_minutes",
     "hhmm",
     "parse_school_hours",
+    "school_weekday",
     "school_windows",
     "weekday_order",
     "windows_around_bells",
@@ -36,6 +37,19 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri")
 WINDOWS = ("am", "pm")
 WINDOW_WORDS = {"am": "morning", "pm": "afternoon"}
 _WEEK = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+_DAY_NAMES = {name.lower(): name for name in WEEKDAYS} | {
+    full: short
+    for short, full in zip(
+        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday"), strict=True
+    )
+}
+
+
+def school_weekday(text: str) -> str | None:
+    """``Mon`` .. ``Fri`` for a school weekday written short or in full, any case; else None."""
+    return _DAY_NAMES.get(text.strip().lower())
 
 
 def weekday_order(day: str) -> int:

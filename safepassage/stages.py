@@ -66,7 +66,7 @@ from .staffing.needs import Wages
 from .staffing.posts import PostPlan, plan_posts
 from .staffing.roster import Roster, build_roster
 from .staffing.solver import SolverSettings
-from .staffing.staff import clearance, floaters_table, staff_table
+from .staffing.staff import FLOATER_COLUMNS, clearance, floaters_table, staff_table
 from .staffing.walk import WalkRule, walk_rule
 from .streets import DEFAULT_CLASS_FACTORS
 
@@ -606,7 +606,7 @@ def plan_roster(
     if vendors is None or workers is None:
         logger.warning("no vendors/workers configured: skipping the roster")
         empty = pd.DataFrame(columns=["vendor_id", "name", "school_ids"])
-        return StaffingPlan(None, empty, staff_table(None), floaters_table((), *[empty] * 4))
+        return StaffingPlan(None, empty, staff_table(None), pd.DataFrame(columns=FLOATER_COLUMNS))
     on = dt.date.fromisoformat(plan_date) if plan_date else dt.date.today()
     cleared = clearance(workers, on, source)
     if not cleared.all():

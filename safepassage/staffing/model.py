@@ -18,6 +18,7 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from safepassage.errors import ConfigError
+from safepassage.schedule import WEEKDAYS
 from safepassage.staffing.program import PostWindow, Program, Worker, can_stand
 from safepassage.staffing.walk import WalkRule
 
@@ -183,28 +184,46 @@ def build_model(comp: Component, value_factor: float) -> Model:
     for (pi, _), variables in per_post.items():
         if len(variables) > comp.posts[pi].headcount:
             model.add(sum(variables) <= comp.posts[pi].headcount)
+    near = _near_schools(comp.walk) if comp.walk is not None else set()
     for wi, day_vars in per_worker.items():
         _worker_day_rules(model, comp, wi, day_vars, x)
         if comp.walk is not None:
             for day, keys in day_vars.items():
-                _walk_rules(model, comp, wi, day, keys, x)
+                _walk_rules(model, comp, (wi, day), keys, x, near)
     base = {key: unit_value(comp.posts[key[1]].value, value_factor) for key in x}
     bonus = _priority_bonus(comp, x, value_factor)
     value = {key: base[key] + bonus[key] for key in x}
     return Model(model, x, value, value_factor, bonus)
 
 
+def _near_schools(walk: WalkRule) -> set[tuple[str, str]]:
+    """Pairs of schools (both orders) with at least one pair of posts within the walk rule;
+    every other pair of different schools is too far apart at every post."""
+    pairs = set()
+    for a, b in walk.close:
+        s, t = walk.school_of.get(a, ""), walk.school_of.get(b, "")
+        pairs |= {(s, t), (t, s)}
+    return pairs
+
+
 def _walk_rules(
-    model: cp_model.CpModel, comp: Component, wi: int, day: str, keys: list[Key], x: dict[Key, Any]
+    model: cp_model.CpModel,
+    comp: Component,
+    worker_day: tuple[int, str],
+    keys: list[Key],
+    x: dict[Key, Any],
+    near: set[tuple[str, str]],
 ) -> None:
-    """No morning and afternoon post of worker ``wi`` on ``day`` further apart than the rule.
+    """No morning and afternoon post of one worker on one day further apart than the rule.
 
     Written per pair of schools: one Boolean per school and window says the
     worker stands there (the sum of that school's assignments, at most one per
-    window), so a pair of schools whose posts are all too far apart costs one
-    two-term constraint; a pair with some posts close enough gets one constraint
-    per morning post, over the afternoon posts too far from it.
+    window), so a pair of schools whose posts are all too far apart (not in
+    ``near``, :func:`_near_schools`) costs one two-term constraint; a pair with
+    some posts close enough gets one constraint per morning post, over the
+    afternoon posts too far from it.
     """
+    wi, day = worker_day
     by_school: dict[tuple[str, str], list[Key]] = {}
     for key in keys:
         post = comp.posts[key[1]]
@@ -228,10 +247,10 @@ def _walk_rules(
         for t, pm_keys in pm.items():
             if s == t:
                 continue
-            far = {a: [b for b in pm_keys if not comp.walkable(a[1], b[1])] for a in am_keys}
-            if all(len(f) == len(pm_keys) for f in far.values()):
+            if (s, t) not in near:
                 model.add(there("am", s, am_keys) + there("pm", t, pm_keys) <= 1)
                 continue
+            far = {a: [b for b in pm_keys if not comp.walkable(a[1], b[1])] for a in am_keys}
             for a, bs in far.items():
                 if bs:
                     model.add(x[a] + sum(x[b] for b in bs) <= 1)
@@ -267,7 +286,7 @@ def floater_cost(comp: Component, weight: int) -> int:
     """Cost of one floater assignment: more than the whole continuity range (at
     most two literals of ``weight`` per possible assignment), so the secondary
     objective first spares the floaters, then keeps continuity."""
-    return 2 * weight * len(comp.workers) * len(comp.posts) * 5 + 1
+    return 2 * weight * len(comp.workers) * len(comp.posts) * len(WEEKDAYS) + 1
 
 
 def continuity_score(

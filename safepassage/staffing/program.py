@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from safepassage.errors import DataError, MissingColumnError
-from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes
+from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes, school_weekday
 from safepassage.staffing.walk import WalkRule
 
 __all__ = [
@@ -118,20 +118,13 @@ def _as_list(value: object, default: Iterable[str]) -> list[str]:
     return [str(value)]
 
 
-_DAY_NAMES = {name.lower(): name for name in WEEKDAYS} | {
-    full: short
-    for short, full in zip(
-        WEEKDAYS, ("monday", "tuesday", "wednesday", "thursday", "friday"), strict=True
-    )
-}
-
-
 def _days(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
     names = _as_list(value, WEEKDAYS)
-    unknown = [n for n in names if n.lower() not in _DAY_NAMES]
+    read = {n: school_weekday(n) for n in names}
+    unknown = [n for n, day in read.items() if day is None]
     if unknown:
         problems.append(f"{where}: unknown weekday(s) {unknown}; use Mon, Tue, Wed, Thu, Fri")
-    known = {_DAY_NAMES[n.lower()] for n in names if n.lower() in _DAY_NAMES}
+    known = set(read.values())
     return tuple(d for d in WEEKDAYS if d in known)
 
 

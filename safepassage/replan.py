@@ -35,7 +35,7 @@ from ortools.sat.python import cp_model
 
 from .errors import DataError, SafePassageError
 from .schedule import WEEKDAYS, WINDOWS, school_weekday
-from .staffing.program import _as_list
+from .staffing.program import cell_list
 from .staffing.walk import WalkRule
 
 __all__ = ["MOVE_COLUMNS", "DayReplan", "ReplanError", "read_plan_folder", "replan_day"]
@@ -241,7 +241,7 @@ def _the_day(plan: PlanFolder, gone: tuple[str, ...], day: str) -> _Day:
         wid = str(worker.worker_id)
         if wid in gone or str(getattr(worker, "cleared", "True")).lower() != "true":
             continue
-        if day not in _as_list(getattr(worker, "weekdays", ""), WEEKDAYS):
+        if day not in cell_list(getattr(worker, "weekdays", ""), WEEKDAYS):
             continue
         if wid not in working and week_days.get(wid, 0) >= _limit(
             worker, "max_days_week", cap_days
@@ -275,7 +275,7 @@ def _may_cover(
     """May ``worker`` take freed post-window ``f`` on its own (window, school, minutes, walk)?"""
     wid = str(worker.worker_id)
     cap = int(plan.config.get("staffing", {}).get("max_minutes_day", 300))
-    if f.window not in _as_list(getattr(worker, "windows", ""), WINDOWS):
+    if f.window not in cell_list(getattr(worker, "windows", ""), WINDOWS):
         return False
     if (wid, f.window) in the.held or f.school_id not in serves.get(str(worker.vendor_id), set()):
         return False
@@ -294,7 +294,7 @@ def _may_cover(
 def _cover(plan: PlanFolder, the: _Day) -> dict[int, Any]:
     """Solve the cover model (module docstring): freed row index -> covering staff row."""
     serves = {
-        str(v): set(_as_list(s, ()))
+        str(v): set(cell_list(s, ()))
         for v, s in zip(plan.vendors["vendor_id"], plan.vendors["school_ids"], strict=True)
     }
     rows = list(_records(the.freed))
@@ -405,7 +405,7 @@ def day_sheet_rows(plan: PlanFolder, day: DayReplan) -> dict[str, pd.DataFrame]:
     cover = {(m.post_id, m.window): m for m in _records(day.moves)}
     sheets = {}
     for vendor in _records(plan.vendors):
-        schools = _as_list(vendor.school_ids, ())
+        schools = cell_list(vendor.school_ids, ())
         mine = plan.posts[plan.posts["school_id"].isin(schools)]
         order = {s: i for i, s in enumerate(schools)}
         mine = mine.assign(_o=mine["school_id"].map(order)).sort_values(["_o", "post_id"])

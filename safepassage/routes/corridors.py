@@ -43,13 +43,20 @@ from scipy.sparse.csgraph import dijkstra
 from ..errors import DataError
 from .network import WalkNetwork
 from .paths import RouteSet
-from .style import SchoolSegments, StreetContext, StyleModel, school_segments
+from .style import (
+    GrowthParameters,
+    SchoolSegments,
+    StreetContext,
+    StyleModel,
+    school_segments,
+)
 
 __all__ = [
     "CORRIDOR_COLUMNS",
     "compare_routes",
     "designate_corridors",
     "designated_corridors",
+    "grow_from_probability",
     "grow_legs",
     "segment_keys",
     "students_on",
@@ -167,9 +174,32 @@ def grow_legs(
     ``segments.node``; ``routes`` are the school's modelled routes."""
     if segments.rows.size == 0:
         return []
-    growth = style.growth
-    p = np.clip(style.probability(segments.features), 1e-4, 1 - 1e-4)
-    base = min(max(style.base_rate, 1e-4), 1 - 1e-4)
+    probability = style.probability(segments.features)
+    return grow_from_probability(
+        segments, context, probability, style.base_rate, style.growth, routes, budget_m
+    )
+
+
+def grow_from_probability(
+    segments: SchoolSegments,
+    context: StreetContext,
+    probability: NDArray[np.float64],
+    base_rate: float,
+    growth: GrowthParameters,
+    routes: pd.DataFrame,
+    budget_m: float,
+) -> list[int]:
+    """:func:`grow_legs` from given probabilities (one per candidate segment of
+    ``segments``) and the training routes' ``base_rate``: for probes of other
+    street preferences (``bench/style_probes.py``)."""
+    if segments.rows.size == 0:
+        return []
+    if len(probability) != segments.rows.size:
+        raise DataError(
+            f"{len(probability)} probabilities for {segments.rows.size} candidate segments"
+        )
+    p = np.clip(np.asarray(probability, dtype=np.float64), 1e-4, 1 - 1e-4)
+    base = min(max(base_rate, 1e-4), 1 - 1e-4)
     logit = np.log(p / (1 - p)) - math.log(base / (1 - base))
     seg_len = context.length[segments.rows]
     cost = np.maximum(seg_len, 0.1) * np.clip(np.exp(-growth.gamma * logit), 0.05, 20.0)

@@ -401,10 +401,11 @@ class WalkNetwork:
         )
         if strict and not snapped.all():
             rows = np.flatnonzero(~snapped)
-            detail = ", ".join(f"row {r} ({distance[r]:.0f} m)" for r in rows[:10])
+            detail = ", ".join(f"point {r + 1} ({distance[r]:.0f} m)" for r in rows[:10])
             raise SnapError(
-                f"{rows.size} point(s) lie farther than {max_m:g} m from the walk network: "
-                f"{detail}; check their coordinates or raise the snapping limit"
+                f"{rows.size} point(s) lie farther than {max_m:g} m from the walk network "
+                f"(counting the points given from 1): {detail}; check their coordinates or "
+                "raise the snapping limit"
             )
         return SnapResult(table, float(max_m))
 

@@ -58,6 +58,7 @@ __all__ = [
     "fit_budget",
     "school_segments",
     "segment_labels",
+    "style_classifier",
     "train_style",
 ]
 
@@ -444,7 +445,6 @@ def train_style(
     The caller leaves out the planned schools' own routes; every school given
     here is a training school.  Deterministic for one ``seed``.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
 
     xs, ys = [], []
@@ -460,14 +460,8 @@ def train_style(
         raise DataError(
             "the style routes give only one label; they need route and non-route streets"
         )
-    classifier = HistGradientBoostingClassifier(
-        max_iter=max_iter,
-        learning_rate=0.1,
-        max_depth=max_depth,
-        min_samples_leaf=min_samples_leaf,
-        l2_regularization=1.0,
-        early_stopping=False,
-        random_state=seed,
+    classifier = style_classifier(
+        seed=seed, max_iter=max_iter, max_depth=max_depth, min_samples_leaf=min_samples_leaf
     )
     with threadpool_limits(1):  # one thread: the same trees anywhere; fast on a busy machine
         classifier.fit(x, y)
@@ -496,6 +490,30 @@ def train_style(
             **(about or {}),
         },
     )
+
+
+def style_classifier(
+    *,
+    seed: int = 0,
+    max_iter: int = 120,
+    max_depth: int = 4,
+    min_samples_leaf: int = 40,
+    **options: Any,
+) -> Any:
+    """The unfitted classifier of :func:`train_style` (scikit-learn
+    ``HistGradientBoostingClassifier``; ``options`` are its other parameters)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    settings: dict[str, Any] = {
+        "max_iter": max_iter,
+        "learning_rate": 0.1,
+        "max_depth": max_depth,
+        "min_samples_leaf": min_samples_leaf,
+        "l2_regularization": 1.0,
+        "early_stopping": False,
+        "random_state": seed,
+    }
+    return HistGradientBoostingClassifier(**{**settings, **options})
 
 
 def _tree(nodes: NDArray[Any]) -> dict[str, tuple[float, ...]]:

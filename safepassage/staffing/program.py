@@ -24,6 +24,7 @@ __all__ = [
     "PostWindow",
     "Program",
     "Worker",
+    "cell_list",
     "read_program",
     "staff_problems",
     "validate_roster_inputs",
@@ -107,7 +108,9 @@ def can_stand(
     )
 
 
-def _as_list(value: object, default: Iterable[str]) -> list[str]:
+def cell_list(value: object, default: Iterable[str]) -> list[str]:
+    """A table cell as a list of names: ``"mon; tue"``, ``"am,pm"`` or a list; ``default``
+    when empty or missing (NaN)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return list(default)
     if isinstance(value, str):
@@ -119,7 +122,7 @@ def _as_list(value: object, default: Iterable[str]) -> list[str]:
 
 
 def _days(value: object, where: str, problems: list[str]) -> tuple[str, ...]:
-    names = _as_list(value, WEEKDAYS)
+    names = cell_list(value, WEEKDAYS)
     read = {n: school_weekday(n) for n in names}
     unknown = [n for n, day in read.items() if day is None]
     if unknown:
@@ -159,7 +162,7 @@ def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, froze
     _duplicates(ids, "vendor_id", "vendors", problems)
     serves: dict[str, set[str]] = {}
     for vendor_id, schools in zip(ids, vendors["school_ids"], strict=True):
-        serves.setdefault(vendor_id, set()).update(_as_list(schools, ()))
+        serves.setdefault(vendor_id, set()).update(cell_list(schools, ()))
     return {v: frozenset(s) for v, s in serves.items()}
 
 
@@ -187,7 +190,7 @@ def _read_workers(
         where = f"workers row {row} (worker_id {worker_id!r})"
         if str(vendor) not in serves:
             problems.append(f"{where}: vendor_id {vendor!r} is not in the vendors table")
-        names = _as_list(wins, WINDOWS)
+        names = cell_list(wins, WINDOWS)
         if bad := [w for w in names if w not in WINDOWS]:
             problems.append(f"{where}: unknown window(s) {bad}; use am and/or pm")
         elif not set(names) & windows:

@@ -79,7 +79,7 @@ def test_snap_refuses_points_beyond_the_limit(grid: WalkNetwork) -> None:
     assert result.table["distance_m"][0] == pytest.approx(5.0)
     assert result.nodes[1] == -1
     assert result.table["distance_m"][1] == pytest.approx(500.0)
-    with pytest.raises(SnapError, match="row 1"):
+    with pytest.raises(SnapError, match=r"point 2 \(500 m\)"):  # the second point, counted from 1
         grid.snap(pts, max_m=50, strict=True)
 
 

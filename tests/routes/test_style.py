@@ -15,7 +15,7 @@ import shapely
 from safepassage.config import RoutesConfig
 from safepassage.errors import DataError
 from safepassage.inputs import PlanInputs
-from safepassage.routes.corridors import designate_corridors
+from safepassage.routes.corridors import designate_corridors, grow_from_probability, grow_legs
 from safepassage.routes.network import WalkNetwork
 from safepassage.routes.paths import RouteSet, prepare_route_costs, route_students
 from safepassage.routes.style import (
@@ -286,3 +286,25 @@ def test_budget_model_learns_longer_routes_for_bigger_schools() -> None:
     assert coef[1] == pytest.approx(0.5, abs=1e-3)
     model = StyleModel(trees=(), baseline=0.0, base_rate=0.1, budget_coef=coef)
     np.testing.assert_allclose(model.budget_m(schools), np.clip(route_m, 600, 4100), rtol=1e-3)
+
+
+def test_growth_from_given_probabilities_is_the_style_s_growth(
+    town: WalkNetwork, learned: StyleModel
+) -> None:
+    """bench/style_probes.py grows corridors from probabilities of its own; given the
+    style's own, the corridor is the style's; a wrong count is refused."""
+    context = StreetContext.of(town)
+    _, routes = planned_routes(town)
+    segments = school_segments(town, context, node(town, *PLANNED))
+    p = learned.probability(segments.features)
+    args = (learned.base_rate, learned.growth, routes.routes, 900.0)
+    grown = grow_from_probability(segments, context, p, *args)
+    assert grown == grow_legs(segments, context, learned, routes.routes, 900.0)
+    assert town.edges["length"].iloc[grown].sum() <= 900.0 * 1.05
+    # all the weight on the column of the school door: the corridor runs along it
+    door_column = np.array([n == f"{PLANNED[0]} Ave" for n in context.name[segments.rows]])
+    along = grow_from_probability(segments, context, np.where(door_column, 0.9, 0.01), *args)
+    names = set(town.edges["name"].iloc[along])
+    assert names == {f"{PLANNED[0]} Ave"}
+    with pytest.raises(DataError, match="probabilities for"):
+        grow_from_probability(segments, context, p[:-1], *args)

@@ -219,6 +219,7 @@ class _Day:
     minutes: dict[str, int]  # minutes worked that day by those staying
     candidates: list[Any]  # staff rows who may cover something (not absent, cleared, ...)
     floaters: set[str]
+    max_minutes: int  # the program's minutes a day ([staffing] max_minutes_day)
 
 
 def _limit(worker: Any, column: str, cap: int) -> int:
@@ -233,7 +234,8 @@ def _the_day(plan: PlanFolder, gone: tuple[str, ...], day: str) -> _Day:
     if idle:
         logger.warning("%s: not rostered on %s, nothing to cover", ", ".join(idle), day)
     staying = today[~today["worker_id"].isin(gone)]
-    cap_days = int(plan.config.get("staffing", {}).get("max_days_week", 5))
+    staffing = plan.config.get("staffing", {})
+    cap_days = int(staffing.get("max_days_week", 5))
     week_days = roster.groupby("worker_id")["weekday"].nunique().to_dict()
     working = set(staying["worker_id"])
     candidates = []
@@ -259,14 +261,12 @@ def _the_day(plan: PlanFolder, gone: tuple[str, ...], day: str) -> _Day:
         },
         candidates,
         {str(w.worker_id) for w in candidates if str(getattr(w, "floater", "")).lower() == "true"},
+        int(staffing.get("max_minutes_day", 300)),
     )
 
 
-def _walkable(walk: WalkRule | None, am_post: str, pm_post: str) -> bool:
-    if walk is None:
-        return True
-    of = walk.school_of
-    return walk.allows(am_post, of.get(am_post, ""), pm_post, of.get(pm_post, ""))
+def _walkable(walk: WalkRule | None, post_a: str, post_b: str) -> bool:
+    return walk is None or walk.allows_posts(post_a, post_b)
 
 
 def _may_cover(
@@ -274,21 +274,16 @@ def _may_cover(
 ) -> bool:
     """May ``worker`` take freed post-window ``f`` on its own (window, school, minutes, walk)?"""
     wid = str(worker.worker_id)
-    cap = int(plan.config.get("staffing", {}).get("max_minutes_day", 300))
     if f.window not in cell_list(getattr(worker, "windows", ""), WINDOWS):
         return False
     if (wid, f.window) in the.held or f.school_id not in serves.get(str(worker.vendor_id), set()):
         return False
-    if the.minutes.get(wid, 0) + int(f.minutes) > _limit(worker, "max_minutes_day", cap):
+    if the.minutes.get(wid, 0) + int(f.minutes) > _limit(
+        worker, "max_minutes_day", the.max_minutes
+    ):
         return False
     other = the.held.get((wid, "pm" if f.window == "am" else "am"))
-    if other is None:
-        return True
-    return (
-        _walkable(plan.walk, f.post_id, other)
-        if f.window == "am"
-        else _walkable(plan.walk, other, f.post_id)
-    )
+    return other is None or _walkable(plan.walk, f.post_id, other)
 
 
 def _cover(plan: PlanFolder, the: _Day) -> dict[int, Any]:
@@ -305,14 +300,15 @@ def _cover(plan: PlanFolder, the: _Day) -> dict[int, Any]:
         for fi, f in enumerate(rows)
         if _may_cover(plan, the, worker, f, serves)
     }
-    cap = int(plan.config.get("staffing", {}).get("max_minutes_day", 300))
     for fi in range(len(rows)):
         model.add_at_most_one(v for (_, f), v in y.items() if f == fi)
     for ci, worker in enumerate(the.candidates):
         mine = {fi: v for (c, fi), v in y.items() if c == ci}
         for window in WINDOWS:
             model.add_at_most_one(v for fi, v in mine.items() if rows[fi].window == window)
-        left = _limit(worker, "max_minutes_day", cap) - the.minutes.get(str(worker.worker_id), 0)
+        left = _limit(worker, "max_minutes_day", the.max_minutes) - the.minutes.get(
+            str(worker.worker_id), 0
+        )
         model.add(sum(int(rows[fi].minutes) * v for fi, v in mine.items()) <= left)
         for fa, va in mine.items():
             for fb, vb in mine.items():

@@ -42,11 +42,12 @@ class Component:
         """Is worker index ``wi`` one of the floaters (the last ``len(floaters)``)?"""
         return wi >= len(self.workers) - len(self.floaters)
 
-    def walkable(self, am: int, pm: int) -> bool:
-        """May one worker hold post-windows ``am`` and ``pm`` (indices) on the same day?"""
+    def walkable(self, first: int, second: int) -> bool:
+        """May one worker hold post-windows ``first`` and ``second`` (indices, either order)
+        on the same day?"""
         if self.walk is None:
             return True
-        a, b = self.posts[am], self.posts[pm]
+        a, b = self.posts[first], self.posts[second]
         return self.walk.allows(a.post_id, a.school_id, b.post_id, b.school_id)
 
 

@@ -208,14 +208,7 @@ def spare_floaters(comp: Component, assigned: list[Key]) -> list[Key]:
                         day in days.get(rj, set())
                         or len(days.get(rj, set())) < worker.max_days_week
                     )
-                    and (
-                        other is None
-                        or (
-                            comp.walkable(pi, other)
-                            if post.window == "am"
-                            else comp.walkable(other, pi)
-                        )
-                    )
+                    and (other is None or comp.walkable(pi, other))
                 ):
                     del held[wi, day, post.window]
                     held[rj, day, post.window] = pi

@@ -49,9 +49,16 @@ class WalkRule:
     close: frozenset[tuple[str, str]] = frozenset()
     school_of: dict[str, str] = field(default_factory=dict)
 
-    def allows(self, am_post: str, am_school: str, pm_post: str, pm_school: str) -> bool:
-        """May one worker stand at ``am_post`` in the morning and ``pm_post`` that afternoon?"""
-        return am_school == pm_school or am_post == pm_post or _pair(am_post, pm_post) in self.close
+    def allows(self, post_a: str, school_a: str, post_b: str, school_b: str) -> bool:
+        """May one worker stand at ``post_a`` in one window and ``post_b`` in the other?
+        The walk is the same both ways, so the order of the two posts does not matter."""
+        return school_a == school_b or post_a == post_b or _pair(post_a, post_b) in self.close
+
+    def allows_posts(self, post_a: str, post_b: str) -> bool:
+        """:meth:`allows` for two posts the rule was measured on (their schools from
+        :attr:`school_of`)."""
+        of = self.school_of
+        return self.allows(post_a, of.get(post_a, ""), post_b, of.get(post_b, ""))
 
     def table(self) -> pd.DataFrame:
         """The close pairs as ``post_a``, ``post_b`` (sorted ids), for ``post_walks.csv``."""

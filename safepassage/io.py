@@ -112,7 +112,7 @@ def read_table(
         raise DataError(f"{path}: file not found")
     suffix = _suffix(path)
     try:
-        if suffix in (".csv", ".csv.gz", ".txt"):
+        if is_csv(path):
             return pd.read_csv(path, dtype=str if dtype_str else None, low_memory=False)
         if suffix in _PARQUET_SUFFIXES:
             frame: pd.DataFrame = gpd.read_parquet(path)

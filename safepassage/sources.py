@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 
 from .config import TableInput
 from .crs import transformer
-from .errors import DataError, EmptyTableError, MissingColumnError
+from .errors import EmptyTableError, MissingColumnError
 
 __all__ = [
     "Source",
@@ -237,21 +237,3 @@ def not_degrees_message(
         f'y and give their CRS: {{ columns = {{ x = "{lon_col}", y = "{lat_col}" }}, '
         f'crs = "EPSG:...", e.g. "EPSG:3435" for Illinois state-plane feet }}{key_hint}'
     )
-
-
-def require_known(path: Path, table: pd.DataFrame, known: Iterable[str]) -> None:
-    """Raise when a CSV has no column at all (pandas reads an empty file as no columns)."""
-    if len(table.columns) == 0:
-        raise EmptyTableError(f"{path}: is empty (no header line); give a table of {known}")
-
-
-def bad_number_rows(values: pd.Series) -> NDArray[np.bool_]:
-    """Cells that hold text other than a number (empty cells are not bad)."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    present = values.notna() & (values.astype(str).str.strip() != "")
-    return np.asarray(present & numbers.isna(), dtype=bool)
-
-
-def data_error(path: Path, rows: Sequence[int], column: str, what: str, fix: str) -> DataError:
-    """A :class:`DataError` naming the file, its lines and the column."""
-    return DataError(f"{path}: {lines_text(path, rows)}, column {column!r}: {what}; {fix}")

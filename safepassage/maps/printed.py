@@ -148,7 +148,6 @@ class _Packet:
         floater_ids = set(self.floaters["worker_id"].astype(str))
         everyone = set(self.people) | set(self.roster["worker_id"])
         self.workers = sorted(everyone - floater_ids)
-        self.floater_ids = sorted(floater_ids)
 
     def post_label(self, post_id: str) -> tuple[str, str]:
         """A post's number in this packet (its id if it has none) and its cross streets."""

@@ -49,8 +49,7 @@ from ..atomic import atomic_file
 from ..errors import CRSError, DataError
 from ..routes.network import WalkNetwork
 from ..streets import NON_STREET_HIGHWAYS
-from .cpd import UNDATED_YEAR
-from .incidents import Incidents, in_window, recency_weights
+from .incidents import Incidents, in_window, recency_weights, undated
 from .kernel import (
     KERNELS,
     Segments,
@@ -230,8 +229,7 @@ def _frame(
 def _span_years(incidents: Incidents) -> float:
     """Years from the first to the last incident day (year-only rows span their year;
     undated rows have no span: a table of them only reads as one year)."""
-    table = incidents.table
-    table = table[table["occurred_at"].notna() | (table["year"] != UNDATED_YEAR)]
+    table = incidents.table[~undated(incidents)]
     if len(table) == 0:
         return 1.0  # undated incidents: read as a year's
     days = table["occurred_at"].dt.tz_localize(None).dt.normalize()

@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import geopandas as gpd
@@ -41,8 +40,7 @@ from .risk.hazards import read_hazard_points
 from .risk.incidents import Incidents, in_period, read_incidents
 from .routes.network import WalkNetwork
 from .routes.origins import census_population
-from .sources import lines_text
-from .staffing.program import staff_problems
+from .staffing.program import file_rows, staff_problems
 
 __all__ = [
     "InputError",
@@ -381,24 +379,10 @@ def check_inputs(config: PlanConfig, inputs: PlanInputs) -> list[str]:
             sources=(str(vendors_file.path), str(workers_file.path)),
             max_minutes_day=config.staffing.max_minutes_day,
             max_days_week=config.staffing.max_days_week,
+            rows_of=file_rows({"vendors": vendors_file.path, "workers": workers_file.path}),
         )
-        tables = {"vendors": vendors_file.path, "workers": workers_file.path}
-        problems.extend(_in_file_lines(p, tables) for p in found)
+        problems.extend(found)
     return problems
-
-
-_TABLE_ROWS = re.compile(r"^(vendors|workers) rows? (\[[0-9, ]*\]|[0-9]+)")
-
-
-def _in_file_lines(problem: str, tables: dict[str, Path]) -> str:
-    """``workers row 1 (...)`` (0-based rows of the staffing checks) as the file and the
-    line an editor shows: ``/x/workers.csv: line 3 (...)``."""
-    found = _TABLE_ROWS.match(problem)
-    if found is None:
-        return problem
-    path = tables[found.group(1)]
-    rows = [int(r) for r in re.findall(r"[0-9]+", found.group(2))]
-    return f"{path}: {lines_text(path, rows)}{problem[found.end() :]}"
 
 
 def _warn_plan_date(config: PlanConfig) -> None:

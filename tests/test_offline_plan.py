@@ -179,3 +179,15 @@ def test_designated_routes_are_reviewed(tmp_path: Path) -> None:
     assert result.metrics["routes_reviewed"] == 1
     without = plan(write_inputs(tmp_path / "plain"))
     assert without.review is None
+
+
+def test_staff_problems_name_the_file_and_the_editor_lines(tmp_path: Path) -> None:
+    config = write_inputs(tmp_path)
+    workers = tmp_path / "workers.csv"
+    ids = pd.read_csv(workers, dtype=str)["worker_id"].tolist()
+    twin = ids.index("W2")  # row 0 becomes a second W2: lines 2 and twin + 2 (after the header)
+    _edit(config, "workers.csv", _set("worker_id", "W2"))
+    _edit(config, "workers.csv", _set("vendor_id", "V9", row=1))
+    problems = refused_by_both(config)
+    assert f"{workers}: lines 2, {twin + 2}: duplicate worker_id 'W2'" in problems
+    assert any(p.startswith(f"{workers}: line 3 (worker_id ") and "V9" in p for p in problems)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from safepassage.errors import DataError, MissingColumnError
 from safepassage.schedule import WEEKDAYS, WINDOWS, clock_minutes, school_weekday
+from safepassage.sources import lines_text
 from safepassage.staffing.walk import WalkRule
 
 __all__ = [
@@ -25,8 +27,10 @@ __all__ = [
     "Program",
     "Worker",
     "cell_list",
+    "file_rows",
     "read_program",
     "staff_problems",
+    "table_rows",
     "validate_roster_inputs",
 ]
 
@@ -147,19 +151,44 @@ def _is_missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def _duplicates(ids: list[str], label: str, source: str, problems: list[str]) -> None:
+#: Names rows of a table in a problem: (table name, 0-based rows) -> text.
+RowNames = Callable[[str, list[int]], str]
+
+
+def table_rows(table: str, rows: list[int]) -> str:
+    """Rows of an in-memory table, 0-based as pandas counts: ``workers row 1``,
+    ``workers rows [0, 1]`` (the default :data:`RowNames`)."""
+    return f"{table} row {rows[0]}" if len(rows) == 1 else f"{table} rows {rows}"
+
+
+def file_rows(files: Mapping[str, Path]) -> RowNames:
+    """:data:`RowNames` of tables read from ``files`` (table name -> path): the file and
+    the lines an editor shows, ``/x/workers.csv: line 3``."""
+
+    def name(table: str, rows: list[int]) -> str:
+        path = files.get(table)
+        return table_rows(table, rows) if path is None else f"{path}: {lines_text(path, rows)}"
+
+    return name
+
+
+def _duplicates(
+    ids: list[str], label: str, source: str, problems: list[str], rows_of: RowNames
+) -> None:
     seen: dict[str, list[int]] = {}
     for row, key in enumerate(ids):
         seen.setdefault(key, []).append(row)
     for key, rows in seen.items():
         if len(rows) > 1:
-            problems.append(f"{source} rows {rows}: duplicate {label} {key!r}")
+            problems.append(f"{rows_of(source, rows)}: duplicate {label} {key!r}")
 
 
-def _read_vendors(vendors: pd.DataFrame, problems: list[str]) -> dict[str, frozenset[str]]:
+def _read_vendors(
+    vendors: pd.DataFrame, problems: list[str], rows_of: RowNames = table_rows
+) -> dict[str, frozenset[str]]:
     _require(vendors, ("vendor_id", "school_ids"), "vendors")
     ids = [str(v) for v in vendors["vendor_id"]]
-    _duplicates(ids, "vendor_id", "vendors", problems)
+    _duplicates(ids, "vendor_id", "vendors", problems, rows_of)
     serves: dict[str, set[str]] = {}
     for vendor_id, schools in zip(ids, vendors["school_ids"], strict=True):
         serves.setdefault(vendor_id, set()).update(cell_list(schools, ()))
@@ -172,10 +201,11 @@ def _read_workers(
     windows: set[str],
     problems: list[str],
     limits: Limits,
+    rows_of: RowNames = table_rows,
 ) -> list[Worker]:
     _require(workers, ("worker_id", "vendor_id"), "workers")
     ids = [str(w) for w in workers["worker_id"]]
-    _duplicates(ids, "worker_id", "workers", problems)
+    _duplicates(ids, "worker_id", "workers", problems, rows_of)
     columns = zip(
         ids,
         workers["vendor_id"],
@@ -187,7 +217,7 @@ def _read_workers(
     )
     result = []
     for row, (worker_id, vendor, days, wins, minutes, max_days) in enumerate(columns):
-        where = f"workers row {row} (worker_id {worker_id!r})"
+        where = f"{rows_of('workers', [row])} (worker_id {worker_id!r})"
         if str(vendor) not in serves:
             problems.append(f"{where}: vendor_id {vendor!r} is not in the vendors table")
         names = cell_list(wins, WINDOWS)
@@ -218,7 +248,7 @@ def _read_workers(
 def _read_demand(demand: pd.DataFrame, problems: list[str]) -> list[PostWindow]:
     _require(demand, ("post_id", "school_id", "window", "start", "end", "value"), "demand")
     keys = [f"{p}/{w}" for p, w in zip(demand["post_id"], demand["window"], strict=True)]
-    _duplicates(keys, "post_id/window", "demand", problems)
+    _duplicates(keys, "post_id/window", "demand", problems, table_rows)
     columns = zip(
         demand["post_id"],
         demand["school_id"],
@@ -347,19 +377,21 @@ def staff_problems(
     sources: tuple[str, str] = ("vendors", "workers"),
     max_minutes_day: int = 300,
     max_days_week: int = 5,
+    rows_of: RowNames = table_rows,
 ) -> list[str]:
     """Every problem of the vendors and workers tables, before any post exists.
 
     The row checks the roster runs (duplicate ids, unknown vendors, weekdays and
     windows, non-positive limits) plus: vendors name only known schools, and every
     planned school is served by a vendor.  ``school_ids`` are the schools of the
-    school file, ``planned`` the selected ones; the limits are ``[staffing]``'s.
+    school file, ``planned`` the selected ones; the limits are ``[staffing]``'s;
+    ``rows_of`` names the rows of a problem (:func:`file_rows` for tables read from files).
     """
     problems: list[str] = []
     try:
-        serves = _read_vendors(vendors, problems)
+        serves = _read_vendors(vendors, problems, rows_of)
         limits = Limits(int(max_minutes_day), int(max_days_week))
-        _read_workers(workers, serves, set(WINDOWS), problems, limits)
+        _read_workers(workers, serves, set(WINDOWS), problems, limits, rows_of)
     except MissingColumnError as exc:
         return [str(exc)]
     vendor_file, _ = sources

@@ -71,7 +71,7 @@ import itertools
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +107,7 @@ from safepassage.routes.style import (
     segment_labels,
     train_style,
 )
-from safepassage.stages import RISK_MODEL, window_risk
+from safepassage.stages import HAND_BUDGET_M, RISK_MODEL, window_risk
 from safepassage.streets import ARTERIALS, DEFAULT_CLASS_FACTORS
 
 AREAS = {
@@ -243,22 +243,44 @@ def class_factor_set(arterial: float, service: float, footway: float) -> dict[st
     return factors
 
 
-def route(bench: Bench, factors: Mapping[str, float], risk_weight: float) -> RouteSet:
-    """Routes of every origin; without risk one window is enough (both are identical)."""
+def modelled_routes(
+    network: WalkNetwork,
+    schools: gpd.GeoDataFrame,
+    origins: gpd.GeoDataFrame,
+    risk: Callable[[str], NDArray[np.float64]],
+    windows: tuple[str, ...],
+    factors: Mapping[str, float],
+    risk_weight: float,
+) -> RouteSet:
+    """Routes of every origin in ``windows`` (risk per window), or risk-blind in one
+    window when ``risk_weight`` is 0 (every window would route the same)."""
     aware = risk_weight > 0
     return route_students(
-        bench.network,
-        bench.schools,
-        bench.origins,
+        network,
+        schools,
+        origins,
         costs=prepare_route_costs(
-            bench.network,
-            windows=("am", "pm") if aware else ("am",),
-            risk=(lambda w: bench.risk[w]) if aware else None,
+            network,
+            windows=windows if aware else ("am",),
+            risk=risk if aware else None,
             risk_weight=risk_weight,
             factors=factors,
         ),
         detour_cap=DETOUR_CAP,
         max_walk_m=MAX_WALK_M,
+    )
+
+
+def route(bench: Bench, factors: Mapping[str, float], risk_weight: float) -> RouteSet:
+    """Routes of every origin; without risk one window is enough (both are identical)."""
+    return modelled_routes(
+        bench.network,
+        bench.schools,
+        bench.origins,
+        lambda w: bench.risk[w],
+        ("am", "pm"),
+        factors,
+        risk_weight,
     )
 
 
@@ -731,21 +753,15 @@ GROWTH = GrowthParameters(gamma=1.0, flow_power=0.0, leg_m=5000.0, threshold=2.0
 
 
 def city_routes(city: CityBench, factors: Mapping[str, float], risk_weight: float) -> RouteSet:
-    """The schools' modelled routes on the citywide network (the pm risk for both windows)."""
-    aware = risk_weight > 0
-    return route_students(
+    """The schools' modelled routes on the citywide network (one window, the pm risk)."""
+    return modelled_routes(
         city.network,
         city.schools,
         city.origins,
-        costs=prepare_route_costs(
-            city.network,
-            windows=("am",),
-            risk=(lambda _w: city.risk) if aware else None,
-            risk_weight=risk_weight,
-            factors=factors,
-        ),
-        detour_cap=DETOUR_CAP,
-        max_walk_m=MAX_WALK_M,
+        lambda _w: city.risk,
+        ("am",),
+        factors,
+        risk_weight,
     )
 
 
@@ -908,8 +924,8 @@ def main() -> None:
     parser.add_argument(
         "--budget",
         type=float,
-        default=DEFAULTS.corridor_budget_m,
-        help="corridor budget per school, m (default: the config default)",
+        default=HAND_BUDGET_M,
+        help=f"corridor budget per school, m (default {HAND_BUDGET_M:g}: the hand style's)",
     )
     parser.add_argument(
         "--risk-weight",

@@ -49,9 +49,9 @@ from scipy.sparse.csgraph import dijkstra
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import add_data_argument, peak_rss_mb, resolve_data_root
-from routes_reference import GROWTH, TOLERANCE_M, CityBench, load_city, style_samples
+from routes_reference import GROWTH, CityBench, every_school, load_city, overall, style_samples
 
-from safepassage.routes.corridors import compare_routes, grow_from_probability
+from safepassage.routes.corridors import grow_from_probability
 from safepassage.routes.origins import census_population
 from safepassage.routes.style import FEATURES, SchoolSegments, segment_labels, style_classifier
 
@@ -146,18 +146,8 @@ def score(
         if ids:
             rows.append({"school_id": school_id, "geometry": shapely.union_all(geoms[ids])})
     corridors = gpd.GeoDataFrame(rows, geometry="geometry", crs=city.network.crs)
-    table = compare_routes(corridors, city.reference, tolerance_m=TOLERANCE_M)
-    table = table[table["school_id"] != "ALL"]
-    reference = float(probes.official.loc[list(probes.segments)].sum())
-    ours = float(table["ours_m"].sum())
-    recall = float((table["recall"].fillna(0) * table["reference_m"]).sum()) / reference
-    precision = float((table["precision"].fillna(0) * table["ours_m"]).sum()) / ours
-    return {
-        "recall": recall,
-        "precision": precision,
-        "f1": 2 * recall * precision / (recall + precision),
-        "length": ours / reference,
-    }
+    scores = overall(every_school(city, corridors))
+    return {**scores, "length": scores["corridor_km"] / scores["reference_km"]}
 
 
 # ---------------------------------------------------------- added features

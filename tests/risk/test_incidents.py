@@ -219,6 +219,21 @@ def test_hazard_points_parse_address_and_lat_lon() -> None:
     assert 440_000 < points.geometry.x.iloc[0] < 450_000
 
 
+def test_hazard_points_read_mapped_x_y_in_the_declared_crs(tmp_path: Path) -> None:
+    """[data] hazards = [{ path, columns = { x, y }, crs }] does what the config says."""
+    from safepassage.config import TableInput
+
+    path = tmp_path / "lots.csv"
+    # Illinois East state-plane feet (EPSG:3435) of 41.778897 N, 87.652056 W
+    path.write_text("PIN,EAST_FT,NORTH_FT\n1,1169876.0,1862930.0\n2,,\n")
+    spec = TableInput(path=path, columns={"x": "EAST_FT", "y": "NORTH_FT"}, crs="EPSG:3435")
+    points = read_hazard_points(spec, keep_columns=["PIN"])
+    assert points["PIN"].tolist() == ["1"]
+    lonlat = points.to_crs(4326).geometry.iloc[0]
+    assert lonlat.x == pytest.approx(-87.652, abs=0.002)
+    assert lonlat.y == pytest.approx(41.779, abs=0.002)
+
+
 def test_shared_gun_crime_file_reports_its_287_rows_without_coordinates(data_root: Path) -> None:
     path = data_root / "crime" / "gun_crimes_2016_citywide.csv.gz"
     incidents = read_incidents(path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -243,10 +243,10 @@ def _parse_dates(values: pd.Series, tz: str) -> pd.Series:
 
 
 def _coordinates(
-    frame: pd.DataFrame, cols: Mapping[str, str], source_crs: Any, target: pyproj.CRS
+    raw: RawPoints, target: pyproj.CRS
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
     """Projected x, y, plus masks of rows with missing and zero coordinates."""
-    a, b, crs_in, _ = _raw(frame, cols, source_crs)
+    a, b, crs_in, _ = raw
     missing = ~(np.isfinite(a) & np.isfinite(b))
     zero = ~missing & ((a == 0) | (b == 0))
     x = np.full(a.size, np.nan)
@@ -262,14 +262,21 @@ def _coordinates(
 
 
 def _swapped_rows(
-    frame: pd.DataFrame, cols: Mapping[str, str], target: pyproj.CRS, candidates: NDArray[np.bool_]
+    frame: pd.DataFrame,
+    cols: Mapping[str, str],
+    raw: RawPoints,
+    target: pyproj.CRS,
+    candidates: NDArray[np.bool_],
 ) -> NDArray[np.bool_]:
     """Rows whose lat/lon lie outside the CRS's area of use but inside it once swapped."""
     area = target.area_of_use
     if area is None or not {"latitude", "longitude"} <= cols.keys():
         return np.zeros(len(frame), dtype=bool)
-    lon = pd.to_numeric(frame[cols["longitude"]], errors="coerce").to_numpy(dtype=np.float64)
-    lat = pd.to_numeric(frame[cols["latitude"]], errors="coerce").to_numpy(dtype=np.float64)
+    if raw.crs.is_geographic:  # the numbers read are the latitude/longitude columns
+        lon, lat = raw.a, raw.b
+    else:
+        lon = pd.to_numeric(frame[cols["longitude"]], errors="coerce").to_numpy(np.float64)
+        lat = pd.to_numeric(frame[cols["latitude"]], errors="coerce").to_numpy(np.float64)
 
     def inside(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
         return (x >= area.west) & (x <= area.east) & (y >= area.south) & (y <= area.north)
@@ -359,9 +366,16 @@ Located = tuple[
 ]
 
 
-def _raw(
-    frame: pd.DataFrame, cols: Mapping[str, str], source_crs: Any
-) -> tuple[NDArray[np.float64], NDArray[np.float64], pyproj.CRS, tuple[str, str]]:
+class RawPoints(NamedTuple):
+    """The two coordinate columns of a table as numbers, their CRS and their names."""
+
+    a: NDArray[np.float64]
+    b: NDArray[np.float64]
+    crs: pyproj.CRS
+    names: tuple[str, str]
+
+
+def _raw(frame: pd.DataFrame, cols: Mapping[str, str], source_crs: Any) -> RawPoints:
     """The two coordinate columns as numbers, their CRS and their names.
 
     Latitude/longitude win over x/y unless ``source_crs`` (declared) is projected.
@@ -375,7 +389,7 @@ def _raw(
         crs_in = pyproj.CRS.from_user_input(source_crs or CPD_XY_CRS)
     a = pd.to_numeric(frame[names[0]], errors="coerce").to_numpy(dtype=np.float64)
     b = pd.to_numeric(frame[names[1]], errors="coerce").to_numpy(dtype=np.float64)
-    return a, b, crs_in, names
+    return RawPoints(a, b, crs_in, names)
 
 
 def locate_points(
@@ -386,8 +400,9 @@ def locate_points(
     Raises :class:`CRSError` when most coordinates look like swapped latitude and
     longitude, or most latitude/longitude values are not degrees (projected numbers).
     """
-    x, y, missing, zero = _coordinates(frame, cols, source_crs, target)
-    a, b, crs_in, names = _raw(frame, cols, source_crs)
+    raw = _raw(frame, cols, source_crs)
+    x, y, missing, zero = _coordinates(raw, target)
+    a, b, crs_in, names = raw
     usable = ~missing & ~zero
     not_degrees = np.zeros(len(frame), dtype=bool)
     if crs_in.is_geographic:
@@ -398,7 +413,7 @@ def locate_points(
             where = Path(source) if Path(source).is_file() else source
             raise CRSError(not_degrees_message(where, names, rows, (a[rows[0]], b[rows[0]])))
         not_degrees &= ~swapped_too
-    swapped = _swapped_rows(frame, cols, target, usable & ~not_degrees) & ~not_degrees
+    swapped = _swapped_rows(frame, cols, raw, target, usable & ~not_degrees) & ~not_degrees
     if swapped.sum() > 0.5 * max((usable & ~not_degrees).sum(), 1):
         rows = np.flatnonzero(swapped).tolist()
         first = rows[0]

@@ -50,6 +50,7 @@ __all__ = [
     "FetchedPlace",
     "PlaceError",
     "area_slug",
+    "check_bbox",
     "fetch_area",
     "fetch_place",
     "fetch_portal_dataset",
@@ -312,6 +313,15 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
             f"bbox {text!r}: give four numbers WEST,SOUTH,EAST,NORTH in degrees "
             "(longitude, latitude), e.g. -87.66,41.76,-87.63,41.79"
         ) from None
+    return check_bbox((west, south, east, north), text)
+
+
+def check_bbox(
+    bbox: tuple[float, float, float, float], text: str | None = None
+) -> tuple[float, float, float, float]:
+    """``bbox`` (west, south, east, north in degrees) when it is a box on the globe;
+    :class:`DataError` saying what is wrong otherwise (naming ``text``, the box as given)."""
+    west, south, east, north = (float(v) for v in bbox)
     problems = []
     if not all(-180 <= v <= 180 for v in (west, east)):
         problems.append("WEST and EAST are longitudes, from -180 to 180")
@@ -322,7 +332,8 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     if south >= north:
         problems.append(f"SOUTH ({south:g}) must be less than NORTH ({north:g})")
     if problems:
-        raise DataError(f"bbox {text!r}: " + "; ".join(problems))
+        given = text if text is not None else ",".join(f"{v:g}" for v in bbox)
+        raise DataError(f"bbox {given!r}: " + "; ".join(problems))
     return west, south, east, north
 
 
@@ -377,8 +388,7 @@ def _area(
 
     if place is not None:
         return _geocode(place)
-    if bbox is None:
-        raise DataError("give either a place name or a bbox (west, south, east, north)")
+    assert bbox is not None  # fetch_place asks for one of the two
     return shapely.box(*bbox), "the box " + ",".join(f"{v:g}" for v in bbox)
 
 
@@ -720,7 +730,7 @@ def fetch_place(
     if place is not None and bbox is None:
         slug = area_slug(place) or "place"
     elif bbox is not None and place is None:
-        bbox = parse_bbox(",".join(map(str, bbox)))
+        bbox = check_bbox(bbox)
         slug = _bbox_slug(bbox)
     else:
         raise DataError("give either a place name or a bbox (west, south, east, north), not both")

@@ -620,3 +620,12 @@ def test_school_points_of_an_l_shaped_campus_lie_inside_it() -> None:
     assert not ell.covers(ell.centroid)
     point = school_points(osm_features([("relation", 7, "Elm Campus", ell)])).geometry.iloc[0]
     assert ell.buffer(1e-9).covers(point)
+
+
+def test_a_bad_box_given_to_the_api_is_refused_before_any_request(
+    osm: RecordedOSM, tmp_path: Path
+) -> None:
+    with pytest.raises(DataError, match=r"bbox '-87.6,41.8,-87.7,41.9': WEST \(-87.6\) must be"):
+        fetch_place(bbox=(-87.6, 41.8, -87.7, 41.9), out=tmp_path / "x")
+    assert osm.requests == []
+    assert not (tmp_path / "x").exists()
